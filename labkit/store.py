@@ -1,0 +1,146 @@
+"""The one place that decides which tracking store the lab talks to.
+
+Local by default: ``mlflow.db`` at the repository root with artifacts in
+``mlartifacts/`` beside it, whatever the current folder. ``MLFLOW_TRACKING_URI``
+overrides it (a shared ``mlflow server``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+from labkit import names
+from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
+
+ENV_URI = "MLFLOW_TRACKING_URI"
+
+
+class StoreError(Exception):
+    """A store the lab cannot use; the message is one line that names the fix."""
+
+
+def tracking_uri() -> str:
+    """The lab's tracking URI: $MLFLOW_TRACKING_URI, else the repository's mlflow.db."""
+    return os.environ.get(ENV_URI) or local_uri()
+
+
+def local_uri(db: Path = STORE_DB) -> str:
+    return "sqlite:///" + db.resolve().as_posix()
+
+
+def is_remote(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file behind a sqlite:/// URI, or None for other stores."""
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
+
+
+def artifact_root_for(uri: str) -> Path:
+    """Artifacts live beside the database: <folder of mlflow.db>/mlartifacts."""
+    db = sqlite_path(uri)
+    return ARTIFACTS_DIR if db is None or db.resolve() == STORE_DB else db.parent / "mlartifacts"
+
+
+def fail_fast_on_dead_servers() -> None:
+    """Make a client fail in seconds, not minutes, when a tracking server is down."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+
+
+def check_server(uri: str, timeout: float = 5.0) -> None:
+    """Raise StoreError unless the tracking server at ``uri`` answers /health in time."""
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered: auth or routing is the client's business
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StoreError(
+            f"The tracking server at {uri} does not answer ({reason}). "
+            f"Is it running, and is {ENV_URI} right?"
+        ) from None
+
+
+def check_sqlite(db: Path) -> None:
+    """Raise StoreError if ``db`` exists but is not a readable SQLite database."""
+    try:
+        with open(db, "rb") as handle:
+            header = handle.read(16)
+    except PermissionError:
+        raise StoreError(f"Cannot read {db}. Do you have permission to read that folder?")
+    except IsADirectoryError:
+        raise StoreError(f"{db} is a folder, not a database. Did you mean its parent folder?")
+    if header and header != b"SQLite format 3\x00":
+        raise StoreError(
+            f"{db} is not an SQLite database. Run `python -m labkit reset` to back it up "
+            "and start a fresh store."
+        )
+    try:
+        sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute("select 1").close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{db} cannot be opened ({exc}). Run `python -m labkit reset`?")
+
+
+def use_lab_store(create: bool = True) -> str:
+    """Point MLflow at the lab's store, create it and the lab's experiments if needed."""
+    import mlflow
+
+    uri = tracking_uri()
+    fail_fast_on_dead_servers()
+    if is_remote(uri):
+        check_server(uri)
+    elif (db := sqlite_path(uri)) is not None:
+        if db.exists():
+            check_sqlite(db)
+        if create:
+            _create_local_store(uri)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def _create_local_store(uri: str) -> None:
+    """Create the database and the lab's experiments with artifacts beside the database.
+
+    MLflow would otherwise put artifacts in ``./mlruns`` of whatever folder a script
+    runs from; experiments made here carry an absolute artifact location instead.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    root = artifact_root_for(uri)
+    root.mkdir(parents=True, exist_ok=True)
+    store = SqlAlchemyStore(uri, root.as_uri())
+    for name in names.EXPERIMENTS.values():
+        if store.get_experiment_by_name(name) is None:
+            store.create_experiment(name, artifact_location=(root / name).as_uri())
+
+
+def backup_and_reset(db: Path = STORE_DB, artifacts: Path = ARTIFACTS_DIR,
+                     backups: Path = BACKUPS_DIR) -> Path | None:
+    """Move the store and its artifacts into a new timestamped backup folder.
+
+    Nothing is deleted: the returned folder holds the whole previous store.
+    Returns None when there was nothing to back up.
+    """
+    present = [p for p in (db, artifacts) if p.exists()]
+    if not present:
+        return None
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = backups / f"store-{stamp}"
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = backups / f"store-{stamp}-{suffix}"
+    target.mkdir(parents=True)
+    for path in present:
+        shutil.move(str(path), str(target / path.name))
+    return target

@@ -1,0 +1,87 @@
+"""Shared fixtures: real SQLite tracking stores in temporary folders, real task scripts.
+
+Every test that runs a task script runs it as a subprocess, pointed at its own store
+through MLFLOW_TRACKING_URI, exactly as a student's shell would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labkit.codegen import render
+from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
+
+TASK_SCRIPTS = {
+    "task1": "task1_baseline.py",
+    "task2": "task2_sweep.py",
+    "task3": "task3_compare.py",
+    "task4": "task4_registry.py",
+}
+
+
+class LabStore:
+    """A fresh local tracking store in a temporary folder, and how to run scripts on it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.db = folder / "mlflow.db"
+        self.uri = "sqlite:///" + self.db.as_posix()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env.update({"MLFLOW_TRACKING_URI": self.uri, "PYTHONUTF8": "1"}, **extra)
+        return env
+
+    def run(self, script: Path, cwd: Path | None = None, check: bool = True,
+            timeout: float = 180, **extra_env: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=cwd or self.folder,
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{script.name} exited {result.returncode}\n--- stdout\n{result.stdout}"
+                f"\n--- stderr\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def run_task(self, task: str, folder: Path = SOLUTIONS_DIR, **kwargs):
+        return self.run(folder / TASK_SCRIPTS[task], **kwargs)
+
+    def run_variant(self, task: str, revert: set[str], **kwargs):
+        """Run the solution of ``task`` with the TODOs in ``revert`` turned back into stubs."""
+        source = (SOLUTIONS_DIR / TASK_SCRIPTS[task]).read_text(encoding="utf-8")
+        variant = self.folder / f"variant_{TASK_SCRIPTS[task]}"
+        variant.write_text(render(source, revert), encoding="utf-8")
+        return self.run(variant, **kwargs)
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri)
+
+
+@pytest.fixture
+def lab_store(tmp_path) -> LabStore:
+    return LabStore(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def solutions_store(tmp_path_factory) -> LabStore:
+    """A store in which all four solutions ran once, in order. Treat it as read-only."""
+    store = LabStore(tmp_path_factory.mktemp("solutions_store"))
+    for task in TASK_SCRIPTS:
+        store.run_task(task)
+    return store
+
+
+__all__ = ["CODE_DIR", "ROOT", "SOLUTIONS_DIR", "TASK_SCRIPTS", "LabStore"]
