@@ -56,3 +56,6 @@ STAGING_URI = f"models:/{REGISTERED_MODEL}@{ALIAS}"
 FIGURE_PRED_VS_ACTUAL = "pred_vs_actual.png"
 FIGURE_SWEEP = "sweep_rmse_vs_hyperparameters.png"
 FIGURE_COMPARISON = "model_comparison.png"
+
+# Set by the task scripts on a run that crashed: the exception, for the grader's hint.
+TAG_ERROR = "lab.error"
