@@ -1,0 +1,141 @@
+"""Generate the task notebooks from the same single source as the scripts.
+
+Each ``solutions/taskN_*.py`` becomes two notebooks: the student's, beside the
+student script (``code/taskN_*.ipynb``, TODOs turned into stubs), and the solution
+(``solutions/taskN_*.ipynb``). A top-level ``# %% Title`` line starts a new cell; its
+title and the comment lines that open the cell become a markdown cell above the code.
+``# %%`` lines inside an indented block stay in their cell as plain comments.
+
+The output is deterministic (fixed cell ids, no outputs, stable metadata), so a test
+can compare the committed notebooks byte for byte with freshly generated ones.
+
+    python -m labkit.notebooks           # write the eight notebooks
+    python -m labkit.notebooks --check   # exit 1 if a committed notebook has drifted
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+from labkit.codegen import MarkerError, render, student_version
+from labkit.paths import CODE_DIR, SOLUTIONS_DIR
+
+COMMAND = "python -m labkit.notebooks"
+CELL_MARKER = re.compile(r"^# %%(?P<title>.*)$")
+INNER_MARKER = re.compile(r"^(?P<indent>\s+)# %% ?")
+
+METADATA = {
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+STUDENT_INTRO = (
+    "This is your copy of the task as a notebook: fill in the TODOs, run the cells "
+    "from the top (Run All), then grade from a terminal at the repository root:\n\n"
+    "```\npython grader/check.py {task}\n```\n\n"
+    "The notebook logs to the lab's store wherever Jupyter was started. "
+    "Generated from `solutions/{script}` by `{command}`; the script `code/{script}` "
+    "is the same task."
+)
+SOLUTION_INTRO = (
+    "The solution of the task as a notebook, generated from `solutions/{script}` "
+    "by `{command}`. Grade with `python grader/check.py {task}`."
+)
+
+
+def split_cells(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The module docstring, and (title, code) for each top-level ``# %%`` cell."""
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    cells: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        marker = CELL_MARKER.match(line)
+        if marker:
+            cells.append((marker["title"].strip(), []))
+        elif cells:
+            cells[-1][1].append(INNER_MARKER.sub(r"\g<indent># ", line))
+    return docstring, [(title, "\n".join(lines).strip("\n")) for title, lines in cells]
+
+
+def leading_comments(code: str) -> tuple[list[str], str]:
+    """Move the comment lines that open a cell (not TODO comments) out of the code."""
+    lines = code.splitlines()
+    prose = []
+    while lines and lines[0].startswith("# ") and not lines[0].startswith("# TODO"):
+        prose.append(lines.pop(0)[2:])
+    return prose, "\n".join(lines).strip("\n")
+
+
+def build(text: str, stem: str, intro: str) -> nbformat.NotebookNode:
+    """A notebook from a task script's text (already in student or solution form)."""
+    docstring, cells = split_cells(text)
+    title, _, body = docstring.partition("\n")
+    nb = v4.new_notebook(metadata=METADATA)
+    nb.cells.append(v4.new_markdown_cell(f"# {title.rstrip('.')}\n\n{body.strip()}\n\n{intro}".strip()))
+    for title, code in cells:
+        prose, code = leading_comments(code)
+        markdown = "\n".join([f"## {title}", *([""] + [" ".join(prose)] if prose else [])])
+        nb.cells.append(v4.new_markdown_cell(markdown))
+        if code:
+            nb.cells.append(v4.new_code_cell(code))
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"{stem.replace('_', '-')}-{index:02d}"
+    nbformat.validate(nb)
+    return nb
+
+
+def to_bytes(nb: nbformat.NotebookNode) -> bytes:
+    return (nbformat.writes(nb) + "\n").encode("utf-8")
+
+
+def notebooks(solutions: Path = SOLUTIONS_DIR) -> dict[str, bytes]:
+    """Every notebook to write, keyed by its path relative to the repository root."""
+    out = {}
+    for path in sorted(solutions.glob("task*.py")):
+        source = path.read_text(encoding="utf-8")
+        task = path.stem.split("_")[0]
+        fill = {"task": task, "script": path.name, "command": COMMAND}
+        student = student_version(source, str(path))
+        solution = render(source, revert=set(), name=str(path))
+        out[f"{CODE_DIR.name}/{path.stem}.ipynb"] = to_bytes(
+            build(student, path.stem, STUDENT_INTRO.format(**fill)))
+        out[f"{SOLUTIONS_DIR.name}/{path.stem}.ipynb"] = to_bytes(
+            build(solution, path.stem, SOLUTION_INTRO.format(**fill)))
+    return out
+
+
+def drifted(root: Path) -> list[str]:
+    """The notebooks under ``root`` that are missing or differ from freshly generated ones."""
+    return [rel for rel, data in notebooks().items()
+            if not (root / rel).exists() or (root / rel).read_bytes() != data]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description="Write the task notebooks.")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if a committed notebook has drifted")
+    args = parser.parse_args(argv)
+    root = SOLUTIONS_DIR.parent
+    try:
+        if args.check:
+            stale = drifted(root)
+            for rel in stale:
+                print(f"{rel} has drifted from solutions/. Run `{COMMAND}`.")
+            return 1 if stale else 0
+        for rel, data in notebooks().items():
+            (root / rel).write_bytes(data)
+            print(f"wrote {rel}")
+    except MarkerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Are the notebooks the same tasks as the scripts, committed up to date, and do they run?"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from labkit import codegen, notebooks
+from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
+
+SCRIPTS = sorted(p.name for p in SOLUTIONS_DIR.glob("task*.py"))
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_of(nb) -> str:
+    return "\n\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def program(text: str) -> str:
+    """The program a text runs, without its docstring and comments."""
+    tree = ast.parse(text)
+    if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+        tree.body = tree.body[1:]
+    return ast.dump(tree)
+
+
+def comments(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
+
+
+def execute(nb, cwd, env, timeout=240):
+    client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
+                            resources={"metadata": {"path": str(cwd)}})
+    client.execute(env=env)
+    return nb
+
+
+def test_committed_notebooks_match_what_the_generator_makes():
+    stale = notebooks.drifted(ROOT)
+    assert not stale, f"{', '.join(stale)} drifted from solutions/: run `{notebooks.COMMAND}`"
+
+
+def test_the_drift_check_runs_from_any_folder(tmp_path):
+    assert len(notebooks.drifted(tmp_path)) == 2 * len(SCRIPTS)  # an empty folder has none
+    result = subprocess.run([sys.executable, "-m", "labkit.notebooks", "--check"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generation_is_deterministic():
+    assert notebooks.notebooks() == notebooks.notebooks()
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_each_notebook_runs_the_same_program_as_its_script(script):
+    stem = script.removesuffix(".py")
+    solution = codegen.render((SOLUTIONS_DIR / script).read_text(encoding="utf-8"), revert=set())
+    student = (CODE_DIR / script).read_text(encoding="utf-8")
+    assert program(code_of(read(SOLUTIONS_DIR / f"{stem}.ipynb"))) == program(solution)
+    assert program(code_of(read(CODE_DIR / f"{stem}.ipynb"))) == program(student)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_student_notebooks_keep_every_todo_comment_of_the_script(script):
+    nb = read(CODE_DIR / script.replace(".py", ".ipynb"))
+    script_todos = [c for c in comments((CODE_DIR / script).read_text(encoding="utf-8"))
+                    if c.startswith(("# TODO", "#   Hint", "#   "))]
+    assert script_todos
+    notebook_comments = comments(code_of(nb))
+    assert [c for c in notebook_comments if c in script_todos] == script_todos
+
+
+def test_notebooks_are_stored_without_outputs_and_with_fixed_ids():
+    for path in sorted(CODE_DIR.glob("*.ipynb")) + sorted(SOLUTIONS_DIR.glob("*.ipynb")):
+        nb = read(path)
+        assert nb.metadata.kernelspec.name == "python3"
+        for cell in nb.cells:
+            assert cell.id.startswith(path.stem.replace("_", "-")), path
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path
+
+
+def test_a_notebook_uses_the_lab_store_whatever_folder_jupyter_starts_in(tmp_path, lab_store):
+    env = {k: v for k, v in lab_store.env().items() if k != "MLFLOW_TRACKING_URI"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("from labkit.store import tracking_uri\nprint(tracking_uri())"))
+    execute(nb, tmp_path, env, timeout=60)
+    printed = nb.cells[0].outputs[0]["text"].strip()
+    assert printed == "sqlite:///" + (ROOT / "mlflow.db").resolve().as_posix()
+
+
+def test_the_solution_notebooks_run_from_another_folder_and_score_full_marks(tmp_path, lab_store):
+    workdir = tmp_path / "jupyter-started-here"
+    workdir.mkdir()
+    for script in SCRIPTS:
+        nb = read(SOLUTIONS_DIR / script.replace(".py", ".ipynb"))
+        execute(nb, workdir, lab_store.env())
+        assert "No TODO left open" in "".join(
+            out.get("text", "") for out in nb.cells[-1].outputs), script
+    assert list(workdir.iterdir()) == [], "a notebook wrote files into Jupyter's folder"
+    assert_full_marks(lab_store)
+
+
+def assert_full_marks(store):
+    from labkit import names
+
+    client = store.client()
+
+    def runs(experiment):
+        found = client.get_experiment_by_name(experiment)
+        assert found is not None, experiment
+        return client.search_runs([found.experiment_id], "attributes.status = 'FINISHED'")
+
+    (baseline,) = runs(names.EXPERIMENT_TASK1)
+    assert baseline.info.run_name == names.RUN_BASELINE
+    assert set(names.TEST_METRICS) <= set(baseline.data.metrics)
+    sweep = runs(names.EXPERIMENT_TASK2)
+    assert len(sweep) == 4 and all(r.data.tags.get("task") == "hyperparameter-sweep" for r in sweep)
+    compared = runs(names.EXPERIMENT_TASK3)
+    assert sorted(r.info.run_name for r in compared) == sorted(names.MODEL_TYPES)
+    staged = client.get_model_version_by_alias(names.REGISTERED_MODEL, names.ALIAS)
+    best = max(compared, key=lambda r: r.data.metrics[names.METRIC_R2])
+    assert staged.run_id == best.info.run_id
+    (registry,) = runs(names.EXPERIMENT_TASK4)
+    assert names.METRIC_STAGING_RMSE in registry.data.metrics
