@@ -67,9 +67,13 @@ def logged_model_uri(run_id: str | None) -> str | None:
     """The ``models:/m-...`` URI of the model a run logged, or None (and why) if it has none."""
     import mlflow
 
+    from labkit import names
+
     if run_id is None:
         print("  No best task-3 run found yet (TODO 4.1), so there is nothing to register.")
         return None
+    if mlflow.active_run() is not None:
+        mlflow.set_tag(names.TAG_BEST_RUN, run_id)
     run = mlflow.get_run(run_id)
     outputs = run.outputs.model_outputs if run.outputs else []
     if not outputs:
