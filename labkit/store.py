@@ -86,7 +86,7 @@ def check_sqlite(db: Path) -> None:
             "and start a fresh store."
         )
     try:
-        sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute("select 1").close()
+        sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True).execute("select 1").close()
     except sqlite3.Error as exc:
         raise StoreError(f"{db} cannot be opened ({exc}). Run `python -m labkit reset`?")
 
@@ -114,14 +114,34 @@ def _create_local_store(uri: str) -> None:
     MLflow would otherwise put artifacts in ``./mlruns`` of whatever folder a script
     runs from; experiments made here carry an absolute artifact location instead.
     """
+    if _lab_experiments_ready(sqlite_path(uri)):
+        return  # the common case: nothing to create, and no second store to open
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
     root = artifact_root_for(uri)
     root.mkdir(parents=True, exist_ok=True)
     store = SqlAlchemyStore(uri, root.as_uri())
     for name in names.EXPERIMENTS.values():
-        if store.get_experiment_by_name(name) is None:
+        experiment = store.get_experiment_by_name(name)
+        if experiment is None:
             store.create_experiment(name, artifact_location=(root / name).as_uri())
+        elif experiment.lifecycle_stage == "deleted":
+            store.restore_experiment(experiment.experiment_id)
+            print(f"Restored the experiment '{name}', which had been deleted.")
+
+
+def _lab_experiments_ready(db: Path) -> bool:
+    """True if the database already holds every lab experiment, active."""
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True) as connection:
+            rows = connection.execute(
+                "SELECT name FROM experiments WHERE lifecycle_stage = 'active'"
+            ).fetchall()
+    except sqlite3.Error:
+        return False
+    return set(names.EXPERIMENTS.values()) <= {row[0] for row in rows}
 
 
 def backup_and_reset(db: Path = STORE_DB, artifacts: Path = ARTIFACTS_DIR,
