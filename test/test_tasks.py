@@ -191,3 +191,24 @@ def test_reset_refuses_a_tracking_server(tmp_path):
     result = labkit_command(["reset"], env, tmp_path)
     assert result.returncode == 2
     assert "tracking server" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_dead_tracking_server_is_one_line_that_names_the_fix(lab_store):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nobody listens
+    result = lab_store.run_task("task1", folder=CODE_DIR, check=False,
+                                MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"The tracking server at http://127.0.0.1:{port} does not answer" in result.stderr
+    assert "Is it running" in result.stderr
+
+
+def test_a_corrupt_store_is_one_line_that_names_the_fix(lab_store):
+    lab_store.db.write_bytes(b"this is not a database at all")
+    result = lab_store.run_task("task1", folder=CODE_DIR, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "is not an SQLite database" in result.stderr and "labkit reset" in result.stderr
