@@ -1,0 +1,67 @@
+"""Grade the lab: ``python grader/check.py task1|task2|task3|task4|all [--json] [--gradescope FILE]``.
+
+Exit codes: 0 every TODO passes, 1 some TODO fails (or is skipped), 2 cannot grade.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+try:
+    import grader  # noqa: F401 - installed with the lab (pip install -e .)
+except ImportError:  # run from a checkout that is not installed: use this file's repository
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grader.core import TASKS, CannotGrade, grade  # noqa: E402
+from grader import render  # noqa: E402
+
+EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_GRADE = 0, 1, 2
+
+
+def parse_args(argv: list[str] | None):
+    parser = argparse.ArgumentParser(
+        prog="python grader/check.py",
+        description="Grade the lab's TODOs from the tracking store (it is only read).",
+    )
+    parser.add_argument("task", choices=[*TASKS, "all"], help="which task to grade")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--gradescope", metavar="FILE", type=Path,
+                        help="also write a Gradescope results.json to FILE")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = grade([args.task])
+    except CannotGrade as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"Cannot grade: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    if args.gradescope:
+        try:
+            args.gradescope.write_text(json.dumps(render.to_gradescope(report), indent=2) + "\n",
+                                       encoding="utf-8")
+        except OSError as exc:
+            print(f"Cannot write {args.gradescope} ({exc.strerror}). Does its folder exist?",
+                  file=sys.stderr)
+            return EXIT_CANNOT_GRADE
+    if args.json:
+        print(json.dumps(render.to_json(report), indent=2))
+    else:
+        render.print_report(report)
+    if args.debug:
+        for result in report.results:
+            if result.debug:
+                print(f"--- {result.id}\n{result.debug}", file=sys.stderr)
+    return EXIT_PASS if report.all_passed else EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Renderers: the same Report as a terminal report, JSON, or a Gradescope results.json."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from grader.core import FAIL, PASS, SKIP, Report
+
+LABELS = {PASS: "PASS", FAIL: "FAIL", SKIP: "SKIP"}
+COLOURS = {PASS: "32", FAIL: "31", SKIP: "33"}  # green, red, yellow
+
+
+def use_colour(stream) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def to_text(report: Report, colour: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if colour else text
+
+    lines = [paint(f"Grading {', '.join(report.tasks)} in {report.tracking_uri}", "2")]
+    for result in report.results:
+        points = f"{result.points}/{result.max_points}"
+        status = paint(LABELS[result.status], COLOURS[result.status])
+        lines.append(f"{status} {result.id}  {result.description}  [{points}]")
+        if result.rationale:
+            lines.append(f"       {result.rationale}")
+        if result.hint and result.status != PASS:
+            lines.append(f"       hint: {result.hint}")
+        if result.note:
+            lines.append(f"       note: {result.note}")
+    score = f"Score: {report.score}/{report.max_score}"
+    lines.append(paint(score, "1;32" if report.all_passed else "1"))
+    return "\n".join(lines) + "\n"
+
+
+def result_dict(result) -> dict:
+    return {
+        "id": result.id,
+        "task": result.task,
+        "description": result.description,
+        "status": result.status,
+        "points": result.points,
+        "max_points": result.max_points,
+        "rationale": result.rationale,
+        "hint": result.hint,
+        "note": result.note,
+        "depends": list(result.depends),
+    }
+
+
+def to_json(report: Report) -> dict:
+    return {
+        "tracking_uri": report.tracking_uri,
+        "tasks": list(report.tasks),
+        "score": report.score,
+        "max_score": report.max_score,
+        "results": [result_dict(r) for r in report.results],
+    }
+
+
+def to_gradescope(report: Report) -> dict:
+    """A Gradescope autograder results.json: one test per TODO, and the total score."""
+    tests = []
+    for result in report.results:
+        output = [result.rationale, result.hint and f"hint: {result.hint}",
+                  result.note and f"note: {result.note}"]
+        tests.append({
+            "name": f"{result.id} {result.description}",
+            "number": result.id,
+            "score": result.points,
+            "max_score": result.max_points,
+            "status": "passed" if result.status == PASS else "failed",
+            "output": "\n".join(line for line in output if line) or "passed",
+        })
+    return {
+        "score": report.score,
+        "output": f"Score: {report.score}/{report.max_score} ({', '.join(report.tasks)})",
+        "tests": tests,
+    }
+
+
+def print_report(report: Report, stream=None) -> None:
+    stream = stream or sys.stdout
+    stream.write(to_text(report, use_colour(stream)))
