@@ -1,0 +1,247 @@
+"""Serve the staged model with `mlflow models serve`, and stop it without leaving a process.
+
+The server runs in its own process group (its own console group on Windows), so a
+Ctrl+C in the terminal reaches only the Python script that started it, which then
+stops the whole group: `mlflow models serve` and the `uvicorn` it launches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from labkit import names
+from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 5001  # the MLflow UI uses 5000
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+WINDOWS = sys.platform == "win32"
+
+
+# One minute of the service in four states, each within the ranges of the lab's data.
+SCENARIOS = {
+    "idle": {"cpu_usage_pct": 5.0, "memory_usage_pct": 40.0, "disk_io_mbps": 8.0,
+             "network_latency_ms": 5.0, "concurrent_users": 20},
+    "normal": {"cpu_usage_pct": 25.0, "memory_usage_pct": 60.0, "disk_io_mbps": 35.0,
+               "network_latency_ms": 25.0, "concurrent_users": 400},
+    "peak": {"cpu_usage_pct": 55.0, "memory_usage_pct": 85.0, "disk_io_mbps": 150.0,
+             "network_latency_ms": 70.0, "concurrent_users": 1300},
+    "overloaded": {"cpu_usage_pct": 85.0, "memory_usage_pct": 94.0, "disk_io_mbps": 400.0,
+                   "network_latency_ms": 120.0, "concurrent_users": 2100},
+}
+
+
+def example_curl(url: str, row: dict = SCENARIOS["normal"]) -> str:
+    """A one-row request as README.md shows it (a test checks it is there, word for word)."""
+    body = json.dumps({"dataframe_records": [row]})
+    return f"curl -i -X POST {url}/invocations -H \"Content-Type: application/json\" -d '{body}'"
+
+
+class ServeError(Exception):
+    """The model cannot be served; the message says why and what to do."""
+
+
+def port_is_free(port: int, host: str = HOST) -> bool:
+    """True if a server could listen on the port now (as uvicorn does, with SO_REUSEADDR,
+    so connections of a stopped server still closing do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if not WINDOWS:  # on Windows this option would allow binding over a live server
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def staged_version(tracking_uri: str):
+    """The ModelVersion behind the `staging` alias, or ServeError naming the fix."""
+    db = sqlite_path(tracking_uri)
+    if db is not None and not db.exists():
+        raise ServeError(f"No tracking store at {tracking_uri} yet: run tasks 1 to 4 first.")
+    if is_remote(tracking_uri):
+        fail_fast_on_dead_servers()
+        try:
+            check_server(tracking_uri)
+        except StoreError as exc:
+            raise ServeError(str(exc)) from None
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(
+            names.REGISTERED_MODEL, names.ALIAS
+        )
+    except MlflowException:
+        raise ServeError(
+            f"No model has the alias '{names.ALIAS}' in {tracking_uri}: run task 4 first "
+            "(python code/task4_registry.py)."
+        ) from None
+
+
+def serve_command(model_uri: str, port: int, host: str = HOST) -> list[str]:
+    return [
+        sys.executable, "-m", "mlflow", "models", "serve",
+        "-m", model_uri, "-p", str(port), "--host", host, "--env-manager", "local",
+    ]
+
+
+def server_env(tracking_uri: str) -> dict[str, str]:
+    """The store that holds the model, and this environment's executables (uvicorn) first."""
+    env = dict(os.environ)
+    env["MLFLOW_TRACKING_URI"] = tracking_uri
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def ping(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/ping", timeout=timeout) as reply:
+            return reply.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+class ModelServer:
+    """One `mlflow models serve` process: start, wait for /ping, stop (always).
+
+    ``command`` replaces the mlflow command (tests use it to stand in a server that
+    never answers). Use it as a context manager so the server stops on every path.
+    """
+
+    def __init__(self, tracking_uri: str, model_uri: str = names.STAGING_URI,
+                 port: int = DEFAULT_PORT, host: str = HOST,
+                 command: list[str] | None = None) -> None:
+        self.url = f"http://{host}:{port}"
+        self.command = command or serve_command(model_uri, port, host)
+        self.env = server_env(tracking_uri)
+        self.process: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+        self.last_log = ""  # the log's tail, kept when stop() deletes the log file
+        self.pid: int | None = None  # also the process group id on POSIX
+
+    def start(self) -> None:
+        handle, name = tempfile.mkstemp(prefix="mlflow-serve-", suffix=".log")
+        self.log_path = Path(name)
+        with os.fdopen(handle, "wb") as log:
+            options = (
+                {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if WINDOWS
+                else {"start_new_session": True}
+            )
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, **options,
+            )
+        self.pid = self.process.pid
+
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT_S) -> float:
+        """Seconds until /ping answered; on a crash or timeout, stop and raise ServeError."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                self._fail(f"exited with code {code} before it answered /ping")
+            if ping(self.url, timeout=1.0):
+                return time.monotonic() - started
+            time.sleep(0.25)
+        self._fail(f"did not answer {self.url}/ping within {timeout:.0f} s")
+
+    def _fail(self, what: str) -> None:
+        self.stop()  # the log stays until stop() ends, so read it after the processes exit
+        raise ServeError(f"The model server {what}. The end of its log:\n{self.last_log}")
+
+    def log_text(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def log_tail(self, lines: int = 15) -> str:
+        tail = self.log_text().rstrip().splitlines()[-lines:]
+        return "\n".join("  | " + line for line in tail) or "  | (the log is empty)"
+
+    def stop(self) -> None:
+        """Stop the server and every process it started. Safe to call twice."""
+        process = self.process
+        if process is None:
+            return
+        if WINDOWS:
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
+                           capture_output=True, check=False)
+        else:
+            _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        if not WINDOWS:
+            _signal_group(process.pid, signal.SIGKILL)  # whatever ignored SIGTERM
+        process.wait()
+        self.last_log = self.log_tail()
+        self.log_path.unlink(missing_ok=True)
+        self.process = None
+
+    def __enter__(self) -> "ModelServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def server_gone(pid: int, port: int, wait: float = 5.0) -> bool:
+    """True once the port is free and no live process remains in the server's group."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if port_is_free(port) and not _group_alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _group_alive(pgid: int) -> bool:
+    if WINDOWS:
+        found = subprocess.run(["tasklist", "/FI", f"PID eq {pgid}", "/NH"],
+                               capture_output=True, text=True, check=False).stdout
+        return str(pgid) in found
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):  # a zombie waiting for init to reap it is gone
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
