@@ -1,0 +1,55 @@
+"""Does the real MLflow UI, opened with the lab's command, show what LAB.md tells students to look for?
+
+Drives Debian's chromium through Playwright against `python -m labkit ui` on the shared
+solutions store: one UI start, five pages, the same capture as tools/screenshots.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from labkit.paths import ROOT
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "tools" / "screenshots.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+screenshots = load_tool()
+
+
+@pytest.fixture(scope="module")
+def captured(solutions_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("screenshots")
+    with screenshots.lab_ui(solutions_store.uri) as base:
+        shots = screenshots.capture(base, solutions_store.uri, out)
+    return shots, out
+
+
+def test_every_page_shows_the_names_the_guide_promises(captured):
+    shots, _ = captured
+    for shot in shots.values():
+        assert shot.found == shot.expected, shot.file
+
+
+def test_every_screenshot_is_a_real_png_of_the_page(captured):
+    shots, out = captured
+    for shot in shots.values():
+        data = (out / shot.file).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, shot.file
+
+
+def test_the_committed_screenshots_are_the_ones_the_tool_makes(captured):
+    shots, _ = captured
+    committed = {p.name for p in (ROOT / "docs" / "img").glob("ui-*.png")}
+    assert committed == {shot.file for shot in shots.values()}, (
+        "docs/img is out of step with tools/screenshots.py: run `python tools/screenshots.py`"
+    )
+

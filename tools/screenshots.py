@@ -1,0 +1,275 @@
+"""Screenshots of the real MLflow UI for LAB.md, and a check that the UI shows what the guide says.
+
+Runs the four solutions into a temporary store, starts the lab's own UI command
+(`python -m labkit ui`) on it, and drives the UI in headless Chromium (Debian's
+`chromium` package through Playwright). Every page it captures must show the names the
+guide tells students to look for (SHOTS below); if one is missing it stops with the
+page and the name, so a new MLflow cannot silently leave the guide behind.
+
+    python tools/screenshots.py              # write docs/img/*.png (and the data figure)
+    python tools/screenshots.py --out DIR    # write them elsewhere
+
+The test suite runs the same capture (test/test_ui_screenshots.py) against its store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from labkit import names  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1600, "height": 900}
+# Open the UI as a student would after clicking "Model training", with the assistant closed.
+BROWSER_SETUP = """
+localStorage.setItem('mlflow.workflowType_v1', '"machine_learning"');
+localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
+localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');
+"""
+SOLUTIONS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
+WAIT_MS = 30_000
+
+# The labels LAB.md tells students to click (the UI's own words), and where they are.
+UI_LABELS = {
+    "mode switch": "Model training",
+    "sort menu": "Sort:",
+    "compare button": "Compare",
+    "artifacts tab": "Artifacts",
+    "registry link": "Model registry",
+}
+
+
+@dataclass
+class Shot:
+    """One capture: the PNG it writes and the texts the page must show."""
+
+    file: str
+    caption: str
+    expected: list[str]
+    found: list[str] = field(default_factory=list)
+
+
+SHOTS = {
+    "experiments": Shot("ui-experiments.png", "The lab's experiments",
+                        [UI_LABELS["mode switch"], *names.EXPERIMENTS.values()]),
+    "sorted": Shot("ui-task3-sorted-by-r2.png", "Task 3's runs sorted by r2, the winner on top",
+                   [UI_LABELS["sort menu"] + " " + names.METRIC_R2, *names.MODEL_TYPES,
+                    names.REGISTERED_MODEL]),
+    "compare": Shot("ui-task3-compare.png", "The three task-3 runs compared",
+                    [*names.MODEL_TYPES, *names.TEST_METRICS]),
+    "figure": Shot("ui-run-figure.png", "The comparison chart logged by the winning run",
+                   [UI_LABELS["artifacts tab"], names.FIGURE_COMPARISON, names.FIGURE_PRED_VS_ACTUAL]),
+    "registry": Shot("ui-registered-model.png", "The registered model and its staging alias",
+                     [UI_LABELS["registry link"], names.REGISTERED_MODEL, "Version 1", names.ALIAS]),
+}
+
+
+class UIMismatch(AssertionError):
+    """The UI does not show a name the guide promises."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def store_env(uri: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(MLFLOW_TRACKING_URI=uri, PYTHONUTF8="1")
+    return env
+
+
+def run_solutions(uri: str) -> None:
+    for script in SOLUTIONS:
+        subprocess.run([sys.executable, str(ROOT / "solutions" / script)], env=store_env(uri),
+                       check=True, capture_output=True, timeout=300)
+
+
+@contextlib.contextmanager
+def lab_ui(uri: str, port: int | None = None):
+    """`python -m labkit ui` on the store ``uri``; yields its base URL, stops it after."""
+    port = port or free_port()
+    process = subprocess.Popen([sys.executable, "-m", "labkit", "ui", "--port", str(port)],
+                               env=store_env(uri), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base, process)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def wait_for_health(base: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the lab's UI did not start:\n" + (process.stdout.read() or ""))
+            time.sleep(0.5)
+
+
+def expect_texts(page, shot: Shot) -> None:
+    """Wait until the page shows every expected text; record what was found."""
+    for text in shot.expected:
+        try:
+            page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=WAIT_MS)
+        except Exception as exc:  # noqa: BLE001 - Playwright's timeout, renamed for the reader
+            raise UIMismatch(f"{shot.file}: the UI at {page.url} does not show {text!r}") from exc
+        shot.found.append(text)
+
+
+def top_of(page, text: str) -> float:
+    box = page.get_by_role("link", name=text, exact=True).first.bounding_box()
+    if box is None:
+        raise UIMismatch(f"the run {text!r} is not visible at {page.url}")
+    return box["y"]
+
+
+def task3_runs(uri: str) -> tuple[dict[str, str], str]:
+    """Run name -> run id of the task-3 runs (best r2 first), and their experiment id."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(names.EXPERIMENT_TASK3)
+    runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FINISHED'",
+                              order_by=[f"metrics.{names.METRIC_R2} DESC"])
+    return {run.info.run_name: run.info.run_id for run in runs}, experiment.experiment_id
+
+
+def capture(base: str, uri: str, out: Path) -> dict[str, Shot]:
+    """Visit each page, check its names, and write its PNG into ``out``."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    runs, experiment_id = task3_runs(uri)
+    winner = next(iter(runs))
+    shots = {key: Shot(s.file, s.caption, list(s.expected)) for key, s in SHOTS.items()}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            context.add_init_script(BROWSER_SETUP)
+            page = context.new_page()
+            experiments_page(page, base, shots["experiments"], out)
+            sorted_page(page, base, experiment_id, list(runs), shots["sorted"], out)
+            compare_page(page, shots["compare"], out)
+            figure_page(page, base, experiment_id, runs[winner], shots["figure"], out)
+            registry_page(page, base, shots["registry"], out)
+        finally:
+            browser.close()
+    return shots
+
+
+def experiments_page(page, base, shot, out):
+    page.goto(base + "/#/experiments")
+    expect_texts(page, shot)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1100, "height": 420})
+
+
+def sorted_page(page, base, experiment_id, best_first, shot, out):
+    """Sort with the UI's own menu, as the guide says, then check the winner is on top."""
+    page.goto(f"{base}/#/experiments/{experiment_id}/runs")
+    page.get_by_text(UI_LABELS["sort menu"]).first.click()
+    page.get_by_text(names.METRIC_R2, exact=True).first.click()
+    page.keyboard.press("Escape")
+    expect_texts(page, shot)
+    tops = [top_of(page, name) for name in best_first]
+    if tops != sorted(tops):
+        raise UIMismatch(f"{shot.file}: runs are not in r2 order {best_first} at {page.url}")
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 400})
+
+
+def compare_page(page, shot, out):
+    """Tick every run, press Compare, and show the run details with their metrics."""
+    page.get_by_role("checkbox").first.click()  # the header box selects every run
+    page.get_by_role("button", name=UI_LABELS["compare button"]).click()
+    expect_texts(page, shot)
+    page.get_by_text("Run details").first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 720})
+
+
+def figure_page(page, base, experiment_id, run_id, shot, out):
+    page.goto(f"{base}/#/experiments/{experiment_id}/runs/{run_id}/artifacts")
+    expect_texts(page, shot)
+    page.get_by_text(names.FIGURE_COMPARISON, exact=True).first.click()
+    image = page.locator(f"img[alt='{names.FIGURE_COMPARISON}']").first
+    image.wait_for(state="visible", timeout=WAIT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
+                           timeout=WAIT_MS)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 480})
+
+
+def registry_page(page, base, shot, out):
+    page.goto(f"{base}/#/models/{names.REGISTERED_MODEL}")
+    expect_texts(page, shot)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 420})
+
+
+def data_figure(out: Path) -> Path:
+    """The data figure of LAB.md: response time against each system metric."""
+    from labkit import plots  # noqa: F401 - selects the Agg backend
+    import matplotlib.pyplot as plt
+
+    from labkit.data import FEATURES, TARGET, load_data
+
+    df = load_data()
+    fig, axes = plt.subplots(1, len(FEATURES), figsize=(16, 3.4), sharey=True)
+    for ax, feature in zip(axes, FEATURES):
+        ax.scatter(df[feature], df[TARGET], s=3, alpha=0.3)
+        ax.set_xlabel(feature)
+    axes[0].set_ylabel(f"{TARGET}")
+    fig.suptitle(f"{len(df)} minutes of a web service: response time against each system metric")
+    fig.tight_layout()
+    target = out / "data-overview.png"
+    fig.savefig(target, dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="lab-screenshots-") as folder:
+        uri = "sqlite:///" + (Path(folder) / "mlflow.db").as_posix()
+        print("Running the four solutions into a temporary store...", flush=True)
+        run_solutions(uri)
+        with lab_ui(uri) as base:
+            print(f"UI at {base}; capturing...", flush=True)
+            try:
+                shots = capture(base, uri, args.out)
+            except UIMismatch as exc:
+                print(f"The UI no longer matches the guide: {exc}")
+                return 1
+    for shot in shots.values():
+        print(f"wrote {args.out / shot.file}: {shot.caption}")
+    print(f"wrote {data_figure(args.out)}: the data")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
