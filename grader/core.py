@@ -77,8 +77,8 @@ def grade(tasks: list[str], tracking_uri: str | None = None) -> Report:
 
     tasks = parse_tasks(list(tasks))
     wanted = checks_for(tasks)
-    with open_store(tracking_uri) as store, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(), open_store(tracking_uri) as store:
+        warnings.simplefilter("ignore")  # MLflow's deprecation notices are not the student's
         context = Context(store)
         results: dict[str, CheckResult] = {}
         for check in with_dependencies(wanted):
@@ -91,7 +91,8 @@ def evaluate(check: Check, context, done: dict[str, CheckResult]) -> CheckResult
     result = CheckResult(check.id, check.description, 0, 1, SKIP, depends=check.depends)
     waiting = [d for d in check.depends if done[d].status != PASS]
     if waiting:
-        result.rationale = f"skipped until {' and '.join(waiting)} passes"
+        verb = "passes" if len(waiting) == 1 else "pass"
+        result.rationale = f"skipped until {' and '.join(waiting)} {verb}"
         result.hint = check.hint
         return result
     try:

@@ -95,8 +95,8 @@ def picks_best_run(ctx):
                "the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first")
 
 
-@check("4.2", f"'{names.REGISTERED_MODEL}' has a newest version made from that run's model",
-       REGISTER_HINT, depends=("4.1", "3.3"))
+@check("4.2", f"the registered model '{names.REGISTERED_MODEL}' has a newest version made "
+       "from that run's model", REGISTER_HINT, depends=("4.1", "3.3"))
 def best_model_registered(ctx):
     task4 = facts(ctx)
     picked = picked_run(ctx)

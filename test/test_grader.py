@@ -1,0 +1,127 @@
+"""Does the grader give the solutions 15/15, the untouched code 0/15 with a hint everywhere,
+output that matches its schemas, and leave the store exactly as it found it?"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import jsonschema
+import pytest
+from conftest import CODE_DIR, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore
+from test_grader_support import grade_results, run_check
+
+from grader.registry import CHECKS, all_checks, dependents_of
+from labkit.codegen import todo_ids
+
+def load_schema(name: str) -> dict:
+    from labkit.paths import ROOT
+
+    return json.loads((ROOT / "grader" / "schemas" / name).read_text(encoding="utf-8"))
+
+
+def test_the_todo_ids_in_the_solutions_are_the_check_ids():
+    marked = [i for script in TASK_SCRIPTS.values()
+              for i in todo_ids((SOLUTIONS_DIR / script).read_text(encoding="utf-8"))]
+    assert sorted(marked) == sorted(c.id for c in all_checks())
+    assert len(marked) == 15
+
+
+def test_every_check_has_a_lowercase_description_a_hint_and_known_dependencies():
+    for check in all_checks():
+        assert check.description[0].islower(), check.id
+        assert check.hint, check.id
+        for dep in check.depends:
+            assert dep in CHECKS and dep != check.id
+        assert check.id not in dependents_of(check.id)  # no cycles
+
+
+def test_the_solutions_score_15_of_15_and_exit_0(solutions_store):
+    result = run_check(solutions_store.env(), "all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("Score: 15/15")
+    assert "\033[" not in result.stdout  # no colour when not on a terminal
+    assert "Traceback" not in result.stderr
+
+
+def test_untouched_code_scores_0_with_a_hint_on_every_todo_in_every_format(lab_store, tmp_path):
+    for task in TASK_SCRIPTS:
+        lab_store.run_task(task, folder=CODE_DIR)
+    result = run_check(lab_store.env(), "all", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, load_schema("report.schema.json"))
+    assert (report["score"], report["max_score"]) == (0, 15)
+    assert len(report["results"]) == 15
+    for item in report["results"]:
+        assert item["status"] in ("fail", "skip")
+        assert item["rationale"] and item["hint"], item
+
+    target = tmp_path / "results.json"
+    result = run_check(lab_store.env(), "task3", "--gradescope", str(target))
+    assert result.returncode == 1
+    data = json.loads(target.read_text(encoding="utf-8"))
+    jsonschema.validate(data, load_schema("gradescope.schema.json"))
+    assert data["score"] == 0 and [t["number"] for t in data["tests"]] == ["3.1", "3.2", "3.3"]
+    assert all(t["status"] == "failed" and t["output"] for t in data["tests"])
+    assert "FAIL 3.1" in result.stdout  # the terminal report still shows
+
+
+def test_json_and_gradescope_output_of_the_solutions_match_their_schemas(solutions_store, tmp_path):
+    target = tmp_path / "results.json"
+    result = run_check(solutions_store.env(), "all", "--json", "--gradescope", str(target))
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, load_schema("report.schema.json"))
+    assert report["score"] == report["max_score"] == 15
+    data = json.loads(target.read_text(encoding="utf-8"))
+    jsonschema.validate(data, load_schema("gradescope.schema.json"))
+    assert data["score"] == 15 and all(t["status"] == "passed" for t in data["tests"])
+
+
+def test_the_schemas_reject_a_malformed_report():
+    bad = {"score": "15", "tests": [{"name": "1.1", "score": 1}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, load_schema("gradescope.schema.json"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"score": 1, "results": [{"id": "1.1", "status": "ok"}]},
+                            load_schema("report.schema.json"))
+
+
+def store_fingerprint(store: LabStore) -> dict[str, str]:
+    """A hash of every file of the store: the database and the artifact tree beside it."""
+    files = [store.db, *sorted((store.folder / "mlartifacts").rglob("*"))]
+    return {str(p.relative_to(store.folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files if p.is_file()}
+
+
+def test_grading_never_writes_to_the_store(solutions_store):
+    before = store_fingerprint(solutions_store)
+    assert any(name.endswith("mlflow.db") for name in before)
+    assert any("models" in name for name in before)
+    result = run_check(solutions_store.env(), "all")
+    assert result.returncode == 0
+    assert store_fingerprint(solutions_store) == before
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(solutions_store):
+    from grader import render
+    from grader.core import grade
+
+    report = grade(["task1"], tracking_uri=solutions_store.uri)
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    assert "\033[32mPASS" in render.to_text(report, render.use_colour(Terminal()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NO_COLOR", "1")
+        assert not render.use_colour(Terminal())
+
+
+def test_check_py_runs_from_any_folder(solutions_store, tmp_path):
+    result = run_check(solutions_store.env(), "task1", cwd=tmp_path)
+    assert result.returncode == 0 and "Score: 4/4" in result.stdout
+    assert re.search(r"PASS 1\.1", result.stdout)
