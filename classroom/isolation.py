@@ -1,0 +1,90 @@
+"""Grade one student in a process of its own, with a time limit.
+
+Students' models are untrusted. The grader already loads them with skops and a short
+list of trusted types, and refuses pickle formats (grader/models.py); this is the
+second wall: whatever a student's store makes the grader do, it happens in a child
+process that holds only that student's settings, dies at the time limit, and shares
+nothing with the instructor's process or with another student's grading.
+
+Children are forked from a server process that imported MLflow and the grader once
+(``forkserver``), so a student costs the grading, not another 3 s of imports.
+Where ``forkserver`` does not exist (Windows), each child is a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRELOAD = ["classroom.preload"]
+GRADED, CANNOT_GRADE, TIMED_OUT, CRASHED = "graded", "cannot-grade", "timed-out", "crashed"
+
+
+@dataclass
+class Outcome:
+    status: str  # one of GRADED, CANNOT_GRADE, TIMED_OUT, CRASHED
+    report: dict | None = None  # grader.render.to_json(report)
+    gradescope: dict | None = None  # grader.render.to_gradescope(report)
+    error: str = ""
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+_context = None
+
+
+def context():
+    """The multiprocessing context every grading child comes from (made once)."""
+    global _context
+    if _context is None:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        methods = multiprocessing.get_all_start_methods()
+        _context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if _context.get_start_method() == "forkserver":
+            _context.set_forkserver_preload(PRELOAD)
+    return _context
+
+
+def grade_isolated(env: dict[str, str], timeout: float) -> Outcome:
+    """Grade every task with ``env`` (tracking URI, workspace, credentials) in a child process."""
+    import time
+
+    from classroom.child import grade_and_send
+
+    started = time.monotonic()
+    ctx = context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=grade_and_send, args=(env, sender), daemon=True)
+    child.start()
+    sender.close()
+    outcome = _receive(receiver, child, timeout)
+    receiver.close()
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _receive(receiver, child, timeout: float) -> Outcome:
+    if not receiver.poll(timeout):
+        alive = child.is_alive()
+        _end(child)
+        if alive:
+            return Outcome(TIMED_OUT, error=f"grading took longer than {timeout:.0f} s and was stopped")
+        return Outcome(CRASHED, error=f"the grading process died (exit code {child.exitcode})")
+    try:
+        message = receiver.recv()
+    except (EOFError, OSError):
+        _end(child)
+        return Outcome(CRASHED, error=f"the grading process died (exit code {child.exitcode})")
+    child.join(5)
+    _end(child)
+    return Outcome(**message)
+
+
+def _end(child) -> None:
+    if child.is_alive():
+        child.kill()
+    child.join(5)

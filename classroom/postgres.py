@@ -1,0 +1,111 @@
+"""A throwaway PostgreSQL cluster in a folder: Debian's binaries, loopback only.
+
+The tests, the benchmark and an instructor without Docker use it; a real class uses
+the PostgreSQL of ``deploy/compose.yaml`` or the institution's. PostgreSQL refuses to
+run as root, so as root the cluster belongs to the ``postgres`` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+PG_USER = "mlflow"
+DATABASES = ("mlflow", "mlflow_auth")  # the tracking store, the users and roles
+
+
+class PostgresError(Exception):
+    """PostgreSQL cannot be used; the message is one line that names the fix."""
+
+
+def pg_binary(name: str) -> str:
+    """``initdb``/``pg_ctl`` from Debian's /usr/lib/postgresql/<version>/bin, else PATH."""
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    path = found[-1] if found else shutil.which(name)
+    if path is None:
+        raise PostgresError(
+            f"PostgreSQL's {name} was not found. Is it installed "
+            "(`apt-get install -y postgresql`, or .ci/setup.d/20-postgresql.sh)?"
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Cluster:
+    """``with Cluster() as pg: pg.uri("mlflow")`` starts a fresh cluster and removes it after."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.password = secrets.token_urlsafe(18)
+        self.folder: Path | None = None
+        self._as_postgres = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+
+    def uri(self, database: str = "mlflow") -> str:
+        """A SQLAlchemy URI through psycopg2 (the driver the lab installs)."""
+        return f"postgresql+psycopg2://{PG_USER}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> "Cluster":
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="classroom-pg-"))
+        (self.folder / "password").write_text(self.password + "\n")
+        if self._as_postgres:
+            shutil.chown(self.folder, "postgres")
+            shutil.chown(self.folder / "password", "postgres")
+        data = self.folder / "data"
+        self._run(pg_binary("initdb"), "-D", data, "-U", PG_USER, "-A", "scram-sha-256",
+                  f"--pwfile={self.folder / 'password'}", "--no-sync", "-E", "UTF8",
+                  "--locale=C.UTF-8")
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=300")
+        self._run(pg_binary("pg_ctl"), "-D", data, "-l", self.folder / "postgres.log",
+                  "-w", "-o", options, "start")
+        self.create_databases(DATABASES)
+        return self
+
+    def create_databases(self, databases) -> None:
+        import psycopg2
+
+        connection = psycopg2.connect(host="127.0.0.1", port=self.port, user=PG_USER,
+                                      password=self.password, dbname="postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for name in databases:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+
+    def stop(self) -> None:
+        if self.folder is None:
+            return
+        if (self.folder / "data" / "postmaster.pid").exists():
+            self._run(pg_binary("pg_ctl"), "-D", self.folder / "data", "-m", "immediate",
+                      "-w", "stop", check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+    def _run(self, *command, check: bool = True) -> None:
+        command = [str(part) for part in command]
+        if self._as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if check and result.returncode != 0:
+            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise PostgresError(f"{Path(command[-1]).name}: `{' '.join(command[:3])} ...` failed: {last[0]}")
+
+    def __enter__(self) -> "Cluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,58 @@
+"""The class roster: a CSV with a ``username`` column (``name`` and ``email`` optional).
+
+A username names the student's MLflow user and workspace, so it follows MLflow's
+workspace rules: 2-63 lowercase letters, digits and inner hyphens.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$")
+RESERVED = {"default", "admin", "workspaces", "api", "ajax-api", "static-files"}
+
+
+class RosterError(Exception):
+    """The roster cannot be used; the message is one line that names the fix."""
+
+
+@dataclass(frozen=True)
+class Student:
+    username: str
+    name: str = ""
+    email: str = ""
+
+    @property
+    def workspace(self) -> str:
+        return self.username
+
+
+def read_roster(path: Path) -> list[Student]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise RosterError(f"No roster at {path}. Is the path right?") from None
+    if not rows or "username" not in rows[0]:
+        raise RosterError(f"{path} needs a header row with a 'username' column (name, email optional).")
+    students, seen = [], set()
+    for line, row in enumerate(rows, start=2):
+        username = (row.get("username") or "").strip()
+        check_username(username, f"{path}, line {line}")
+        if username in seen:
+            raise RosterError(f"{path}, line {line}: '{username}' appears twice. Remove one row?")
+        seen.add(username)
+        students.append(Student(username, (row.get("name") or "").strip(), (row.get("email") or "").strip()))
+    return students
+
+
+def check_username(username: str, where: str) -> None:
+    if not USERNAME_PATTERN.match(username) or username in RESERVED:
+        raise RosterError(
+            f"{where}: '{username}' cannot be a username. Use 2-63 lowercase letters, digits "
+            "and inner hyphens (it names the student's workspace), and not one of "
+            f"{', '.join(sorted(RESERVED))}."
+        )
