@@ -1,0 +1,48 @@
+"""Leave one out: with only one TODO of the solutions reverted to its stub, does the grader
+fail that TODO, skip or fail only the TODOs that depend on it, and pass all the others?"""
+
+from __future__ import annotations
+
+import pytest
+from test_grader_support import grade_results, task3_copy, task3_store  # noqa: F401 - fixtures
+
+from grader.core import FAIL, PASS, SKIP
+from grader.registry import all_checks, dependents_of
+
+TODO_IDS = [c.id for c in all_checks()]
+
+
+def task_of(todo_id: str) -> str:
+    return "task" + todo_id.split(".")[0]
+
+
+def store_with_one_todo_reverted(todo_id: str, lab_store, request):
+    """Run as little as the TODO needs: its task alone, or tasks 3 and 4 together."""
+    task = task_of(todo_id)
+    if task in ("task1", "task2"):
+        lab_store.run_variant(task, {todo_id})
+        return lab_store, [task]
+    if task == "task3":
+        lab_store.run_variant("task3", {todo_id})
+        lab_store.run_task("task4")
+        return lab_store, ["task3", "task4"]
+    store = request.getfixturevalue("task3_copy")
+    store.run_variant("task4", {todo_id})
+    return store, ["task3", "task4"]
+
+
+@pytest.mark.parametrize("todo_id", TODO_IDS)
+def test_reverting_one_todo_fails_it_and_only_its_dependents(todo_id, lab_store, request):
+    store, tasks = store_with_one_todo_reverted(todo_id, lab_store, request)
+    results = grade_results(store, *tasks)
+    shown = {i: (r.status, r.rationale) for i, r in results.items() if r.status != PASS}
+    assert results[todo_id].status == FAIL, shown
+    assert results[todo_id].rationale and results[todo_id].hint
+    waiting = dependents_of(todo_id)
+    for other, result in results.items():
+        if other == todo_id:
+            continue
+        if other in waiting:
+            assert result.status in (FAIL, SKIP), (other, shown)
+        else:
+            assert result.status == PASS, (other, shown)
