@@ -93,4 +93,7 @@ def _interrupt(signum, frame) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl+C before the server started: nothing to stop
+        sys.exit(130)

@@ -9,10 +9,12 @@ pytest runs the same path against a store built from solutions/ in a temporary f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,6 +33,7 @@ DOC_FILES = ("README.md", "LAB.md", "LAB.es.md")
 DOCS_ADDRESS = f"{HOST}:{DEFAULT_PORT}"  # the address the guides' curl commands use
 SERVE_SCRIPT = Path(__file__).resolve().parent / "serve_model.py"
 DEPLOY_SCRIPT = Path(__file__).resolve()
+REQUESTS_SCRIPT = Path(__file__).resolve().parent / "test_requests.py"
 
 
 # ---------------------------------------------------------------- the guides' curl commands
@@ -182,8 +185,9 @@ class ServeModelProcess:
             self.process.wait()
 
 
-def test_serve_model_answers_the_guides_curl_and_stops_on_ctrl_c(solutions_store):
-    """Does serve_model.py print a curl that the guides show, answer it, and stop on Ctrl+C?"""
+def test_serve_model_answers_curl_and_test_requests_then_stops_on_ctrl_c(solutions_store):
+    """Does serve_model.py print the guides' curl, answer it and test_requests.py, then stop
+    on Ctrl+C without leaving a process?"""
     port = free_port()
     served = ServeModelProcess(solutions_store, port)
     try:
@@ -195,6 +199,9 @@ def test_serve_model_answers_the_guides_curl_and_stops_on_ctrl_c(solutions_store
         ], f"the printed command is not in README.md's serving section:\n{printed}"
         status, output = run_curl(printed, url)
         assert status == 200, output
+        checked = run_script(REQUESTS_SCRIPT, solutions_store, "--url", url)  # terminal 2
+        assert checked.returncode == 0, checked.stdout + checked.stderr[-3000:]
+        assert re.search(r"All \d+ checks passed", checked.stdout), checked.stdout
         assert served.interrupt() == 0, "\n".join(served.lines)
     finally:
         served.kill()
@@ -210,11 +217,18 @@ def test_serve_model_without_a_store_says_run_the_tasks(lab_store):
     assert len(result.stdout.strip().splitlines()) == 1 and not result.stderr, result
 
 
-def test_serve_model_without_a_staged_model_says_run_task_4(lab_store):
+def unstage(solutions_store, lab_store):
+    """Make lab_store a copy of the solutions' store in which no version has an alias."""
+    shutil.copyfile(solutions_store.db, lab_store.db)
+    with contextlib.closing(sqlite3.connect(lab_store.db)) as db, db:
+        db.execute("DELETE FROM registered_model_aliases")
+    return lab_store
+
+
+def test_serve_model_without_a_staged_model_says_run_task_4(solutions_store, lab_store):
     """With a store but no `staging` alias, does serve_model.py say to run task 4 first?"""
-    create = "from labkit.store import use_lab_store; use_lab_store()"
-    subprocess.run([sys.executable, "-c", create], env=lab_store.env(), check=True, timeout=60)
-    result = run_script(SERVE_SCRIPT, lab_store, "--port", str(free_port()), timeout=60)
+    unstaged_store = unstage(solutions_store, lab_store)
+    result = run_script(SERVE_SCRIPT, unstaged_store, "--port", str(free_port()), timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "run task 4 first" in result.stdout, result.stdout
     assert len(result.stdout.strip().splitlines()) == 1, result.stdout
@@ -232,6 +246,13 @@ def test_serve_model_says_when_the_port_is_taken(lab_store):
         result = run_script(SERVE_SCRIPT, lab_store, "--port", str(port), timeout=60)
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"Port {port} is in use" in result.stdout and f"--port {port + 1}" in result.stdout
+
+
+def test_requests_without_a_server_says_start_it(lab_store):
+    """With nothing listening, does test_requests.py say how to start the server?"""
+    result = run_script(REQUESTS_SCRIPT, lab_store, "--url", f"http://{HOST}:{free_port()}")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "python test/serve_model.py" in result.stdout and not result.stderr, result
 
 
 STAND_IN_SILENT = "print('stand-in server booting', flush=True); import time; time.sleep(600)"
@@ -252,10 +273,11 @@ def test_a_server_that_never_answers_is_killed_and_its_log_shown(lab_store):
     assert server_gone(server.pid, port)
 
 
-def test_a_server_that_crashes_is_reported_with_mlflows_own_log(lab_store):
+def test_a_server_that_crashes_is_reported_with_mlflows_own_log(solutions_store, lab_store):
     """Does a real `mlflow models serve` that cannot load its model end with its log's tail?"""
+    unstaged_store = unstage(solutions_store, lab_store)
     port = free_port()
-    server = ModelServer(lab_store.uri, model_uri="models:/no-such-model@staging", port=port)
+    server = ModelServer(unstaged_store.uri, model_uri="models:/no-such-model@staging", port=port)
     with server:
         error = _serve_error(server.wait_until_ready, timeout=60)
     assert "exited with code" in error and "no-such-model" in error, error
@@ -274,12 +296,13 @@ http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Handler).serve_forever()
 """
 
 
-def test_failing_checks_still_stop_the_server(lab_store):
+def test_failing_checks_still_stop_the_server(solutions_store, lab_store):
     """When the server answers nonsense, do the checks fail and the server still stop?"""
+    unstaged_store = unstage(solutions_store, lab_store)
     port = free_port()
-    server = ModelServer(lab_store.uri, port=port,
+    server = ModelServer(unstaged_store.uri, port=port,
                          command=[sys.executable, "-c", STAND_IN_HTTP, str(port)])
-    checks = deploy_and_check(server, lab_store.uri)
+    checks = deploy_and_check(server, unstaged_store.uri)
     failed = {c.name for c in checks if not c.passed}
     assert {"idle", "wrong column name", "dataframe_split"} <= failed, failed
     assert checks[-1].name == "no process left after stop" and checks[-1].passed, checks[-1]
