@@ -70,8 +70,9 @@ def check_docs_curl(url: str) -> list[Check]:
         return [Check("docs", "curl is installed", False, "install curl to run the guides' commands")]
     if not commands:
         return [Check("docs", "curl commands found", False, f"no ```bash curl line in {DOC_FILES}")]
-    checks = []
-    for number, (doc, command) in enumerate(commands, 1):
+    checks, numbers = [], {}
+    for doc, command in commands:
+        number = numbers[doc] = numbers.get(doc, 0) + 1
         started = time.perf_counter()
         status, output = run_curl(command, url)
         ms = (time.perf_counter() - started) * 1000
