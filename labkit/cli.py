@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 
+from labkit.net import port_is_free
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.store import (
     StoreError,
@@ -20,15 +20,6 @@ from labkit.store import (
 )
 
 TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def ui_command(port: int, host: str = "127.0.0.1") -> list[str]:
@@ -52,7 +43,7 @@ def cmd_ui(args) -> int:
     if is_remote(uri):
         print(f"Your store is the tracking server {uri}: open that address in a browser.")
         return 0
-    if not port_is_free(args.host, args.port):
+    if not port_is_free(args.port, args.host):
         print(f"Port {args.port} is in use. Is the UI already open at "
               f"http://{args.host}:{args.port}? If not, try --port {args.port + 1}.")
         return 2

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from labkit import names
+from labkit.net import port_is_free  # noqa: F401 - part of this module's API
 from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
 
 HOST = "127.0.0.1"
@@ -50,19 +51,6 @@ def example_curl(url: str, row: dict = SCENARIOS["normal"]) -> str:
 
 class ServeError(Exception):
     """The model cannot be served; the message says why and what to do."""
-
-
-def port_is_free(port: int, host: str = HOST) -> bool:
-    """True if a server could listen on the port now (as uvicorn does, with SO_REUSEADDR,
-    so connections of a stopped server still closing do not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        if not WINDOWS:  # on Windows this option would allow binding over a live server
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def free_port(host: str = HOST) -> int:
