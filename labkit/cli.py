@@ -97,7 +97,16 @@ def cmd_demo(args) -> int:
 def cmd_generate(args) -> int:
     from labkit import codegen
 
-    return codegen.main([])
+    code = codegen.main([])
+    if code != 0:
+        return code
+    try:
+        from labkit import notebooks
+    except ImportError:
+        print("Skipped the notebooks: nbformat is missing. "
+              "Did you run `python -m pip install -r requirements-dev.txt`?")
+        return 1
+    return notebooks.main([])
 
 
 def cmd_data(args) -> int:
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ui.set_defaults(func=cmd_ui)
     sub.add_parser("reset", help="back up the store, then start afresh").set_defaults(func=cmd_reset)
     sub.add_parser("demo", help="run the four solutions, then grade them").set_defaults(func=cmd_demo)
-    sub.add_parser("generate", help="write code/ from solutions/").set_defaults(func=cmd_generate)
+    sub.add_parser("generate", help="write code/ and the notebooks from solutions/").set_defaults(func=cmd_generate)
     sub.add_parser("data", help="regenerate data/devops_metrics.csv").set_defaults(func=cmd_data)
     args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONUTF8", "1")
