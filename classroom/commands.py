@@ -28,17 +28,35 @@ def admin_env() -> dict[str, str]:
     }
 
 
-def require_server(url: str) -> None:
+def require_server(url: str, env: dict[str, str]) -> None:
+    """The server answers and takes the admin's credentials, or one line that says which not."""
+    import base64
+    import urllib.error
+    import urllib.request
+
     if not health(url, timeout=5):
         raise ServerError(f"The class server at {url} does not answer. Is it running "
                           "(`python -m classroom serve`), and is --server right?")
+    user, password = env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request = urllib.request.Request(url.rstrip("/") + "/api/2.0/mlflow/users/current",
+                                     headers={"Authorization": f"Basic {token}"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise ServerError(f"The class server refused user '{user}'. {ADMIN_HELP}") from None
+        if exc.code == 404:
+            raise ServerError(f"The server at {url} has no sign-in (basic auth). "
+                              "Was it started with `python -m classroom serve`?") from None
+        raise
 
 
 def provision(args) -> int:
     from classroom.provision import Provisioner
 
     students = read_roster(args.roster)
-    require_server(args.server)
+    require_server(args.server, admin_env())
     os.environ.update(admin_env())
     provisioner = Provisioner(args.server, args.public_url or args.server, args.out)
     counts: dict[str, int] = {}
@@ -56,7 +74,7 @@ def gradebook(args) -> int:
     from classroom.gradebook import Gradebook
 
     students = read_roster(args.roster)
-    require_server(args.server)
+    require_server(args.server, admin_env())
     book = Gradebook(args.server, admin_env(), args.out, jobs=args.jobs, timeout=args.timeout)
     book.grade_all(students)
     return 2 if book.server_down else 0

@@ -4,7 +4,10 @@
     MLFLOW_WORKSPACE=alice
     MLFLOW_TRACKING_USERNAME=alice
     MLFLOW_TRACKING_PASSWORD=...
+    MLFLOW_EXPERIMENT_NAME=Default
 
+The last one is where runs go before a script sets its experiment: the workspace's own
+``Default`` (MLflow's usual fallback, experiment 0, lives outside the student's workspace).
 The task scripts, the grader and ``mlflow models serve`` read these variables as they are.
 """
 
@@ -13,7 +16,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+from labkit.names import DEFAULT_EXPERIMENT
+
+KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_TRACKING_USERNAME",
+        "MLFLOW_TRACKING_PASSWORD", "MLFLOW_EXPERIMENT_NAME")
 
 
 def env_file(folder: Path, username: str) -> Path:
@@ -23,7 +29,7 @@ def env_file(folder: Path, username: str) -> Path:
 def write_env_file(path: Path, url: str, username: str, password: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     protect_folder(path.parent)
-    values = dict(zip(KEYS, (url, username, username, password)))
+    values = dict(zip(KEYS, (url, username, username, password, DEFAULT_EXPERIMENT)))
     lines = [f"# MLflow connection settings for {username}. Keep this file private."]
     lines += [f"{key}={value}" for key, value in values.items()]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

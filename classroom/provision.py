@@ -11,13 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classroom.connection import env_file, write_env_file
+from labkit import names
 from classroom.roster import Student
 
 ROLE_NAME = "student"
 ROLE_DESCRIPTION = "The student who owns this workspace: read it, create and manage runs and models."
-# USE on the workspace: see it, create experiments and models in it; MLflow makes the
-# creator the owner (MANAGE) of what they create. Nothing outside the workspace.
-ROLE_PERMISSION = ("workspace", "*", "USE")
+# USE on the workspace: see it, create experiments and models in it (MLflow makes the
+# creator their owner). MANAGE on every experiment and model of the workspace too, so
+# that untouched scripts can log to the workspace's own Default experiment, which the
+# server created. A role lives in one workspace: nothing here reaches another one.
+ROLE_PERMISSIONS = [
+    ("workspace", "*", "USE"),
+    ("experiment", "*", "MANAGE"),
+    ("registered_model", "*", "MANAGE"),
+]
 
 
 @dataclass
@@ -31,8 +38,13 @@ class Provisioner:
     """Talks to the server as the admin (credentials from the environment, as MLflow reads them)."""
 
     def __init__(self, server_url: str, public_url: str, out: Path) -> None:
+        import warnings
+
         import mlflow
-        from mlflow.server import get_app_client
+
+        with warnings.catch_warnings():  # the server's modules warn about their own imports
+            warnings.simplefilter("ignore")
+            from mlflow.server import get_app_client
 
         self.url = server_url
         self.public_url = public_url
@@ -47,6 +59,8 @@ class Provisioner:
             self.client.create_workspace(student.workspace, description=f"Lab work of {student.name or student.username}")
             self.workspaces.add(student.workspace)
             changes.append("workspace")
+        if self._ensure_default_experiment(student.workspace):
+            changes.append("Default experiment")
         file = env_file(self.out, student.username)
         if not self._user_exists(student.username):
             self._set_password(student, file, new_user=True)
@@ -69,8 +83,27 @@ class Provisioner:
             return Outcome(student, "missing-file",
                            f"user exists but {file} is missing: re-run with --reset-password {student.username}")
         if changes:
-            return Outcome(student, "repaired", "added " + ", ".join(changes))
+            return Outcome(student, "repaired", "added " + ", ".join(dict.fromkeys(changes)))
         return Outcome(student, "unchanged")
+
+    def _ensure_default_experiment(self, workspace: str) -> bool:
+        """A workspace starts with no experiment, and MLflow's fallback (id 0) lives in the
+        server's own default workspace. Scripts that set no experiment (untouched TODO 1.1)
+        log to this one instead: the connection file names it in MLFLOW_EXPERIMENT_NAME."""
+        import os
+
+        saved = os.environ.get("MLFLOW_WORKSPACE")
+        os.environ["MLFLOW_WORKSPACE"] = workspace
+        try:
+            if self.client.get_experiment_by_name(names.DEFAULT_EXPERIMENT) is not None:
+                return False
+            self.client.create_experiment(names.DEFAULT_EXPERIMENT)
+            return True
+        finally:
+            if saved is None:
+                del os.environ["MLFLOW_WORKSPACE"]
+            else:
+                os.environ["MLFLOW_WORKSPACE"] = saved
 
     def _user_exists(self, username: str) -> bool:
         from mlflow.exceptions import MlflowException
@@ -92,10 +125,15 @@ class Provisioner:
         write_env_file(file, self.public_url, student.username, password)
 
     def _student_role(self, workspace: str, changes: list[str]) -> int:
-        for role in self.auth.list_roles(workspace):
-            if role.name == ROLE_NAME:
-                return role.id
-        role = self.auth.create_role(workspace, ROLE_NAME, ROLE_DESCRIPTION)
-        self.auth.add_role_permission(role.id, *ROLE_PERMISSION)
-        changes.append("role")
+        role = next((r for r in self.auth.list_roles(workspace) if r.name == ROLE_NAME), None)
+        granted = set()
+        if role is None:
+            role = self.auth.create_role(workspace, ROLE_NAME, ROLE_DESCRIPTION)
+        else:
+            granted = {(p.resource_type, p.resource_pattern, p.permission)
+                       for p in self.auth.list_role_permissions(role.id)}
+        for permission in ROLE_PERMISSIONS:
+            if permission not in granted:
+                self.auth.add_role_permission(role.id, *permission)
+                changes.append("role")
         return role.id
