@@ -1,0 +1,168 @@
+"""Grade a simulated class on the class server; compare with grading one student locally.
+
+Starts a throwaway PostgreSQL and the class server (classroom/server.py), provisions
+N students (default 100), logs each student's complete lab work straight through the
+MLflow client (what the four solutions log, models included), in parallel, then runs
+the gradebook. Prints the total and per-student grading time next to grading one
+student on a local SQLite store, measured in the same run.
+
+    .venv/bin/python bench/bench_classroom.py [--students 100] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from classroom.gradebook import Gradebook  # noqa: E402
+from classroom.postgres import Cluster, free_port  # noqa: E402
+from classroom.roster import Student  # noqa: E402
+from classroom.server import ServerConfig, ServerProcess  # noqa: E402
+
+_fitted: dict = {}
+
+
+def fitted():
+    """Every model the solutions fit, fitted once per worker process."""
+    if not _fitted:
+        from labkit import names
+        from labkit.data import split_data
+        from labkit.metrics import regression_metrics
+        from labkit.models import DEFAULT_HYPERPARAMS, MODEL_SEED, SWEEP_CONFIGS, make_model
+
+        split = split_data()
+        def fit(kind, **params):
+            model = make_model(kind, **params).fit(split.X_train, split.y_train)
+            return model, regression_metrics(split.y_test, model.predict(split.X_test))
+        _fitted["split"] = split
+        _fitted["baseline"] = fit(names.LINEAR_REGRESSION)
+        _fitted["sweep"] = [(c, *fit(names.RANDOM_FOREST, random_state=MODEL_SEED, **c)) for c in SWEEP_CONFIGS]
+        _fitted["compare"] = {k: fit(k, **DEFAULT_HYPERPARAMS[k]) for k in names.MODEL_TYPES}
+    return _fitted
+
+
+def log_complete_student(env: dict[str, str]) -> None:
+    """What the four solutions log, without re-running the scripts."""
+    os.environ.update(env)
+    import mlflow
+    from labkit import names
+    from labkit.data import SPLIT_SEED, TEST_SIZE
+    from labkit.tracking import SKLEARN_LOG_OPTIONS
+
+    work = fitted()
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    mlflow.set_experiment(names.EXPERIMENT_TASK1)
+    with mlflow.start_run(run_name=names.RUN_BASELINE):
+        mlflow.log_params({names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
+                           names.PARAM_RANDOM_STATE: SPLIT_SEED, names.PARAM_TEST_SIZE: TEST_SIZE})
+        mlflow.log_metrics(work["baseline"][1])
+    mlflow.set_experiment(names.EXPERIMENT_TASK2)
+    from labkit.models import sweep_run_name
+    for config, _, metrics in work["sweep"]:
+        with mlflow.start_run(run_name=sweep_run_name(config)):
+            mlflow.log_param(names.PARAM_N_ESTIMATORS, config["n_estimators"])
+            mlflow.log_params({k: v for k, v in config.items() if k != "n_estimators"})
+            mlflow.log_metrics({**metrics, names.METRIC_TRAIN_TIME: 0.1})
+            mlflow.set_tags(names.SWEEP_TAGS)
+    mlflow.set_experiment(names.EXPERIMENT_TASK3)
+    best = None
+    for kind, (model, metrics) in work["compare"].items():
+        with mlflow.start_run(run_name=kind):
+            mlflow.set_tag(names.PARAM_MODEL_TYPE, kind)
+            mlflow.log_metrics(metrics)
+            info = mlflow.sklearn.log_model(model, name=names.MODEL_NAME,
+                                            input_example=work["split"].X_test.head(5), **SKLEARN_LOG_OPTIONS)
+            if best is None or metrics["r2"] > best[0]:
+                best = (metrics["r2"], info, mlflow.active_run().info.run_id, metrics["rmse"])
+    mlflow.set_experiment(names.EXPERIMENT_TASK4)
+    with mlflow.start_run(run_name=names.RUN_REGISTRY):
+        mlflow.set_tag(names.TAG_BEST_RUN, best[2])
+        version = mlflow.register_model(best[1].model_uri, names.REGISTERED_MODEL)
+        mlflow.MlflowClient().set_registered_model_alias(names.REGISTERED_MODEL, names.ALIAS, version.version)
+        mlflow.log_param(names.PARAM_MODEL_URI, names.STAGING_URI)
+        mlflow.log_metric(names.METRIC_STAGING_RMSE, best[3])
+
+
+def quiet() -> None:
+    sys.stdout = open(os.devnull, "w")  # MLflow prints two links per run
+
+
+def log_one(args) -> None:
+    env, workspace = args
+    log_complete_student({**env, "MLFLOW_WORKSPACE": workspace})
+
+
+def local_baseline(folder: Path) -> tuple[float, float, str]:
+    """One complete student on a local SQLite store: the grader command, and grade() alone."""
+    uri = "sqlite:///" + (folder / "mlflow.db").as_posix()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["MLFLOW_TRACKING_URI"] = uri
+    code = ("import sys; sys.path.insert(0, %r); from labkit.store import use_lab_store; "
+            "import os; use_lab_store(); from bench.bench_classroom import log_complete_student; "
+            "log_complete_student(dict(os.environ))") % str(ROOT)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, cwd=ROOT)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, str(ROOT / "grader" / "check.py"), "all"], env=env,
+                            capture_output=True, text=True, cwd=folder)
+    command_s = time.monotonic() - started
+    timing = ("import time, sys; sys.path.insert(0, %r); from grader.core import grade; "
+              "t = time.monotonic(); r = grade(['all']); print(time.monotonic() - t, r.score)") % str(ROOT)
+    out = subprocess.run([sys.executable, "-c", timing], env=env, capture_output=True, text=True).stdout.split()
+    return command_s, float(out[0]), (result.stdout.strip().splitlines() or ["?"])[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-classroom-"))
+    password = secrets.token_urlsafe(16)
+    admin = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password,
+             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3"}
+    command_s, grade_s, local_score = local_baseline(folder)
+    with Cluster() as postgres:
+        config = ServerConfig(postgres.uri("mlflow"), postgres.uri("mlflow_auth"), folder / "artifacts",
+                              password, secrets.token_hex(16), port=free_port(), state=folder / "state")
+        with ServerProcess(config) as server:
+            os.environ.update(admin)
+            from classroom.provision import Provisioner
+
+            students = [Student(f"student-{i:03d}") for i in range(args.students)]
+            t = time.monotonic()
+            provisioner = Provisioner(config.url, config.url, folder / "connections")
+            for student in students:
+                provisioner.provision(student)
+            provision_s = time.monotonic() - t
+            t = time.monotonic()
+            env = {**admin, "MLFLOW_TRACKING_URI": config.url}
+            with Pool(4, initializer=quiet) as pool:
+                pool.map(log_one, [(env, s.workspace) for s in students])
+            logging_s = time.monotonic() - t
+            book = Gradebook(config.url, admin, folder / "gradebook", jobs=args.jobs, progress=open(os.devnull, "w"))
+            t = time.monotonic()
+            rows = book.grade_all(students)
+            grading_s = time.monotonic() - t
+    scores = sorted({str(r.get("total")) for r in rows})
+    n = len(students)
+    print(f"class of {n} on PostgreSQL + mlflow server ({args.jobs} at once, {os.cpu_count()} cores)")
+    print(f"  provisioning          {provision_s:7.1f} s   {provision_s / n:5.2f} s/student")
+    print(f"  logging their work    {logging_s:7.1f} s   {logging_s / n:5.2f} s/student")
+    print(f"  gradebook             {grading_s:7.1f} s   {grading_s / n:5.2f} s/student   scores seen: {', '.join(scores)}")
+    print(f"one student, local SQLite store")
+    print(f"  grader/check.py all   {command_s:7.1f} s   ({local_score})")
+    print(f"  grade() alone         {grade_s:7.1f} s   (without the import of mlflow)")
+
+
+if __name__ == "__main__":
+    main()
