@@ -8,7 +8,6 @@ from grader import evidence as ev
 from grader.registry import Fail, check
 from labkit import names
 from labkit.data import SPLIT_SEED, TEST_SIZE
-from labkit.models import parse_param
 
 TASK = "task1"
 SAME_SCRIPT_GAP_MS = 30_000  # two runs this close together came from one script run
@@ -105,6 +104,8 @@ METRICS_HINT = ("inside the `with` block: mlflow.log_metric(names.METRIC_RMSE, m
 @check("1.3", "the task-1 run logs params model_type, random_state and test_size with their values",
        PARAMS_HINT)
 def params_are_logged(ctx):
+    from labkit.models import parse_param
+
     task1 = _graded_run(ctx)
     params = task1.run.data.params
     ev.require_keys("param", EXPECTED_PARAMS, params, ev.label(task1.run),
@@ -118,7 +119,7 @@ def params_are_logged(ctx):
 @check("1.4", "the task-1 run logs rmse, mae and r2 equal to a re-fit on the test split",
        METRICS_HINT, depends=("1.3",))
 def metrics_are_honest(ctx):
-    from labkit.models import make_model
+    from labkit.models import make_model, parse_param
 
     task1 = _graded_run(ctx)
     run, where = task1.run, ev.label(task1.run)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from grader import evidence as ev
 from grader.registry import Fail, check
 from labkit import names
-from labkit.models import MODEL_SEED, SWEEP_CONFIGS, parse_param, sweep_run_name
 
 TASK = "task2"
 CONFIG_PARAMS = (names.PARAM_MAX_DEPTH, names.PARAM_MIN_SAMPLES_LEAF, names.PARAM_RANDOM_STATE)
@@ -33,6 +32,8 @@ def facts(ctx) -> Task2:
 
 def _facts(ctx) -> Task2:
     """Per expected run name the newest finished run; unnamed runs stand in for missing names."""
+    from labkit.models import SWEEP_CONFIGS, sweep_run_name
+
     runs = ctx.store.runs(names.EXPERIMENT_TASK2)
     done = ev.finished(runs)
     expected = {sweep_run_name(c): c for c in SWEEP_CONFIGS}
@@ -71,6 +72,8 @@ def _require_in_every_run(task2: Task2, keys, hint: str) -> None:
 
 
 def _require_values(task2: Task2, keys) -> None:
+    from labkit.models import MODEL_SEED, parse_param
+
     for item in task2.runs:
         if item.config is None:
             continue
@@ -129,7 +132,7 @@ def metrics_logged(ctx):
 
 def _refit_cheapest(ctx, task2: Task2) -> None:
     """Re-fit the quickest sweep run from its logged params and compare its metrics."""
-    from labkit.models import make_model
+    from labkit.models import make_model, parse_param
 
     def params(item):
         return {k: parse_param(item.run.data.params[k])
