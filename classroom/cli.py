@@ -23,6 +23,8 @@ def parse_args(argv):
     serve = commands.add_parser("serve", help="start the class server (settings from the environment, see deploy/class.env.example)")
     serve.add_argument("--host", default=os.environ.get("CLASS_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("CLASS_PORT", "5000")))
+    serve.add_argument("--allowed-hosts", default=os.environ.get("CLASS_ALLOWED_HOSTS", ""),
+                       help="host names students use to reach the server (comma-separated)")
     serve.add_argument("--workers", type=int, default=int(os.environ.get("CLASS_WORKERS", "2")))
     serve.add_argument("--artifacts", type=Path, default=Path(os.environ.get("CLASS_ARTIFACTS", "class-artifacts")))
     serve.add_argument("--state", type=Path, default=Path(os.environ.get("CLASS_STATE", DEFAULT_STATE)),

@@ -84,12 +84,16 @@ def serve(args) -> int:
     from classroom.postgres import Cluster
     from classroom.server import ServerConfig, ServerProcess
 
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `docker stop`: clean up as on Ctrl-C
     cluster = Cluster().start() if args.throwaway_postgres else None
     try:
         config = ServerConfig(
             database_uri=cluster.uri("mlflow") if cluster else env_required("CLASS_DATABASE_URI"),
             auth_database_uri=cluster.uri("mlflow_auth") if cluster else env_required("CLASS_AUTH_DATABASE_URI"),
             artifacts=args.artifacts, host=args.host, port=args.port, workers=args.workers,
+            allowed_hosts=args.allowed_hosts,
             admin_password=os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD", ""),
             secret_key=os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
             or (secrets.token_hex(16) if cluster else ""),

@@ -37,6 +37,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2
+    allowed_hosts: str = ""  # Host headers accepted beyond loopback, e.g. "mlflow.example.edu"
     state: Path = field(default_factory=lambda: Path(".classroom"))  # the private auth.ini
 
     @property
@@ -87,6 +88,7 @@ class ServerConfig:
             "--app-name", "basic-auth",
             "--host", self.host, "--port", str(self.port),
             "--workers", str(self.workers),
+            *(["--allowed-hosts", self.allowed_hosts] if self.allowed_hosts else []),
         ]
 
     def env(self, auth_ini: Path) -> dict[str, str]:
