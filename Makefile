@@ -30,7 +30,7 @@ demo: setup                        ## the instructor's end-to-end demo: all solu
 	$(PY) -m labkit demo
 
 test: setup-dev                    ## the whole test suite
-	$(PY) -m pytest -n 2 test
+	$(PY) -m pytest -n 2 --dist loadgroup test
 
 ui: setup                          ## the MLflow UI on the lab's store, http://127.0.0.1:5000
 	$(PY) -m labkit ui

@@ -7,6 +7,7 @@ overrides it (a shared ``mlflow server``).
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import sqlite3
@@ -60,15 +61,49 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
     """Raise StoreError unless the tracking server at ``uri`` answers /health in time."""
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
-            return
+            pass
     except urllib.error.HTTPError:
-        return  # it answered: auth or routing is the client's business
+        pass  # it answered: sign-in is checked next
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StoreError(
             f"The tracking server at {uri} does not answer ({reason}). "
             f"Is it running, and is {ENV_URI} right?"
         ) from None
+    check_sign_in(uri, timeout)
+
+
+def check_sign_in(uri: str, timeout: float = 5.0) -> None:
+    """Raise StoreError if the server refuses these credentials or this workspace.
+
+    /health needs no sign-in, so ask for an experiment by name, as the task scripts do
+    (a search would answer 200 with nothing in a workspace one may not read).
+    """
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    workspace = os.environ.get("MLFLOW_WORKSPACE")
+    headers = {"X-MLFLOW-WORKSPACE": workspace} if workspace else {}
+    if user:
+        token = f"{user}:{os.environ.get('MLFLOW_TRACKING_PASSWORD', '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+    url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default"
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            who = f"user '{user}'" if user else "a client without a user name"
+            raise StoreError(
+                f"The tracking server at {uri} did not accept {who}. Are "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?"
+            ) from None
+        if exc.code == 403:
+            raise StoreError(
+                f"User '{user}' may not use workspace '{workspace}' on {uri}. "
+                "Is MLFLOW_WORKSPACE your own?"
+            ) from None
+        if exc.code == 404 and workspace and "workspace" in exc.read().decode(errors="replace").lower():
+            raise StoreError(f"{uri} has no workspace '{workspace}'. Is MLFLOW_WORKSPACE right?") from None
+    except OSError:
+        pass  # a server that stops answering now is reported by the client itself
 
 
 def check_sqlite(db: Path) -> None:

@@ -58,7 +58,13 @@ def report_run(run, metrics: dict | None = None) -> None:
 def finish(task: str) -> None:
     """Close with the grading command, the noise floor and the TODOs still open."""
     print(f"\nIrreducible error of the data: RMSE about {NOISE_SD_MS:.0f} ms (no model can do better).")
-    print("Open the UI with `python -m labkit ui`, then grade with:")
+    from labkit.store import is_remote, tracking_uri
+    from labkit.tracking import ui_base
+
+    if is_remote(tracking_uri()):
+        print(f"See your runs at {ui_base()}, then grade with:")
+    else:
+        print("Open the UI with `python -m labkit ui`, then grade with:")
     print(f"  python grader/check.py {task}")
     print_open_todos()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import version
 
 from labkit.store import is_remote, tracking_uri
@@ -27,9 +28,15 @@ def ui_base() -> str:
     return uri.rstrip("/") if is_remote(uri) else UI_ADDRESS
 
 
+def _workspace_query() -> str:
+    workspace = os.environ.get("MLFLOW_WORKSPACE")
+    return f"?workspace={workspace}" if workspace else ""
+
+
 def run_url(run) -> str:
-    return f"{ui_base()}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    return (f"{ui_base()}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+            f"{_workspace_query()}")
 
 
 def experiment_url(experiment_id: str) -> str:
-    return f"{ui_base()}/#/experiments/{experiment_id}"
+    return f"{ui_base()}/#/experiments/{experiment_id}{_workspace_query()}"

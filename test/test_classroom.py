@@ -294,6 +294,19 @@ def test_a_wrong_password_is_one_line(classroom):
                                env={**classroom.admin_env(), "MLFLOW_TRACKING_PASSWORD": "not-the-password"})
     assert book.returncode == 2
     assert book.stderr.strip().count("\n") == 0 and "refused user 'admin'" in book.stderr
+    script = subprocess.run([sys.executable, str(ROOT / "code" / "task1_baseline.py")], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert script.returncode == 1 and "Traceback" not in script.stderr
+    assert "did not accept user 'complete'" in script.stderr
+
+
+def test_a_task_in_someone_elses_workspace_is_one_line(classroom):
+    """Does a student pointed at another student's workspace get one line, not a 403 traceback?"""
+    env = {**classroom.student_env("complete"), "MLFLOW_WORKSPACE": "partial"}
+    script = subprocess.run([sys.executable, str(ROOT / "code" / "task1_baseline.py")], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert script.returncode == 1 and "Traceback" not in script.stderr
+    assert "may not use workspace 'partial'" in script.stderr
 
 
 class _StopServerAfterFirstRow:
