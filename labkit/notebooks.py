@@ -9,7 +9,8 @@ title and the comment lines that open the cell become a markdown cell above the 
 The output is deterministic (fixed cell ids, no outputs, stable metadata), so a test
 can compare the committed notebooks byte for byte with freshly generated ones.
 
-    python -m labkit.notebooks           # write the eight notebooks
+    python -m labkit generate            # code/ and the eight notebooks (the lab's command)
+    python -m labkit.notebooks           # only the eight notebooks
     python -m labkit.notebooks --check   # exit 1 if a committed notebook has drifted
 """
 
@@ -27,7 +28,7 @@ from nbformat import v4
 from labkit.codegen import MarkerError, render, student_version
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
-COMMAND = "python -m labkit.notebooks"
+COMMAND = "python -m labkit generate"  # writes code/ and these notebooks (also: python -m labkit.notebooks)
 CELL_MARKER = re.compile(r"^# %%(?P<title>.*)$")
 INNER_MARKER = re.compile(r"^(?P<indent>\s+)# %% ?")
 
@@ -117,7 +118,7 @@ def drifted(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description="Write the task notebooks.")
+    parser = argparse.ArgumentParser(prog="python -m labkit.notebooks", description="Write the task notebooks.")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a committed notebook has drifted")
     args = parser.parse_args(argv)

@@ -1,0 +1,196 @@
+"""Does every command LAB.md tells a student to type still work?
+
+Commands come from the guide's ```bash blocks (and their `# or: <command>` alternatives);
+LAB.es.md has the same ones (test_docs.py). Each must match exactly one runner below,
+so a new command in the guide fails here until a test runs it. `python` is this
+environment's Python, as in an activated .venv; tasks run on a temporary store
+(MLFLOW_TRACKING_URI), from the repository root as the guide says. What is not run
+literally, and why:
+- `python -m venv .venv` runs in a temporary folder with --without-pip (seconds faster);
+- `make setup` and `python -m pip install -r requirements.txt` would reinstall the
+  suite's own virtual environment: make is run with --dry-run and pip with --dry-run
+  (which resolves every pin against what is installed);
+- make targets that depend on setup run with `-o .venv/.installed` for the same reason;
+- servers (`python -m labkit ui`, `make ui`) are started, checked on /health, stopped;
+  `python -m labkit ui` gets a free port (`--port N`); `make ui` uses 5000 as written;
+- the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
+  which runs the guides' curl lines itself; here they must match README's section.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
+
+from labkit.paths import ROOT
+
+GUIDE_COMMANDS = commands(text(ENGLISH))
+# Commands the guide only mentions in passing and that no test can run here.
+NOT_RUN = {
+    "python -m pip install jupyterlab": "an optional download of JupyterLab",
+}
+
+RUNNERS = {
+    "setup-make": r"make setup",
+    "venv": r"python -m venv \.venv",
+    "activate": r"source \.venv/bin/activate",
+    "pip": r"python -m pip install -r requirements\.txt",
+    "check-install": r"python -c .*",
+    "task": r"python code/task\d_\w+\.py",
+    "grade": r"python grader/check\.py (task\d|all)",
+    "ui": r"python -m labkit ui( --port \d+)?",
+    "make-ui": r"make ui",
+    "reset": r"python -m labkit reset|make reset",
+    "serving": r"python test/\w+\.py|curl .*",
+}
+
+
+def runner_of(command: str) -> str:
+    matches = [name for name, pattern in RUNNERS.items() if re.fullmatch(pattern, command)]
+    assert len(matches) == 1, f"no single test runs the guide's command {command!r}: {matches}"
+    return matches[0]
+
+
+def of_kind(kind: str) -> list[str]:
+    return [c for c in GUIDE_COMMANDS if runner_of(c) == kind]
+
+
+def shell(command: str, env: dict, cwd=ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a guide command with `python` meaning this environment's Python."""
+    argv = command.replace("python ", f'"{sys.executable}" ', 1) if command.startswith("python ") else command
+    return subprocess.run(["bash", "-c", argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_every_command_of_the_guide_has_a_runner():
+    assert len(GUIDE_COMMANDS) > 15
+    for command in GUIDE_COMMANDS:
+        runner_of(command)
+    for command in inline_commands(text(ENGLISH)):
+        assert command in GUIDE_COMMANDS or command in NOT_RUN, (
+            f"LAB.md quotes {command!r} inline but no test runs it")
+
+
+def test_make_setup_creates_the_venv_and_installs_the_requirements():
+    (command,) = of_kind("setup-make")
+    result = subprocess.run(["make", "--dry-run", *command.split()[1:]], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "pip install" in result.stdout and "requirements.txt" in result.stdout
+
+
+def test_the_venv_commands_make_a_venv_that_activates(tmp_path):
+    (make_venv,) = set(of_kind("venv"))
+    (activate,) = set(of_kind("activate"))
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    assert shell(make_venv + " --without-pip", env, cwd=tmp_path).returncode == 0
+    probe = shell(f'{activate} && python -c "import sys; print(sys.prefix)"', env, cwd=tmp_path)
+    assert probe.stdout.strip() == str(tmp_path / ".venv"), probe.stderr
+    windows = [b.body for b in blocks(text(ENGLISH)) if b.lang == "powershell"]
+    bash_setup = "\n".join([make_venv, activate, *set(of_kind("pip"))])
+    assert windows and all(body.replace(".venv\\Scripts\\activate", activate).strip() == bash_setup
+                           for body in windows), windows
+
+
+def test_pip_install_resolves_every_pin_against_this_environment():
+    for command in set(of_kind("pip")):
+        result = shell(command + " --dry-run", dict(os.environ), timeout=180)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        would = re.findall(r"^Would install (.*)$", result.stdout, re.M)
+        assert all(p.startswith("mlflow-tracking-lab-") for line in would for p in line.split()), would
+
+
+def test_the_installation_check_prints_what_the_guide_says():
+    (command,) = set(of_kind("check-install"))
+    result = shell(command, dict(os.environ), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"It prints `{result.stdout.strip()}`" in text(ENGLISH)
+
+
+def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
+    """One test, one store: the untouched tasks run to the end and every grading command grades."""
+    outputs = {}
+    for command in GUIDE_COMMANDS:
+        if runner_of(command) in ("task", "grade") and command not in outputs:
+            outputs[command] = shell(command, lab_store.env())
+    tasks = [c for c in outputs if runner_of(c) == "task"]
+    grades = [c for c in outputs if runner_of(c) == "grade"]
+    assert len(tasks) == 4 and len(grades) == 5
+    for command in tasks:
+        assert outputs[command].returncode == 0, outputs[command].stderr[-3000:]
+    for command in grades:
+        result = outputs[command]
+        assert result.returncode == 1 and "Score: 0/" in result.stdout, result.stdout + result.stderr
+    printed = outputs["python grader/check.py task1"].stdout.splitlines()
+    for guide in (ENGLISH, SPANISH):
+        (sample,) = [b.body for b in blocks(text(guide)) if b.lang == "text"]
+        for line in sample.splitlines():
+            assert line in printed, f"{guide.name}'s sample line is not what the grader prints: {line}"
+
+
+def test_reset_backs_up_the_store(tmp_path):
+    from conftest import LabStore
+
+    for index, command in enumerate(of_kind("reset")):
+        store = LabStore(tmp_path / f"store{index}")
+        store.folder.mkdir()
+        store.db.write_bytes(b"")  # any file: reset moves it, it never reads it
+        if command.startswith("make "):
+            command = command.replace("make ", "make -o .venv/.installed ", 1)
+        result = shell(command, store.env(), timeout=120)
+        assert result.returncode == 0 and "Moved the store" in result.stdout, result.stdout + result.stderr
+        assert not store.db.exists() and list((store.folder / "backups").glob("store-*/mlflow.db"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_and_stop(argv: list[str], port: int, env: dict) -> None:
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    return
+            except OSError:
+                assert process.poll() is None, f"{argv} stopped:\n{process.stdout.read()}"
+                assert time.monotonic() < deadline, f"{argv} did not answer on port {port}"
+                time.sleep(0.5)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_the_ui_commands_serve_the_store(lab_store):
+    # `python -m labkit ui` and `... ui --port 5001` differ only by the port: one start.
+    without_port = {re.sub(r" --port \d+$", "", c) for c in of_kind("ui")}
+    for command in sorted(without_port):
+        port = free_port()
+        serve_and_stop([sys.executable, *command.split()[1:], "--port", str(port)], port,
+                       lab_store.env())
+    (make_ui,) = set(of_kind("make-ui"))
+    serve_and_stop(["make", "-o", ".venv/.installed", *make_ui.split()[1:]], 5000, lab_store.env())
+
+
+def test_the_serving_commands_are_the_readme_ones_run_by_the_deployment_test():
+    readme = text(README)
+    for command in of_kind("serving"):
+        assert command in readme, f"{command!r} is not in README's serving section"
+    deployment = (ROOT / "test" / "test_model_deployment.py").read_text(encoding="utf-8")
+    assert '"LAB.md"' in deployment and shutil.which("curl")
