@@ -161,6 +161,7 @@ def test_the_guide_names_what_the_ui_shows(guide):
     promised = [*tool.UI_LABELS.values()] + [t for s in tool.SHOTS.values() for t in s.expected]
     missing = sorted({word for phrase in promised for word in phrase.split() if word not in markdown})
     assert not missing, f"{guide.name} never mentions {missing}, which the UI test looks for"
+    assert f"`{tool.SWEEP_FILTER}`" in markdown, "the guide's tag filter is not the one the UI test types"
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)

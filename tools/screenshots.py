@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from labkit import names  # noqa: E402
+from labkit.models import SWEEP_CONFIGS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -52,7 +53,9 @@ UI_LABELS = {
     "compare button": "Compare",
     "artifacts tab": "Artifacts",
     "registry link": "Model registry",
+    "run overview tab": "Overview",
 }
+SWEEP_FILTER = 'tags.task = "hyperparameter-sweep"'  # LAB.md tells students to type this
 
 
 @dataclass
@@ -66,6 +69,11 @@ class Shot:
 
 
 SHOTS = {
+    "run": Shot("ui-task1-run.png", "The task-1 run with its params and metrics",
+                [UI_LABELS["run overview tab"], names.RUN_BASELINE, names.PARAM_MODEL_TYPE,
+                 names.PARAM_RANDOM_STATE, names.PARAM_TEST_SIZE, *names.TEST_METRICS]),
+    "sweep": Shot("ui-task2-filtered.png", "Task 2's runs filtered by their tag",
+                  [f"{len(SWEEP_CONFIGS)} matching runs"]),
     "experiments": Shot("ui-experiments.png", "The lab's experiments",
                         [UI_LABELS["mode switch"], *names.EXPERIMENTS.values()]),
     "sorted": Shot("ui-task3-sorted-by-r2.png", "Task 3's runs sorted by r2, the winner on top",
@@ -175,6 +183,8 @@ def capture(base: str, uri: str, out: Path) -> dict[str, Shot]:
             context.add_init_script(BROWSER_SETUP)
             page = context.new_page()
             experiments_page(page, base, shots["experiments"], out)
+            run_page(page, base, uri, shots["run"], out)
+            sweep_page(page, base, uri, shots["sweep"], out)
             sorted_page(page, base, experiment_id, list(runs), shots["sorted"], out)
             compare_page(page, shots["compare"], out)
             figure_page(page, base, experiment_id, runs[winner], shots["figure"], out)
@@ -188,6 +198,32 @@ def experiments_page(page, base, shot, out):
     page.goto(base + "/#/experiments")
     expect_texts(page, shot)
     page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1100, "height": 420})
+
+
+def run_page(page, base, uri, shot, out):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(names.EXPERIMENT_TASK1)
+    (run,) = client.search_runs([experiment.experiment_id], max_results=1)
+    page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}")
+    expect_texts(page, shot)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 820})
+
+
+def sweep_page(page, base, uri, shot, out):
+    """Type the guide's tag filter in the search box: every sweep run must match."""
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(names.EXPERIMENT_TASK2)
+    page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs")
+    box = page.get_by_placeholder("metrics.rmse", exact=False).first
+    box.fill(SWEEP_FILTER)
+    with page.expect_response(lambda response: "runs/search" in response.url, timeout=WAIT_MS):
+        box.press("Enter")
+    page.wait_for_timeout(1000)  # let the table re-render the filtered runs
+    expect_texts(page, shot)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 420})
 
 
 def sorted_page(page, base, experiment_id, best_first, shot, out):
