@@ -38,7 +38,7 @@ def test_every_check_has_a_lowercase_description_a_hint_and_known_dependencies()
 
 
 def test_the_solutions_score_15_of_15_and_exit_0(solutions_store):
-    result = run_check(solutions_store.env(), "all")
+    result = run_check(solutions_store.env(), "all", fresh=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("Score: 15/15")
     assert "\033[" not in result.stdout  # no colour when not on a terminal
@@ -122,6 +122,6 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(solutions_store):
 
 
 def test_check_py_runs_from_any_folder(solutions_store, tmp_path):
-    result = run_check(solutions_store.env(), "task1", cwd=tmp_path)
+    result = run_check(solutions_store.env(), "task1", cwd=tmp_path, fresh=True)
     assert result.returncode == 0 and "Score: 4/4" in result.stdout
     assert re.search(r"PASS 1\.1", result.stdout)
