@@ -10,6 +10,16 @@ class Context:
         self.store = store
         self.notes: dict[str, str] = {}  # check id -> a note to show with its result
         self._memo: dict[str, Any] = {}
+        self._open: list = []  # what close() closes: downloaded model files
+
+    def closing(self, thing):
+        """``thing``, closed when the grading ends."""
+        self._open.append(thing)
+        return thing
+
+    def close(self) -> None:
+        while self._open:
+            self._open.pop().close()
 
     def memo(self, key: str, build: Callable[[], Any]) -> Any:
         """``build()`` once per grading; later calls return the same value."""

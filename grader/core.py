@@ -81,8 +81,11 @@ def grade(tasks: list[str], tracking_uri: str | None = None) -> Report:
         warnings.simplefilter("ignore")  # MLflow's deprecation notices are not the student's
         context = Context(store)
         results: dict[str, CheckResult] = {}
-        for check in with_dependencies(wanted):
-            results[check.id] = evaluate(check, context, results)
+        try:
+            for check in with_dependencies(wanted):
+                results[check.id] = evaluate(check, context, results)
+        finally:
+            context.close()
     return Report(tasks, store.uri, [results[c.id] for c in wanted])
 
 

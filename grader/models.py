@@ -25,30 +25,32 @@ class ModelNotLoadable(Exception):
     """A model the grader will not or cannot load; the message is the rationale."""
 
 
-def load_sklearn_model(model, client=None):
+def load_sklearn_model(model, client=None, files: "ModelFiles | None" = None):
     """The estimator behind ``model``, loaded with skops and the grader's trusted types.
 
     ``model`` is a LoggedModel, a ModelVersion, or a URI: ``models:/m-<id>``,
-    ``models:/<name>@<alias>`` or ``models:/<name>/<version>``.
+    ``models:/<name>@<alias>`` or ``models:/<name>/<version>``. ``files`` are the
+    model's files when the caller already opened them (they stay open).
     """
-    logged = resolve_logged_model(model, client)
-    with model_folder(logged, client) as folder:
-        mlmodel = read_mlmodel(folder)
-        flavor = mlmodel.get("flavors", {}).get(SKLEARN_FLAVOR)
-        if flavor is None:
-            found = ", ".join(mlmodel.get("flavors", {})) or "none"
-            raise ModelNotLoadable(f"expected an sklearn model, found flavors: {found}")
-        serialization = flavor.get("serialization_format") or "pickle"
-        if serialization != "skops":
-            raise ModelNotLoadable(f"logged with {serialization}; the grader only loads skops")
-        return _load_skops(folder, flavor.get("pickled_model", ""))
+    if files is None:
+        with ModelFiles(resolve_logged_model(model, client), client) as files:
+            return load_sklearn_model(model, client, files)
+    mlmodel = read_mlmodel(files)
+    flavor = mlmodel.get("flavors", {}).get(SKLEARN_FLAVOR)
+    if flavor is None:
+        found = ", ".join(mlmodel.get("flavors", {})) or "none"
+        raise ModelNotLoadable(f"expected an sklearn model, found flavors: {found}")
+    serialization = flavor.get("serialization_format") or "pickle"
+    if serialization != "skops":
+        raise ModelNotLoadable(f"logged with {serialization}; the grader only loads skops")
+    return _load_skops(files, flavor.get("pickled_model", ""))
 
 
-def _load_skops(folder: Path, filename: str):
+def _load_skops(files: "ModelFiles", filename: str):
     import skops.io
 
-    path = folder / filename
-    if not filename or Path(filename).name != filename or not path.is_file():
+    path = files.path(filename)
+    if path is None or not path.is_file():
         raise ModelNotLoadable(f"expected the skops file named in MLmodel, found {filename!r}")
     try:
         return skops.io.load(path, trusted=TRUSTED_TYPES)
@@ -58,13 +60,16 @@ def _load_skops(folder: Path, filename: str):
         raise ModelNotLoadable(f"its skops file cannot be loaded ({type(exc).__name__}: {exc})") from None
 
 
-def read_mlmodel(folder: Path) -> dict:
+def read_mlmodel(files: "ModelFiles") -> dict:
+    """The model's MLmodel file, parsed (once per ModelFiles)."""
     import yaml
 
-    path = folder / "MLmodel"
-    if not path.is_file():
-        raise ModelNotLoadable("expected an MLmodel file in the logged model, found none")
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if files.mlmodel is None:
+        path = files.path("MLmodel")
+        if path is None or not path.is_file():
+            raise ModelNotLoadable("expected an MLmodel file in the logged model, found none")
+        files.mlmodel = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return files.mlmodel
 
 
 def resolve_logged_model(model, client=None):
@@ -101,25 +106,51 @@ def _logged_model_of_version(version, client):
     return client.get_logged_model(model_id)
 
 
-class model_folder:  # noqa: N801 - used as `with model_folder(logged) as folder:`
-    """The logged model's files: in place when they are on this disk, else downloaded."""
+class ModelFiles:
+    """A logged model's files: read in place on this disk, else each one downloaded once.
+
+    On a tracking server only the files the grader reads (MLmodel and the skops file)
+    are downloaded, into a temporary folder that ``close()`` removes.
+    """
 
     def __init__(self, logged, client=None) -> None:
         self.location = logged.artifact_location
         self.tracking_uri = client.tracking_uri if client is not None else None
+        self.mlmodel: dict | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
+        self._repo = None
+        self._listed: set[str] | None = None
 
-    def __enter__(self) -> Path:
+    def path(self, name: str) -> Path | None:
+        """The model file ``name`` on this disk, or None for a name that is not a plain file name."""
+        if not name or Path(name).name != name or name in (".", ".."):
+            return None
         if urlparse(self.location).scheme in ("", "file"):
             from mlflow.utils.file_utils import local_file_uri_to_path
 
-            return Path(local_file_uri_to_path(self.location))
-        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+            return Path(local_file_uri_to_path(self.location)) / name
+        return self._download(name)
 
-        self._tmp = tempfile.TemporaryDirectory(prefix="lab-grader-model-", ignore_cleanup_errors=True)
-        repo = get_artifact_repository(self.location, tracking_uri=self.tracking_uri)
-        return Path(repo.download_artifacts("", dst_path=self._tmp.name))
+    def _download(self, name: str) -> Path:
+        if self._tmp is None:
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    def __exit__(self, *exc) -> None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="lab-grader-model-", ignore_cleanup_errors=True)
+            self._repo = get_artifact_repository(self.location, tracking_uri=self.tracking_uri)
+            self._listed = {Path(f.path).name for f in self._repo.list_artifacts() if not f.is_dir}
+        target = Path(self._tmp.name) / name
+        if name in self._listed and not target.exists():
+            # The file is known to exist: fetch it in one request (download_artifacts
+            # would first list it to tell a file from a folder).
+            self._repo._download_file(name, str(target))
+        return target
+
+    def close(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def __enter__(self) -> "ModelFiles":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

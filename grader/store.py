@@ -166,6 +166,7 @@ class Store:
         self.runs = lru_cache(maxsize=None)(self._runs)
         self.experiment = lru_cache(maxsize=None)(self._experiment)
         self.logged_model = lru_cache(maxsize=None)(self._logged_model)
+        self.run = lru_cache(maxsize=None)(self._run)
 
     def _experiment(self, name: str):
         return self.client.get_experiment_by_name(name)
@@ -184,7 +185,7 @@ class Store:
         )
         return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.end_time or 0), reverse=True)
 
-    def run(self, run_id: str):
+    def _run(self, run_id: str):
         from mlflow.exceptions import MlflowException
 
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader import evidence as ev
-from grader.models import ModelNotLoadable, load_sklearn_model, model_folder, read_mlmodel
+from grader.models import ModelFiles, ModelNotLoadable, load_sklearn_model, read_mlmodel
 from grader.registry import Fail, check
 from labkit import names
 
@@ -114,8 +114,7 @@ def logged_model(ctx, run, task3: Task3 | None = None):
 def _has_signature(ctx, model) -> bool:
     def read():
         try:
-            with model_folder(model, ctx.store.client) as folder:
-                return bool((read_mlmodel(folder).get("signature") or {}).get("inputs"))
+            return bool((read_mlmodel(model_files(ctx, model)).get("signature") or {}).get("inputs"))
         except ModelNotLoadable:
             return False
 
@@ -126,7 +125,7 @@ def estimator(ctx, model):
     """The model loaded by the safe loader (once per grading), or Fail with the reason."""
     def load():
         try:
-            return load_sklearn_model(model, ctx.store.client)
+            return load_sklearn_model(model, ctx.store.client, model_files(ctx, model))
         except ModelNotLoadable as exc:
             return exc
 
@@ -136,3 +135,8 @@ def estimator(ctx, model):
                    "log it with mlflow.sklearn.log_model(..., **SKLEARN_LOG_OPTIONS): skops format, "
                    "not pickle")
     return loaded
+
+
+def model_files(ctx, model) -> ModelFiles:
+    """The model's files, fetched once per grading: the signature check and the loader share them."""
+    return ctx.memo(f"files:{model.model_id}", lambda: ctx.closing(ModelFiles(model, ctx.store.client)))
