@@ -6,7 +6,11 @@ MLflow client (what the four solutions log, models included), in parallel, then 
 the gradebook. Prints the total and per-student grading time next to grading one
 student on a local SQLite store, measured in the same run.
 
-    .venv/bin/python bench/bench_classroom.py [--students 100] [--jobs 2]
+    .venv/bin/python bench/bench_classroom.py [--students 100] [--jobs 2] [--against OTHER_CHECKOUT]
+
+``--against`` also grades the same class with another checkout's gradebook (e.g. a
+`git archive` of an older commit), both as `python -m classroom gradebook` commands,
+so that a change's effect is measured in one run on one server.
 """
 
 from __future__ import annotations
@@ -122,10 +126,26 @@ def local_baseline(folder: Path) -> tuple[float, float, str]:
     return command_s, float(out[0]), (result.stdout.strip().splitlines() or ["?"])[-1]
 
 
+def gradebook_command(checkout: Path, url: str, roster: Path, out: Path, jobs: int,
+                      admin: dict[str, str]) -> tuple[float, set[str]]:
+    """`python -m classroom gradebook` from ``checkout``: seconds taken and the totals seen."""
+    import csv
+
+    env = {**os.environ, **admin, "PYTHONPATH": str(checkout)}
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "classroom", "gradebook", "--roster", str(roster), "--server", url,
+                    "--out", str(out), "--jobs", str(jobs)], env=env, cwd=checkout, check=True,
+                   capture_output=True)
+    seconds = time.monotonic() - started
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as handle:
+        return seconds, {row["total"] for row in csv.DictReader(handle)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--against", type=Path, help="another checkout whose gradebook to time too")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-classroom-"))
     password = secrets.token_urlsafe(16)
@@ -154,6 +174,13 @@ def main() -> None:
             t = time.monotonic()
             rows = book.grade_all(students)
             grading_s = time.monotonic() - t
+            commands = {}
+            if args.against:
+                roster = folder / "roster.csv"
+                roster.write_text("username\n" + "".join(f"{s.username}\n" for s in students), encoding="utf-8")
+                for name, checkout in (("this checkout", ROOT), (args.against.name, args.against.resolve())):
+                    commands[name] = gradebook_command(checkout, config.url, roster, folder / f"book-{len(commands)}",
+                                                       args.jobs, admin)
     scores = sorted({str(r.get("total")) for r in rows})
     n = len(students)
     print(f"class of {n} on PostgreSQL + mlflow server ({args.jobs} at once, {os.cpu_count()} cores)")
@@ -163,6 +190,9 @@ def main() -> None:
     if scores != ["15"]:
         print(f"  WARNING: the simulated students should score 15/15, saw {', '.join(scores)}: "
               "the bench is not measuring a complete grading")
+    for name, (seconds, totals) in commands.items():
+        print(f"  `python -m classroom gradebook` ({name}) {seconds:7.1f} s   {seconds / n:5.2f} s/student   "
+              f"scores seen: {', '.join(sorted(totals))}")
     print(f"one student, local SQLite store")
     print(f"  grader/check.py all   {command_s:7.1f} s   ({local_score})")
     print(f"  grade() alone         {grade_s:7.1f} s   (without the import of mlflow)")
