@@ -82,7 +82,7 @@ def test_every_command_of_the_guide_has_a_runner():
 
 def test_make_setup_creates_the_venv_and_installs_the_requirements():
     (command,) = of_kind("setup-make")
-    result = subprocess.run(["make", "--dry-run", *command.split()[1:]], cwd=ROOT,
+    result = subprocess.run(["make", "--dry-run", "--always-make", *command.split()[1:]], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip install" in result.stdout and "requirements.txt" in result.stdout
