@@ -45,7 +45,10 @@ def parse_args(argv):
     gradebook.add_argument("--roster", type=Path, required=True)
     gradebook.add_argument("--server", required=True)
     gradebook.add_argument("--out", type=Path, required=True)
-    gradebook.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="students graded at once")
+    # One more than the cores: a child waiting on the server leaves a core free (measured:
+    # 0.73 s per student with 3 at once on 2 cores, 1.06 s with 2).
+    gradebook.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
+                           help="students graded at once (default: cores + 1)")
     gradebook.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
     return parser.parse_args(argv)
 
