@@ -170,10 +170,13 @@ def _lab_experiments_ready(db: Path) -> bool:
     if not db.exists():
         return False
     try:
-        with sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True) as connection:
+        connection = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
             rows = connection.execute(
                 "SELECT name FROM experiments WHERE lifecycle_stage = 'active'"
             ).fetchall()
+        finally:
+            connection.close()
     except sqlite3.Error:
         return False
     return set(names.EXPERIMENTS.values()) <= {row[0] for row in rows}
