@@ -8,13 +8,13 @@ and record it in MLflow: an experiment, a named run, its params and its metrics.
 # (Generated from solutions/ by `python -m labkit generate`.)
 
 # %% Step 0: point MLflow at the lab's tracking store
-import mlflow
-
 from labkit import names, plots, task
 from labkit.data import SPLIT_SEED, TEST_SIZE, split_data
 from labkit.metrics import regression_metrics
 from labkit.models import make_model
 from labkit.todo import todo
+
+import mlflow
 
 task.start("Task 1: baseline experiment")
 

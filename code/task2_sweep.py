@@ -10,13 +10,13 @@ configuration (params), the results (metrics) and labels (tags) to compare them.
 # %% Step 0: point MLflow at the lab's tracking store
 import time
 
-import mlflow
-
 from labkit import names, plots, task
 from labkit.data import NOISE_SD_MS, split_data
 from labkit.metrics import regression_metrics
 from labkit.models import MODEL_SEED, SWEEP_CONFIGS, make_model, sweep_run_name
 from labkit.todo import todo
+
+import mlflow
 
 task.start("Task 2: hyperparameter sweep")
 mlflow.set_experiment(names.EXPERIMENT_TASK2)

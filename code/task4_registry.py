@@ -8,13 +8,13 @@ then load it back by that alias and check its predictions, as a deployment would
 # (Generated from solutions/ by `python -m labkit generate`.)
 
 # %% Step 0: point MLflow at the lab's tracking store
-import mlflow
-from mlflow import MlflowClient
-
 from labkit import names, task
 from labkit.data import split_data
 from labkit.metrics import regression_metrics
 from labkit.todo import todo
+
+import mlflow
+from mlflow import MlflowClient
 
 task.start("Task 4: model registry")
 client = MlflowClient()

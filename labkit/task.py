@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import sys
 
+# SciPy's ufuncs first, before MLflow: skops (the safe format MLflow saves models in) names
+# each ufunc on import by scanning sys.modules in order. With SciPy near the front that
+# scan stops early; after MLflow's ~2,500 modules it costs 1-2 s. Task scripts import
+# labkit before mlflow for this reason; SciPy comes with scikit-learn anyway.
+import scipy.special  # noqa: F401, E402 - imported for its place in sys.modules
+
 from labkit.data import NOISE_SD_MS
 from labkit.store import StoreError, use_lab_store
 from labkit.todo import print_open_todos

@@ -5,14 +5,14 @@ run each, and log every fitted model so the best one can be registered in task 4
 """
 
 # %% Step 0: point MLflow at the lab's tracking store
-import mlflow
-
 from labkit import names, plots, task
 from labkit.data import split_data
 from labkit.metrics import regression_metrics
 from labkit.models import DEFAULT_HYPERPARAMS, make_model
 from labkit.todo import todo
 from labkit.tracking import SKLEARN_LOG_OPTIONS
+
+import mlflow
 
 task.start("Task 3: model comparison")
 mlflow.set_experiment(names.EXPERIMENT_TASK3)

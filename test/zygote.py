@@ -23,10 +23,10 @@ import sys
 import time
 
 PRELOAD = [
-    "mlflow", "mlflow.sklearn", "mlflow.pyfunc", "mlflow.models", "mlflow.tracking",
+    "scipy.special", "mlflow", "mlflow.sklearn", "mlflow.pyfunc", "mlflow.models", "mlflow.tracking",
     "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store",
     "sklearn.ensemble", "sklearn.linear_model", "sklearn.model_selection", "skops.io",
-    "pandas", "matplotlib.pyplot",
+    "pandas", "matplotlib.figure",
     "labkit.data", "labkit.models", "labkit.metrics", "labkit.plots", "labkit.task",
     "labkit.tracking", "labkit.todo", "labkit.store", "grader.core", "grader.check",
 ]
