@@ -1,10 +1,11 @@
 """Open the lab's tracking store for reading, and the few queries the checks make.
 
 The grader never writes to the store. A local SQLite store is opened read-only and
-copied (SQLite's backup API gives a consistent snapshot) into a temporary folder,
-and MLflow reads the copy: whatever MLflow does when it opens a database, the
-student's file stays byte for byte the same. A tracking server is asked /health
-first, with a short timeout, so a dead or hung server is reported in seconds.
+copied (SQLite's backup API gives a consistent snapshot) into a temporary folder, and
+the copy is read with sqlite3 (``grader.sqlite_store``, no MLflow import: grading a
+task takes under a second). A tracking server, or another database, is read through
+MlflowClient (``Store``); a server is asked /health first, with a short timeout, so a
+dead or hung server is reported in seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ SERVER_REQUEST_TIMEOUT_S = "10"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MLFLOW_TABLES = {"experiments", "runs", "alembic_version"}
 FIRST_TASK = "code/task1_baseline.py"
+# Set (to anything) to read a local SQLite store through MlflowClient, as for a server:
+# the tests compare both readers on the same stores.
+GRADE_THROUGH_MLFLOW_ENV = "LAB_GRADER_THROUGH_MLFLOW"
 
 
 @contextmanager
@@ -49,7 +53,34 @@ def open_store(uri: str | None = None):
     with tempfile.TemporaryDirectory(prefix="lab-grader-", ignore_cleanup_errors=True) as tmp:
         copy = Path(tmp) / "snapshot.db"
         snapshot_sqlite(db, copy)
-        yield _client_store(uri, "sqlite:///" + copy.as_posix())
+        if os.environ.get(GRADE_THROUGH_MLFLOW_ENV):
+            yield _client_store(uri, "sqlite:///" + copy.as_posix())
+            return
+        store = _sqlite_store(uri, copy)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _sqlite_store(shown_uri: str, copy: Path):
+    """The snapshot read with sqlite3 (no MLflow import); CannotGrade if its tables are not MLflow's."""
+    from grader.core import CannotGrade
+    from grader.sqlite_store import SqliteStore
+
+    store = SqliteStore(shown_uri, copy)
+    try:
+        store.experiment(names.DEFAULT_EXPERIMENT)  # the first query: fail here, not in a check
+        store.versions(names.REGISTERED_MODEL)
+        store.logged_model("")
+        store.run("")
+    except sqlite3.Error as exc:
+        store.close()
+        raise CannotGrade(
+            f"Cannot read the tracking store {shown_uri} ({exc}). "
+            "Was it made by another MLflow version?"
+        ) from None
+    return store
 
 
 def snapshot_sqlite(db: Path, copy: Path) -> None:
@@ -224,3 +255,6 @@ class Store:
 
     def registered_model_names(self) -> list[str]:
         return [m.name for m in self.client.search_registered_models(max_results=100)]
+
+    def close(self) -> None:
+        pass

@@ -166,10 +166,10 @@ def _staging_version(task4: Task4):
 
 
 def _load(ctx, version):
-    from grader.models import resolve_logged_model
+    from grader.models import logged_model_of_version
 
     try:
-        model = resolve_logged_model(version, ctx.store.client)
+        model = logged_model_of_version(version, ctx.store)
     except ModelNotLoadable as exc:
         raise Fail(f"expected a model the grader can load behind '{names.ALIAS}', found: {exc}",
                    "log models with mlflow.sklearn.log_model(..., **SKLEARN_LOG_OPTIONS)") from None
