@@ -19,9 +19,9 @@ DEFAULT_HYPERPARAMS: dict[str, dict[str, Any]] = {
     names.LINEAR_REGRESSION: {},
     names.RANDOM_FOREST: {"n_estimators": 50, "max_depth": 4, "random_state": MODEL_SEED},
     names.GRADIENT_BOOSTING: {
-        "n_estimators": 150,
+        "n_estimators": 75,
         "max_depth": 3,
-        "learning_rate": 0.1,
+        "learning_rate": 0.2,
         "random_state": MODEL_SEED,
     },
 }

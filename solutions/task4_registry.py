@@ -64,7 +64,12 @@ with mlflow.start_run(run_name=names.RUN_REGISTRY):
         # BEGIN TODO 4.4: Load names.STAGING_URI with mlflow.pyfunc, predict split.X_test,
         #   then log the param model_uri (the URI you loaded) and the metric staging_rmse.
         #   Hint: mlflow.pyfunc.load_model(uri).predict(...); regression_metrics(...)
-        staged_model = mlflow.pyfunc.load_model(names.STAGING_URI)
+        staged_model = mlflow.pyfunc.load_model(
+            names.STAGING_URI,
+            # Skips checking this environment against the model's requirements (~0.5 s):
+            # this very environment logged the model.
+            suppress_warnings=True,
+        )
         staged = regression_metrics(split.y_test, staged_model.predict(split.X_test))
         staging_rmse = staged[names.METRIC_RMSE]
         mlflow.log_param(names.PARAM_MODEL_URI, names.STAGING_URI)

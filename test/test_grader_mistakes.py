@@ -190,7 +190,8 @@ def test_the_deprecated_stage_passes_with_a_note(task3_copy):
         (SET_ALIAS, "client.transition_model_version_stage(names.REGISTERED_MODEL, "
                     'version.version, "Staging")'),
         ("if task.alias_exists(client, names.REGISTERED_MODEL, names.ALIAS):", "if True:"),
-        ("mlflow.pyfunc.load_model(names.STAGING_URI)", f"mlflow.pyfunc.load_model({stage_uri})"),
+        ("mlflow.pyfunc.load_model(\n            names.STAGING_URI,",
+         f"mlflow.pyfunc.load_model(\n            {stage_uri},"),
         ("mlflow.log_param(names.PARAM_MODEL_URI, names.STAGING_URI)",
          f"mlflow.log_param(names.PARAM_MODEL_URI, {stage_uri})"),
     ])
