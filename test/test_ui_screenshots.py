@@ -53,3 +53,41 @@ def test_the_committed_screenshots_are_the_ones_the_tool_makes(captured):
         "docs/img is out of step with tools/screenshots.py: run `python tools/screenshots.py`"
     )
 
+
+
+STOPPED_UI = """
+import sys, time
+sys.path.insert(0, {tools!r})
+import screenshots
+screenshots.exit_on_termination()
+with screenshots.lab_ui({uri!r}) as base:
+    print(base, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_terminated_screenshot_tool_stops_its_ui(solutions_store, tmp_path):
+    """SIGTERM to the tool (a timeout, a closed terminal) must not leave the UI serving."""
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    code = STOPPED_UI.format(tools=str(ROOT / "tools"), uri=solutions_store.uri)
+    tool = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env=solutions_store.env(), cwd=tmp_path)
+    base = tool.stdout.readline().strip()
+    assert base.startswith("http://127.0.0.1:"), base
+    urllib.request.urlopen(base + "/health", timeout=10).close()
+    tool.send_signal(signal.SIGTERM)
+    assert tool.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/health", timeout=2).close()
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"the UI at {base} still answers after the tool was terminated")

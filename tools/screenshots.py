@@ -286,7 +286,22 @@ def data_figure(out: Path) -> Path:
     return target
 
 
+def exit_on_termination() -> None:
+    """Turn SIGTERM/SIGHUP into SystemExit, so `finally` blocks stop the UI they started.
+
+    The UI runs in a session of its own (its server forks workers); a plain SIGTERM to
+    this tool would otherwise leave it serving after the tool is gone.
+    """
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def main(argv: list[str] | None = None) -> int:
+    exit_on_termination()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = parser.parse_args(argv)
