@@ -5,7 +5,8 @@ Prints, from one run on this machine:
 - each solution task, run as a student runs it, into a fresh temporary store;
 - task 3 with MLflow's default log_model (pip requirements inferred), the baseline the
   lab's explicit SKLEARN_LOG_OPTIONS are measured against.
-- the three log_model calls of task 3 alone, warm in one process, both ways.
+- the three log_model calls of task 3 alone, warm in one process, both ways;
+- task 3 with Python's default garbage collector, the baseline of labkit.quick_gc.
 Targets: the four solutions under 30 s together; task 3 at least 3x faster than default.
 """
 
@@ -75,6 +76,17 @@ for label, options in (("lab", SKLEARN_LOG_OPTIONS), ("default", trusted)):
 """
 
 
+DEFAULT_GC = """
+import atexit, gc, runpy, sys
+default = gc.get_threshold()
+from labkit import quick_gc  # installs it: undo both halves
+gc.set_threshold(*default)
+atexit.unregister(quick_gc.flush_files_and_freeze)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def log_model_only(work: Path) -> dict[str, float]:
     """The three log_model calls of task 3, warm, in one process: lab options vs default."""
     result = subprocess.run([sys.executable, "-c", LOG_MODEL_ONLY], env=store_env(work), cwd=work,
@@ -93,6 +105,9 @@ def one_pass(work: Path) -> dict[str, float]:
     figures["all four solutions"] = sum(figures[t] for t in TASKS)
     figures["task3, default log_model"] = timed(
         [sys.executable, str(default_log_model_variant(work))], env, work
+    )
+    figures["task3, Python's default gc"] = timed(
+        [sys.executable, "-c", DEFAULT_GC, str(SOLUTIONS / "task3_compare.py")], env, work
     )
     figures.update(log_model_only(work))
     return figures
@@ -114,6 +129,8 @@ def main() -> None:
           f"default {slow - floor:.2f} s")
     print(f"  task 3 speed-up end to end: {slow / fast:.1f}x; beyond the floor: "
           f"{(slow - floor) / (fast - floor):.1f}x (target >= 3x)")
+    default_gc = median["task3, Python's default gc"]
+    print(f"  labkit.quick_gc: task 3 {fast:.2f} s, with Python's default collector {default_gc:.2f} s")
     lab, default = median["3x log_model, lab options"], median["3x log_model, default"]
     print(f"  the three log_model calls alone (warm): lab {lab:.2f} s, default {default:.2f} s, "
           f"{default / lab:.0f}x faster")
