@@ -29,6 +29,11 @@ def test_a_threshold_the_script_raised_itself_is_kept(tmp_path):
     assert shown == "(50000, 5, 5)"
 
 
+def test_a_collector_the_script_turned_off_stays_off(tmp_path):
+    shown = run(tmp_path, "import gc\ngc.set_threshold(0)\nimport labkit\nprint(gc.get_threshold()[0])\n")
+    assert shown == "0"
+
+
 def test_files_a_script_leaves_open_keep_what_it_wrote(tmp_path):
     """The heap is frozen at exit: a file held by a global or in a cycle is flushed first."""
     run(tmp_path, """
