@@ -10,6 +10,7 @@ import sys
 # labkit before mlflow for this reason; SciPy comes with scikit-learn anyway.
 import scipy.special  # noqa: F401, E402 - imported for its place in sys.modules
 
+from labkit.crash import install_crash_note
 from labkit.data import NOISE_SD_MS
 from labkit.store import StoreError, use_lab_store
 from labkit.todo import print_open_todos
@@ -22,31 +23,10 @@ def start(title: str) -> str:
         uri = use_lab_store()
     except StoreError as exc:
         sys.exit(str(exc))
-    _record_crashes()
+    install_crash_note()
     print(f"== {title} ==")
     print(f"Tracking store: {uri}")
     return uri
-
-
-def _record_crashes() -> None:
-    """If the script dies, note the error on the run it was in, so the grader can explain."""
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        try:
-            import mlflow
-
-            from labkit import names
-
-            run = mlflow.active_run() or mlflow.last_active_run()
-            if run is not None:
-                message = f"{exc_type.__name__}: {exc}"[:500]
-                mlflow.MlflowClient().set_tag(run.info.run_id, names.TAG_ERROR, message)
-        except Exception:  # noqa: BLE001 - never hide the student's own error
-            pass
-        previous(exc_type, exc, tb)
-
-    sys.excepthook = hook
 
 
 def report_run(run, metrics: dict | None = None) -> None:
