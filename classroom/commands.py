@@ -1,18 +1,19 @@
-"""The three commands, each a short function over the modules that do the work."""
+"""The commands, each a short function over the modules that do the work."""
 
 from __future__ import annotations
 
 import os
-import secrets
 import sys
-import time
+from contextlib import contextmanager
 
+from classroom.backup import BackupError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
-from classroom.server import ServerError, health
+from classroom.server import ServerError, health, signed_in_user
 
 ADMIN_HELP = ("Set MLFLOW_TRACKING_USERNAME=admin and MLFLOW_TRACKING_PASSWORD (or "
               "MLFLOW_AUTH_ADMIN_PASSWORD) to the server's admin password.")
+ADMIN_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD")
 
 
 def admin_env() -> dict[str, str]:
@@ -28,43 +29,55 @@ def admin_env() -> dict[str, str]:
     }
 
 
-def require_server(url: str, env: dict[str, str]) -> None:
-    """The server answers and takes the admin's credentials, or one line that says which not."""
-    import base64
-    import urllib.error
-    import urllib.request
-
+def require_admin(url: str, env: dict[str, str]) -> None:
+    """The server answers and takes these credentials as an admin's, or one line that says which not."""
     if not health(url, timeout=5):
         raise ServerError(f"The class server at {url} does not answer. Is it running "
-                          "(`python -m classroom serve`), and is --server right?")
-    user, password = env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    request = urllib.request.Request(url.rstrip("/") + "/api/2.0/mlflow/users/current",
-                                     headers={"Authorization": f"Basic {token}"})
+                          "(`python -m classroom status`), and is --server right?")
+    user = env["MLFLOW_TRACKING_USERNAME"]
+    who = signed_in_user(url, user, env["MLFLOW_TRACKING_PASSWORD"])
+    if who is None:
+        raise ServerError(f"The class server refused user '{user}'. {ADMIN_HELP}")
+    if not who.get("is_admin"):
+        raise ServerError(f"User '{user}' is not the server's admin, and this command reads or changes "
+                          f"every student's workspace. {ADMIN_HELP}")
+
+
+@contextmanager
+def signed_in_as(env: dict[str, str]):
+    """MLflow's clients in this block use ``env``'s credentials (MLflow reads them per request)."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     try:
-        urllib.request.urlopen(request, timeout=10).close()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            raise ServerError(f"The class server refused user '{user}'. {ADMIN_HELP}") from None
-        if exc.code == 404:
-            raise ServerError(f"The server at {url} has no sign-in (basic auth). "
-                              "Was it started with `python -m classroom serve`?") from None
-        raise
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def forget_admin_credentials() -> None:
+    """Keep the admin's password out of every process started from here on (grading children)."""
+    for key in ADMIN_KEYS:
+        os.environ.pop(key, None)
 
 
 def provision(args) -> int:
     from classroom.provision import Provisioner
 
     students = read_roster(args.roster)
-    require_server(args.server, admin_env())
-    os.environ.update(admin_env())
-    provisioner = Provisioner(args.server, args.public_url or args.server, args.out)
-    counts: dict[str, int] = {}
-    for student in students:
-        outcome = provisioner.provision(student, student.username in args.reset_password)
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        if outcome.status != "unchanged":
-            print(f"{student.username}: {outcome.status} {outcome.detail}".rstrip())
+    admin = admin_env()
+    require_admin(args.server, admin)
+    with signed_in_as(admin):
+        provisioner = Provisioner(args.server, args.public_url or args.server, args.out)
+        counts: dict[str, int] = {}
+        for student in students:
+            outcome = provisioner.provision(student, student.username in args.reset_password)
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            if outcome.status != "unchanged":
+                print(f"{student.username}: {outcome.status} {outcome.detail}".rstrip())
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     print(f"{len(students)} students on the roster: {summary}. Connection files: {args.out}")
     return 1 if counts.get("missing-file") else 0
@@ -72,58 +85,110 @@ def provision(args) -> int:
 
 def gradebook(args) -> int:
     from classroom.gradebook import Gradebook
+    from classroom.grading_user import grading_env
+    from classroom.lms import write_lms_files
 
     students = read_roster(args.roster)
-    require_server(args.server, admin_env())
-    book = Gradebook(args.server, admin_env(), args.out, jobs=args.jobs, timeout=args.timeout)
-    book.grade_all(students)
-    return 2 if book.server_down else 0
+    admin = admin_env()
+    require_admin(args.server, admin)
+    with signed_in_as(admin):
+        from classroom.provision import Provisioner
+
+        auth = Provisioner(args.server, args.server, args.state / "connections").auth
+        grader = grading_env(auth, args.server, args.state, [s.workspace for s in students])
+    forget_admin_credentials()
+    book = Gradebook(args.server, {**admin, **grader}, args.out, jobs=args.jobs, timeout=args.timeout)
+    rows = book.grade_all(students)
+    written = write_lms_files(args.out, students, rows, args.assignment)
+    print(f"LMS import files: {', '.join(str(f) for f in written.files)}", file=sys.stderr)
+    if written.without_email:
+        print(f"Not in the LMS files (no email in {args.roster}): {', '.join(written.without_email)}",
+              file=sys.stderr)
+    if book.server_down:
+        return 2
+    ungraded = [row["student"] for row in rows if row["status"] != "graded"]
+    if ungraded:
+        print(f"Could not grade {len(ungraded)} of {len(rows)} students: {', '.join(ungraded)} "
+              f"(their rows in {args.out / 'gradebook.csv'} say why).", file=sys.stderr)
+        return 1
+    return 0
 
 
 def serve(args) -> int:
-    from classroom.postgres import Cluster
-    from classroom.server import ServerConfig, ServerProcess
+    from classroom.serving import serve as run
 
-    import signal
+    return run(args)
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `docker stop`: clean up as on Ctrl-C
-    cluster = Cluster().start() if args.throwaway_postgres else None
-    try:
-        config = ServerConfig(
-            database_uri=cluster.uri("mlflow") if cluster else env_required("CLASS_DATABASE_URI"),
-            auth_database_uri=cluster.uri("mlflow_auth") if cluster else env_required("CLASS_AUTH_DATABASE_URI"),
-            artifacts=args.artifacts, host=args.host, port=args.port, workers=args.workers,
-            allowed_hosts=args.allowed_hosts,
-            admin_password=os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD", ""),
-            secret_key=os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY")
-            or (secrets.token_hex(16) if cluster else ""),
-            state=args.state,
-        )
-        with ServerProcess(config) as server:
-            print(f"Class server ready at {config.url} (log: {server.log_path}). Ctrl-C stops it.")
-            while server.process.poll() is None:
-                time.sleep(1)
-            print(f"The server exited ({server.process.returncode}); see {server.log_path}.", file=sys.stderr)
-            return 1
-    finally:
-        if cluster is not None:
-            cluster.stop()
+
+def status(args) -> int:
+    from classroom.status import describe
+
+    running, text = describe(args.state)
+    print(text)
+    return 0 if running else 1
+
+
+def _operations(args):
+    from classroom.students import StudentOperations
+
+    admin = admin_env()
+    require_admin(args.server, admin)
+    os.environ.update(admin, MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true")
+    return StudentOperations(args.server, args.connections, args.backups)
+
+
+def reset(args) -> int:
+    folder = _operations(args).reset(args.username)
+    print(f"{args.username}: workspace emptied, password kept. Backup: {folder} "
+          f"(`python -m classroom restore {args.username} --backup {folder}` brings it back).")
+    return 0
+
+
+def deactivate(args) -> int:
+    _operations(args).deactivate(args.username)
+    print(f"{args.username}: deactivated. Their password no longer works and their role is gone; "
+          f"their runs and models are kept. `python -m classroom provision` with them on the roster "
+          "lets them back in with a new password.")
+    return 0
+
+
+def remove(args) -> int:
+    folder = _operations(args).remove(args.username)
+    print(f"{args.username}: user and workspace deleted. Backup: {folder} "
+          f"(`python -m classroom restore {args.username} --backup {folder}` brings the work back; "
+          "`provision` makes the user again).")
+    return 0
+
+
+def restore(args) -> int:
+    from classroom.backup import summary, check_backup
+
+    operations = _operations(args)
+    folder = operations.restore(args.username, args.backup)
+    print(f"{args.username}: restored {summary(check_backup(folder))} from {folder}.")
+    if not operations.provisioner.user_exists(args.username):
+        print(f"{args.username} has no user on the server: add them to the roster and run "
+              "`python -m classroom provision` to give them one.")
+    return 0
 
 
 def env_required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise ServerError(f"{name} is not set. Did you load your class.env (see deploy/class.env.example)?")
+        raise ServerError(
+            f"{name} is not set. Export it (INSTRUCTORS.md, section 1, \"Without Docker\"): "
+            f"{name}=postgresql+psycopg2://mlflow:PASSWORD@HOST:5432/"
+            f"{'mlflow_auth' if 'AUTH' in name else 'mlflow'}; or try the server out with --throwaway-postgres.")
     return value
 
 
 def one_line(exc: Exception) -> str | None:
     """The one-line message for errors the instructor can fix, or None for a real bug."""
-    if isinstance(exc, (RosterError, ServerError, PostgresError)):
+    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError)):
         return str(exc)
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or "401" in str(exc)[:200]:
         return f"The server refused the admin credentials. {ADMIN_HELP}"
     if type(exc).__name__ in ("ConnectionError", "MaxRetryError", "ReadTimeout"):
-        return "The class server stopped answering. Is it still running?"
+        return "The class server stopped answering. Is it still running (`python -m classroom status`)?"
     return None

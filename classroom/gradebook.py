@@ -39,9 +39,9 @@ def row_for(student: Student, outcome: Outcome) -> dict:
 
 
 def problems(report: dict) -> str:
-    """The failed TODOs and why, in one cell: '3.3: logged with cloudpickle; ...'."""
-    failed = [r for r in report["results"] if r["status"] == "fail"]
-    return " | ".join(f"{r['id']}: {r['rationale']}" for r in failed)
+    """The failed and skipped TODOs and why, in one cell: '3.3: logged with cloudpickle | 4.1: skipped ...'."""
+    missed = [r for r in report["results"] if r["status"] in ("fail", "skip")]
+    return " | ".join(f"{r['id']}: {r['rationale'] or r['status']}" for r in missed)
 
 
 class Gradebook:

@@ -43,19 +43,33 @@ def free_port() -> int:
 
 
 class Cluster:
-    """``with Cluster() as pg: pg.uri("mlflow")`` starts a fresh cluster and removes it after."""
+    """``with Cluster() as pg: pg.uri("mlflow")`` starts a fresh cluster and removes it after.
 
-    def __init__(self, port: int | None = None) -> None:
+    ``superuser`` owns the cluster (password ``self.password``); ``databases`` are created
+    at start (none: the caller creates them, as INSTRUCTORS.md shows).
+    """
+
+    def __init__(self, port: int | None = None, superuser: str = PG_USER,
+                 databases: tuple[str, ...] = DATABASES) -> None:
         self.port = port or free_port()
+        self.superuser = superuser
+        self.databases = databases
         self.password = secrets.token_urlsafe(18)
         self.folder: Path | None = None
         self._as_postgres = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
     def uri(self, database: str = "mlflow") -> str:
         """A SQLAlchemy URI through psycopg2 (the driver the lab installs)."""
-        return f"postgresql+psycopg2://{PG_USER}:{self.password}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+psycopg2://{self.superuser}:{self.password}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> "Cluster":
+        try:  # Ctrl-C while initdb or pg_ctl runs must not leave a cluster behind
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "Cluster":
         import tempfile
 
         self.folder = Path(tempfile.mkdtemp(prefix="classroom-pg-"))
@@ -64,7 +78,7 @@ class Cluster:
             shutil.chown(self.folder, "postgres")
             shutil.chown(self.folder / "password", "postgres")
         data = self.folder / "data"
-        self._run(pg_binary("initdb"), "-D", data, "-U", PG_USER, "-A", "scram-sha-256",
+        self._run(pg_binary("initdb"), "-D", data, "-U", self.superuser, "-A", "scram-sha-256",
                   f"--pwfile={self.folder / 'password'}", "--no-sync", "-E", "UTF8",
                   "--locale=C.UTF-8")
         options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
@@ -72,13 +86,15 @@ class Cluster:
                    "-c max_connections=300")
         self._run(pg_binary("pg_ctl"), "-D", data, "-l", self.folder / "postgres.log",
                   "-w", "-o", options, "start")
-        self.create_databases(DATABASES)
+        self.create_databases(self.databases)
         return self
 
     def create_databases(self, databases) -> None:
         import psycopg2
 
-        connection = psycopg2.connect(host="127.0.0.1", port=self.port, user=PG_USER,
+        if not databases:
+            return
+        connection = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.superuser,
                                       password=self.password, dbname="postgres")
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -86,13 +102,40 @@ class Cluster:
                 cursor.execute(f'CREATE DATABASE "{name}"')
         connection.close()
 
-    def stop(self) -> None:
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id, from its pid file."""
+        try:
+            return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError, TypeError):
+            return None
+
+    def dump(self, destination: Path) -> list[Path]:
+        """A plain-SQL ``pg_dump`` of each database into ``destination`` (restore with psql)."""
+        destination.mkdir(parents=True, exist_ok=True)
+        dumps = []
+        for database in self.databases:
+            path = destination / f"{database}.sql"
+            result = subprocess.run(
+                [pg_binary("pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.superuser,
+                 "-d", database, "-f", str(path)],
+                env={**os.environ, "PGPASSWORD": self.password}, capture_output=True, text=True,
+                stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                raise PostgresError(f"pg_dump of {database} failed: {last}")
+            dumps.append(path)
+        return dumps
+
+    def stop(self, keep_files: bool = False) -> None:
+        """Stop the cluster and delete its folder (or keep it, to recover its data)."""
         if self.folder is None:
             return
         if (self.folder / "data" / "postmaster.pid").exists():
-            self._run(pg_binary("pg_ctl"), "-D", self.folder / "data", "-m", "immediate",
+            self._run(pg_binary("pg_ctl"), "-D", self.folder / "data", "-m", "fast" if keep_files else "immediate",
                       "-w", "stop", check=False)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if not keep_files:
+            shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
 
     def _run(self, *command, check: bool = True) -> None:

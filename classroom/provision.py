@@ -1,17 +1,20 @@
 """Create each student's workspace, user and role on the class server; idempotent.
 
 Re-running adds the students that are new on the roster and changes nothing else:
-an existing user keeps their password and connection file.
+an existing user keeps their password and connection file. A student deactivated by
+``python -m classroom deactivate`` (see classroom/students.py) is let back in with a new
+password and connection file.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from classroom.connection import env_file, write_env_file
-from labkit import names
+from classroom.connection import DEFAULT_EXPERIMENT, env_file, write_env_file
 from classroom.roster import Student
 
 ROLE_NAME = "student"
@@ -25,12 +28,47 @@ ROLE_PERMISSIONS = [
     ("experiment", "*", "MANAGE"),
     ("registered_model", "*", "MANAGE"),
 ]
+# A deactivated student holds this role, with no permission, in their workspace instead of
+# the student role: the server itself remembers who was deactivated.
+DEACTIVATED_ROLE = "deactivated"
+DEACTIVATED_DESCRIPTION = "A deactivated student: no access. `python -m classroom provision` lets them back in."
+
+
+@contextmanager
+def in_workspace(workspace: str):
+    """MLflow's client calls in this block go to ``workspace`` (MLflow reads it per request)."""
+    saved = os.environ.get("MLFLOW_WORKSPACE")
+    os.environ["MLFLOW_WORKSPACE"] = workspace
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["MLFLOW_WORKSPACE"]
+        else:
+            os.environ["MLFLOW_WORKSPACE"] = saved
+
+
+def ensure_role(auth, workspace: str, name: str, description: str, permissions) -> tuple[int, bool]:
+    """The id of the role ``name`` in ``workspace`` with ``permissions``; True if anything was added."""
+    role = next((r for r in auth.list_roles(workspace) if r.name == name), None)
+    granted, changed = set(), False
+    if role is None:
+        role = auth.create_role(workspace, name, description)
+        changed = True
+    else:
+        granted = {(p.resource_type, p.resource_pattern, p.permission)
+                   for p in auth.list_role_permissions(role.id)}
+    for permission in permissions:
+        if permission not in granted:
+            auth.add_role_permission(role.id, *permission)
+            changed = True
+    return role.id, changed
 
 
 @dataclass
 class Outcome:
     student: Student
-    status: str  # "created", "unchanged", "repaired", "password-reset", "missing-file"
+    status: str  # "created", "unchanged", "repaired", "password-reset", "reactivated", "missing-file"
     detail: str = ""
 
 
@@ -54,6 +92,24 @@ class Provisioner:
         self.workspaces = {w.name for w in self.client.list_workspaces()}
 
     def provision(self, student: Student, reset_password: bool = False) -> Outcome:
+        role_id, changes = self.ensure_workspace(student)
+        file = env_file(self.out, student.username)
+        if not self.user_exists(student.username):
+            self._set_password(student, file, new_user=True)
+            changes.append("user")
+        elif self._reactivate(student):
+            self._set_password(student, file, new_user=False)
+            changes.append("reactivated")
+        elif reset_password:
+            self._set_password(student, file, new_user=False)
+            changes.append("password")
+        if role_id not in {role.id for role in self.auth.list_user_roles(student.username)}:
+            self.auth.assign_role(student.username, role_id)
+            changes.append("role")
+        return self._outcome(student, changes, file)
+
+    def ensure_workspace(self, student: Student) -> tuple[int, list[str]]:
+        """The student's workspace, its Default experiment and its student role (their id)."""
         changes = []
         if student.workspace not in self.workspaces:
             self.client.create_workspace(student.workspace, description=f"Lab work of {student.name or student.username}")
@@ -61,22 +117,31 @@ class Provisioner:
             changes.append("workspace")
         if self._ensure_default_experiment(student.workspace):
             changes.append("Default experiment")
-        file = env_file(self.out, student.username)
-        if not self._user_exists(student.username):
-            self._set_password(student, file, new_user=True)
-            changes.append("user")
-        elif reset_password:
-            self._set_password(student, file, new_user=False)
-            changes.append("password")
-        role_id = self._student_role(student.workspace, changes)
-        if role_id not in {role.id for role in self.auth.list_user_roles(student.username)}:
-            self.auth.assign_role(student.username, role_id)
+        role_id, changed = ensure_role(self.auth, student.workspace, ROLE_NAME, ROLE_DESCRIPTION, ROLE_PERMISSIONS)
+        if changed:
             changes.append("role")
-        return self._outcome(student, changes, file)
+        return role_id, changes
+
+    def forget_workspace(self, workspace: str) -> None:
+        self.workspaces.discard(workspace)
+
+    def deactivated_role(self, username: str):
+        return next((r for r in self.auth.list_user_roles(username)
+                     if r.name == DEACTIVATED_ROLE and r.workspace == username), None)
+
+    def _reactivate(self, student: Student) -> bool:
+        """Lift a deactivation (the caller gives a new password); False if there was none."""
+        marker = self.deactivated_role(student.username)
+        if marker is None:
+            return False
+        self.auth.unassign_role(student.username, marker.id)
+        return True
 
     def _outcome(self, student: Student, changes: list[str], file: Path) -> Outcome:
         if "user" in changes:
             return Outcome(student, "created", str(file))
+        if "reactivated" in changes:
+            return Outcome(student, "reactivated", f"new password in {file}")
         if "password" in changes:
             return Outcome(student, "password-reset", str(file))
         if not file.exists():
@@ -90,22 +155,13 @@ class Provisioner:
         """A workspace starts with no experiment, and MLflow's fallback (id 0) lives in the
         server's own default workspace. Scripts that set no experiment (untouched TODO 1.1)
         log to this one instead: the connection file names it in MLFLOW_EXPERIMENT_NAME."""
-        import os
-
-        saved = os.environ.get("MLFLOW_WORKSPACE")
-        os.environ["MLFLOW_WORKSPACE"] = workspace
-        try:
-            if self.client.get_experiment_by_name(names.DEFAULT_EXPERIMENT) is not None:
+        with in_workspace(workspace):
+            if self.client.get_experiment_by_name(DEFAULT_EXPERIMENT) is not None:
                 return False
-            self.client.create_experiment(names.DEFAULT_EXPERIMENT)
+            self.client.create_experiment(DEFAULT_EXPERIMENT)
             return True
-        finally:
-            if saved is None:
-                del os.environ["MLFLOW_WORKSPACE"]
-            else:
-                os.environ["MLFLOW_WORKSPACE"] = saved
 
-    def _user_exists(self, username: str) -> bool:
+    def user_exists(self, username: str) -> bool:
         from mlflow.exceptions import MlflowException
 
         try:
@@ -123,17 +179,3 @@ class Provisioner:
         else:
             self.auth.update_user_password(student.username, password)
         write_env_file(file, self.public_url, student.username, password)
-
-    def _student_role(self, workspace: str, changes: list[str]) -> int:
-        role = next((r for r in self.auth.list_roles(workspace) if r.name == ROLE_NAME), None)
-        granted = set()
-        if role is None:
-            role = self.auth.create_role(workspace, ROLE_NAME, ROLE_DESCRIPTION)
-        else:
-            granted = {(p.resource_type, p.resource_pattern, p.permission)
-                       for p in self.auth.list_role_permissions(role.id)}
-        for permission in ROLE_PERMISSIONS:
-            if permission not in granted:
-                self.auth.add_role_permission(role.id, *permission)
-                changes.append("role")
-        return role.id

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$")
-RESERVED = {"default", "admin", "workspaces", "api", "ajax-api", "static-files"}
+# MLflow's own names, and the read-only user the gradebook grades with (classroom/grading_user.py).
+RESERVED = {"default", "admin", "grader", "workspaces", "api", "ajax-api", "static-files"}
 
 
 class RosterError(Exception):

@@ -4,12 +4,15 @@ PostgreSQL holds runs, models and (in a second database) users and roles; artifa
 are proxied by the server into one folder; one workspace per student; basic auth on;
 loopback unless configured. ``ServerConfig.command()`` is the single description of
 that configuration: ``python -m classroom serve``, the compose file and the tests
-all start the server through it.
+all start the server through it. The database URIs, which hold a password, reach the
+server through its environment and the private auth config, never its command line
+(which any user of the machine can read with ``ps``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,7 +21,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from classroom import status
+
 ADMIN_USERNAME = "admin"
+SECRET_HELP = 'make one with  python -c "import secrets; print(secrets.token_urlsafe(24))"'
 MIN_PASSWORD_LENGTH = 12  # MLflow's basic auth refuses shorter passwords
 START_TIMEOUT_S = 180
 
@@ -48,14 +54,17 @@ class ServerConfig:
     def validate(self) -> None:
         if len(self.admin_password or "") < MIN_PASSWORD_LENGTH:
             raise ServerError(
-                f"MLFLOW_AUTH_ADMIN_PASSWORD must have at least {MIN_PASSWORD_LENGTH} characters. "
-                "Did you fill in deploy/class.env?"
+                f"MLFLOW_AUTH_ADMIN_PASSWORD must have at least {MIN_PASSWORD_LENGTH} characters: "
+                f"export it ({SECRET_HELP}), or set it in deploy/class.env for Docker."
             )
         if not self.secret_key:
-            raise ServerError("MLFLOW_FLASK_SERVER_SECRET_KEY is not set. Did you fill in deploy/class.env?")
-        for name, uri in (("database", self.database_uri), ("auth database", self.auth_database_uri)):
+            raise ServerError(f"MLFLOW_FLASK_SERVER_SECRET_KEY is not set: export it ({SECRET_HELP}), "
+                              "or set it in deploy/class.env for Docker.")
+        for variable, uri in (("CLASS_DATABASE_URI", self.database_uri),
+                              ("CLASS_AUTH_DATABASE_URI", self.auth_database_uri)):
             if not uri.startswith("postgresql"):
-                raise ServerError(f"The {name} URI must be postgresql+psycopg2://..., found {uri[:20]!r}.")
+                raise ServerError(f"{variable} must be postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE, "
+                                  f"found {uri[:20]!r}. See INSTRUCTORS.md, section 1.")
 
     def auth_ini(self) -> str:
         """basic_auth.ini: users and roles live in PostgreSQL too; nobody sees the default workspace."""
@@ -64,7 +73,8 @@ class ServerConfig:
             "default_permission = READ",
             f"database_uri = {self.auth_database_uri}",
             f"admin_username = {ADMIN_USERNAME}",
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+            # MLflow's basic-auth check, plus: the list of users is for the admin only.
+            "authorization_function = classroom.auth_guard:authenticate",
             "grant_default_workspace_access = false",
             # Checking a password costs a PBKDF2 hash; remember good ones for a minute.
             "auth_cache_ttl_seconds = 60",
@@ -81,8 +91,7 @@ class ServerConfig:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", self.database_uri,
+            sys.executable, "-m", "mlflow", "server",  # the database URI: see env()
             "--serve-artifacts", "--artifacts-destination", str(Path(self.artifacts).resolve()),
             "--enable-workspaces",
             "--app-name", "basic-auth",
@@ -94,6 +103,7 @@ class ServerConfig:
     def env(self, auth_ini: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         env.update({
+            "MLFLOW_BACKEND_STORE_URI": self.database_uri,  # not on the command line
             "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini.resolve()),
             "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin_password,
             "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret_key,
@@ -104,26 +114,47 @@ class ServerConfig:
 
 
 class ServerProcess:
-    """A running class server; ``stop()`` ends it and every process it started."""
+    """A running class server; ``stop()`` ends it and every process it started.
+
+    While it runs, ``<state>/serve.json`` says what runs, where and since when
+    (``python -m classroom status``); ``extra_status`` adds to it (the throwaway cluster).
+    """
 
     def __init__(self, config: ServerConfig, log: Path | None = None) -> None:
         self.config = config
         self.log_path = log or (config.state / "server.log")
         self.process: subprocess.Popen | None = None
+        self.extra_status: dict = {}
 
     def start(self, timeout: float = START_TIMEOUT_S) -> "ServerProcess":
         self.config.validate()
         ini = self.config.write_auth_ini()
         Path(self.config.artifacts).mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.config.command(), env=self.config.env(ini), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        log.close()
-        self.wait_ready(timeout)
+        try:
+            self.process = subprocess.Popen(
+                self.config.command(), env=self.config.env(ini), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        finally:
+            log.close()
+        try:  # Ctrl-C (or any error) while it starts must not leave it running
+            status.record(self.config.state, self._status())
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _status(self) -> dict:
+        return {
+            "url": self.config.url, "server_pid": self.process.pid, "supervisor_pid": os.getpid(),
+            "started": time.time(), "database": redact(self.config.database_uri),
+            "artifacts": str(Path(self.config.artifacts).resolve()), "log": str(self.log_path.resolve()),
+            **self.extra_status,
+        }
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -132,28 +163,47 @@ class ServerProcess:
                 raise ServerError(f"The MLflow server exited ({self.process.returncode}); see {self.log_path}.")
             if health(self.config.url):
                 return
+            refused = self.database_refusal()
+            if refused:
+                raise ServerError(f"The database refused the connection: {refused}. Are CLASS_DATABASE_URI "
+                                  f"and CLASS_AUTH_DATABASE_URI right (user, password, host, port, "
+                                  f"database)? See {self.log_path}.")
             time.sleep(0.3)
-        self.stop()
         raise ServerError(f"The MLflow server did not answer within {timeout:.0f} s; see {self.log_path}.")
+
+    def database_refusal(self) -> str | None:
+        """The reason in this start's log when the database refused MLflow (it retries for minutes)."""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(self._log_start)
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        found = DATABASE_REFUSED.search(text)
+        return found.group(1).strip() if found else None
 
     def stop(self) -> None:
         """End the server's whole process group (uvicorn and its workers)."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
         import signal
 
         try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # workers that outlived their parent
+            if self.process.poll() is None:
+                try:
+                    os.killpg(self.process.pid, signal.SIGTERM)
+                    self.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # workers that outlived their parent
+            except (ProcessLookupError, PermissionError):
+                pass
         except ProcessLookupError:
             pass
+        finally:
+            status.clear(self.config.state, self.process.pid)
 
     def __enter__(self) -> "ServerProcess":
         return self.start()
@@ -162,9 +212,41 @@ class ServerProcess:
         self.stop()
 
 
+# What MLflow logs while it retries a database that refuses it, e.g.
+#   (psycopg2.OperationalError) connection to server at "127.0.0.1", port 5432 failed:
+#   FATAL:  password authentication failed for user "mlflow"
+DATABASE_REFUSED = re.compile(r"\(psycopg2\.OperationalError\) ([^\n]*(?:\n\s*FATAL:[^\n]*)?)")
+
+
+def redact(uri: str) -> str:
+    """A database URI without its password, to show or record."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
+
+
 def health(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as response:
             return response.status == 200
     except (OSError, urllib.error.URLError):
         return False
+
+
+def signed_in_user(url: str, username: str, password: str) -> dict | None:
+    """The server's answer to "who am I?" for these credentials ({"username", "is_admin"}),
+    None if it refuses them. Raises ServerError when the server has no sign-in."""
+    import base64
+    import json
+
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    request = urllib.request.Request(url.rstrip("/") + "/api/2.0/mlflow/users/current",
+                                     headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read().decode("utf-8")).get("user") or {}
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            return None
+        if exc.code == 404:
+            raise ServerError(f"The server at {url} has no sign-in (basic auth). "
+                              "Was it started with `python -m classroom serve`?") from None
+        raise

@@ -1,0 +1,99 @@
+"""``python -m classroom serve``: the class server's life, from start to stop.
+
+Whatever stops it (Ctrl-C at any point, ``docker stop``, the server dying), everything
+it started stops with it: the MLflow server's process group and, with
+``--throwaway-postgres``, the temporary cluster. A throwaway cluster is deleted when the
+server stops, as documented; but if the MLflow server stopped by itself, the class's
+data is dumped first (and the cluster's files kept if the dump fails), and the message
+says where.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from classroom.postgres import Cluster, PostgresError
+from classroom.server import ServerConfig, ServerProcess
+
+
+def serve(args) -> int:
+    from classroom.commands import env_required
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `docker stop`: clean up as on Ctrl-C
+    throwaway = args.throwaway_postgres
+    config = ServerConfig(
+        database_uri="" if throwaway else env_required("CLASS_DATABASE_URI"),
+        auth_database_uri="" if throwaway else env_required("CLASS_AUTH_DATABASE_URI"),
+        artifacts=args.artifacts, host=args.host, port=args.port, workers=args.workers,
+        allowed_hosts=args.allowed_hosts,
+        admin_password=os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD", ""),
+        secret_key=os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY") or (secrets.token_hex(16) if throwaway else ""),
+        state=args.state,
+    )
+    if throwaway:
+        config.database_uri = config.auth_database_uri = "postgresql://checked-after-the-cluster-starts"
+    config.validate()  # before a cluster exists: a missing secret costs nothing
+    cluster = server = None
+    crashed = False
+    try:
+        if throwaway:
+            cluster = Cluster()
+            cluster.start()
+            config.database_uri, config.auth_database_uri = cluster.uri("mlflow"), cluster.uri("mlflow_auth")
+        server = ServerProcess(config)
+        if cluster is not None:
+            server.extra_status = {"throwaway_postgres": str(cluster.folder), "postgres_pid": cluster.pid}
+        server.start()
+        print(f"Class server ready at {config.url} (log: {server.log_path}). Ctrl-C stops it.", flush=True)
+        while server.process.poll() is None:
+            time.sleep(0.5)
+        crashed = True
+        print(f"The MLflow server stopped by itself (exit code {server.process.returncode}); "
+              f"see {server.log_path}.", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        with _no_interrupts():  # a second Ctrl-C must not cut the clean-up short
+            if server is not None:
+                server.stop()
+            if cluster is not None:
+                if crashed:
+                    _keep_class_data(cluster, Path(args.state))
+                else:
+                    cluster.stop()
+
+
+def _keep_class_data(cluster: Cluster, state: Path) -> None:
+    """Dump a throwaway cluster's databases, say where, then delete it; keep it if the dump fails."""
+    destination = state / "throwaway-dumps" / time.strftime("%Y%m%d-%H%M%S")
+    try:
+        dumps = cluster.dump(destination)
+    except PostgresError as exc:
+        folder = cluster.folder
+        cluster.stop(keep_files=True)
+        print(f"Could not dump the throwaway database ({exc}); its files are kept in {folder} "
+              "(start it with pg_ctl -D <folder>/data start). Delete that folder when done.",
+              file=sys.stderr, flush=True)
+        return
+    print(f"Saved the class's data before deleting the throwaway database: {', '.join(map(str, dumps))} "
+          "(psql -f FILE loads each into an empty database).", file=sys.stderr, flush=True)
+    cluster.stop()
+
+
+@contextmanager
+def _no_interrupts():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
