@@ -34,8 +34,8 @@ def take_backup(client, workspace: str, server_url: str, folder: Path) -> dict:
     """Copy ``workspace`` into ``folder`` (which must not exist yet); return the manifest."""
     from mlflow.entities import ViewType
 
-    folder.mkdir(parents=True, exist_ok=False)
     try:
+        folder.mkdir(parents=True, exist_ok=False)
         with in_workspace(workspace):
             experiments = sorted(client.search_experiments(view_type=ViewType.ALL),
                                  key=lambda e: int(e.experiment_id))  # restored in this order

@@ -94,8 +94,9 @@ def gradebook(args) -> int:
     with signed_in_as(admin):
         from classroom.provision import Provisioner
 
-        auth = Provisioner(args.server, args.server, args.state / "connections").auth
-        grader = grading_env(auth, args.server, args.state, [s.workspace for s in students])
+        provisioner = Provisioner(args.server, args.server, args.state / "connections")
+        workspaces = [s.workspace for s in students if s.workspace in provisioner.workspaces]
+        grader = grading_env(provisioner.auth, args.server, args.state, workspaces)
     forget_admin_credentials()
     book = Gradebook(args.server, {**admin, **grader}, args.out, jobs=args.jobs, timeout=args.timeout)
     rows = book.grade_all(students)

@@ -141,7 +141,7 @@ class Provisioner:
         if "user" in changes:
             return Outcome(student, "created", str(file))
         if "reactivated" in changes:
-            return Outcome(student, "reactivated", f"new password in {file}")
+            return Outcome(student, "reactivated", f"(new password) {file}")
         if "password" in changes:
             return Outcome(student, "password-reset", str(file))
         if not file.exists():

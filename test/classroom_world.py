@@ -1,0 +1,199 @@
+"""The class the classroom tests share: real PostgreSQL, a real `mlflow server` with workspaces
+and basic auth, students running the task scripts, and the instructor's commands.
+
+One server for the session (test_classroom.py and test_classroom_students.py import these
+fixtures). Its class: `complete` (solutions), `partial` (tasks 1-2 done, task 3 untouched),
+`untouched` (code/), `typed` (task 1 with rmse typed by hand), `empty` (no runs, and no
+e-mail on the roster) and `evil` (a model that runs code when it is unpickled).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # classroom/ is run from the repository
+
+from classroom.connection import read_env_file  # noqa: E402
+from classroom.postgres import Cluster, free_port  # noqa: E402
+from classroom.server import ServerConfig, ServerProcess  # noqa: E402
+
+CODE_DIR, SOLUTIONS_DIR = ROOT / "code", ROOT / "solutions"
+SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
+STUDENTS = ["complete", "partial", "untouched", "typed", "empty", "evil"]
+WITHOUT_EMAIL = {"empty"}
+
+
+def todo_ids() -> list[str]:
+    """The gradebook's TODO columns: the grader's registry, in order."""
+    from grader.registry import all_checks
+
+    return [check.id for check in all_checks()]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CLASS_"))}
+    env.update(PYTHONUTF8="1", **extra)
+    return env
+
+
+class Classroom:
+    def __init__(self, folder: Path, server: ServerProcess, admin_password: str) -> None:
+        self.folder = folder
+        self.server = server
+        self.url = server.config.url
+        self.admin_password = admin_password
+        self.connections = folder / "connections"
+        self.state = folder / "instructor"  # the instructor's --state: grading.env, backups
+        self.roster = folder / "roster.csv"
+
+    def admin_env(self, **extra: str) -> dict[str, str]:
+        return clean_env(MLFLOW_TRACKING_USERNAME="admin",
+                         MLFLOW_TRACKING_PASSWORD=self.admin_password, **extra)
+
+    def student_env(self, username: str) -> dict[str, str]:
+        return clean_env(**read_env_file(self.connections / f"{username}.env"))
+
+    def classroom(self, *args: str, env=None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT,
+                              env=env or self.admin_env(), capture_output=True, text=True, timeout=600)
+
+    def run_script(self, username: str, script: Path) -> None:
+        result = subprocess.run([sys.executable, str(script)], cwd=self.folder, capture_output=True,
+                                text=True, env=self.student_env(username), timeout=300)
+        assert result.returncode == 0, f"{username}: {script.name}\n{result.stdout}\n{result.stderr[-3000:]}"
+
+    def grade(self, username: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "grader" / "check.py"), "all"],
+                              env=env or self.student_env(username), capture_output=True, text=True,
+                              timeout=300)
+
+
+def write_roster(path: Path, usernames) -> None:
+    lines = ["username,name,email"]
+    for username in usernames:
+        email = "" if username in WITHOUT_EMAIL else f"{username}@school.example"
+        lines.append(f"{username},Student {username},{email}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def typed_task1(folder: Path) -> Path:
+    """Task 1 as a student who typed the rmse by hand instead of logging the computed one."""
+    source = (SOLUTIONS_DIR / SCRIPTS[0]).read_text(encoding="utf-8")
+    typed = source.replace('mlflow.log_metric("rmse", rmse)', 'mlflow.log_metric("rmse", 25.0)')
+    assert typed != source, "the solution's task-1 rmse line changed: update typed_task1"
+    path = folder / "typed_task1_baseline.py"
+    path.write_text(typed, encoding="utf-8")
+    return path
+
+
+def log_evil_student(env: dict[str, str], marker: Path) -> None:
+    """Task-3 runs whose models, logged with cloudpickle, write ``marker`` when unpickled."""
+    code = f"""
+import mlflow
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+from mlflow.models import infer_signature
+from grader import lab
+
+data = pd.read_csv({str(ROOT / "data" / "devops_metrics.csv")!r})
+X = data[["cpu_usage_pct", "memory_usage_pct", "disk_io_mbps", "network_latency_ms",
+          "concurrent_users"]].astype("float64").head(5)
+signature = infer_signature(X, [0.0] * len(X))
+
+class Evil(LinearRegression):
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')",))
+
+mlflow.set_experiment(lab.EXPERIMENT_TASK3)
+for model_type in lab.MODEL_TYPES:
+    with mlflow.start_run(run_name=model_type) as run:
+        mlflow.log_param(lab.PARAM_MODEL_TYPE, model_type)
+        mlflow.log_metrics({{lab.METRIC_RMSE: 20.0, lab.METRIC_MAE: 15.0, lab.METRIC_R2: 0.8}})
+        info = mlflow.sklearn.log_model(Evil(), name=lab.MODEL_NAME, serialization_format="cloudpickle",
+                                        signature=signature, pip_requirements=["scikit-learn"])
+version = mlflow.register_model(info.model_uri, lab.REGISTERED_MODEL)
+mlflow.MlflowClient().set_registered_model_alias(lab.REGISTERED_MODEL, lab.ALIAS, version.version)
+print(info.model_uri)
+"""
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def classroom(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("classroom")
+    admin_password = secrets.token_urlsafe(16)
+    with Cluster() as postgres:
+        config = ServerConfig(
+            database_uri=postgres.uri("mlflow"), auth_database_uri=postgres.uri("mlflow_auth"),
+            artifacts=folder / "artifacts", admin_password=admin_password,
+            secret_key=secrets.token_hex(16), port=free_port(), state=folder / "state",
+        )
+        with ServerProcess(config) as server:
+            room = Classroom(folder, server, admin_password)
+            room.database_password = postgres.password
+            write_roster(room.roster, STUDENTS)
+            room.provision_first = room.classroom("provision", "--roster", str(room.roster),
+                                                  "--server", room.url, "--out", str(room.connections))
+            assert room.provision_first.returncode == 0, room.provision_first.stderr
+            room.marker = folder / "evil-code-ran"
+            _run_class_work(room)
+            yield room
+
+
+def _run_class_work(room: Classroom) -> None:
+    """Each student's scripts in order; the students in parallel."""
+    plans = {
+        "complete": [SOLUTIONS_DIR / s for s in SCRIPTS],
+        "partial": [SOLUTIONS_DIR / SCRIPTS[0], SOLUTIONS_DIR / SCRIPTS[1], CODE_DIR / SCRIPTS[2]],
+        "untouched": [CODE_DIR / s for s in SCRIPTS],
+        "typed": [typed_task1(room.folder)],
+    }
+
+    def work(username: str) -> None:
+        if username == "evil":
+            log_evil_student(room.student_env("evil"), room.marker)
+        for script in plans.get(username, []):
+            room.run_script(username, script)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(work, ["complete", "untouched", "partial", "typed", "evil"]))
+
+
+@pytest.fixture(scope="session")
+def gradebook(classroom):
+    """The instructor's command, as they type it."""
+    out = classroom.folder / "gradebook"
+    result = classroom.classroom("gradebook", "--roster", str(classroom.roster), "--server",
+                                 classroom.url, "--out", str(out), "--jobs", "2",
+                                 "--state", str(classroom.state))
+    assert result.returncode == 0, result.stderr
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "gradebook.csv", encoding="utf-8"))}
+    return out, rows, result
+
+
+class environment:
+    """Temporarily replace the MLFLOW_ variables of this process (MLflow reads them per request)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = {k: v for k, v in env.items() if k.startswith("MLFLOW_")}
+
+    def __enter__(self):
+        self.saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+        for key in self.saved:
+            del os.environ[key]
+        os.environ.update(self.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
+
+    def __exit__(self, *exc):
+        for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
+            del os.environ[key]
+        os.environ.update(self.saved)

@@ -1,0 +1,254 @@
+"""The class server's life as the instructor lives it: `python -m classroom serve` started from
+the guide's commands, asked for its status, stopped with Ctrl-C at any point, crashing, or
+refused by its database. Real PostgreSQL (Debian's binaries), real `mlflow server`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from classroom_world import ROOT, clean_env
+
+from classroom.postgres import Cluster, free_port, pg_binary  # noqa: E402
+from classroom.server import health  # noqa: E402
+
+pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+
+GUIDE = ROOT / "INSTRUCTORS.md"
+
+
+def start_serve(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen:
+    """`python -m classroom serve` in its own process group, as in a terminal (Ctrl-C reaches
+    the group; the MLflow server runs in a session of its own)."""
+    environment = clean_env(TMPDIR=str(tmp_path), **env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"),
+         "--artifacts", str(tmp_path / "artifacts"), *args],
+        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+
+
+def wait_for(condition, what: str, limit: float = 180) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def ctrl_c(serve: subprocess.Popen) -> tuple[str, str]:
+    os.killpg(serve.pid, signal.SIGINT)
+    return serve.communicate(timeout=120)
+
+
+def status_file(tmp_path: Path) -> dict | None:
+    try:
+        return json.loads((tmp_path / "state" / "serve.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def postgres_under(folder: Path) -> list[str]:
+    """Command lines of running processes that mention ``folder`` (a throwaway cluster's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if str(folder) in command and "postgres" in command:
+                found.append(command)
+    return found
+
+
+def clusters(tmp_path: Path) -> list[Path]:
+    return list(tmp_path.glob("classroom-pg-*"))
+
+
+def secrets_env() -> dict[str, str]:
+    return {"MLFLOW_AUTH_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+
+
+def guide_block(pattern: str) -> str:
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
+    found = [b for b in blocks if re.search(pattern, b)]
+    assert found, f"INSTRUCTORS.md has no code block with {pattern!r}"
+    return found[0]
+
+
+def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
+    """Do the guide's commands make the two databases without Docker, and does `serve` run on them,
+    say what runs in `status`, keep the password off its command line, and stop on Ctrl-C?"""
+    block = guide_block(r"<<'SQL'")
+    sql = re.search(r"<<'SQL'\n(.*?)\nSQL\n", block, re.S).group(1)
+    exports = dict(re.findall(r"^export (CLASS_\w+)=(\S+)$", guide_block(r"export CLASS_DATABASE_URI"), re.M))
+    db_password = re.search(r"PASSWORD '([^']+)'", sql).group(1)
+    with Cluster(superuser="postgres", databases=()) as postgres:
+        created = subprocess.run(
+            [pg_binary("psql"), "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(postgres.port),
+             "-U", "postgres", "-d", "postgres"], input=sql, text=True, capture_output=True,
+            env={**os.environ, "PGPASSWORD": postgres.password})
+        assert created.returncode == 0, created.stderr
+        uris = {name: value.replace("127.0.0.1:5432", f"127.0.0.1:{postgres.port}")
+                for name, value in exports.items()}
+        assert set(uris) == {"CLASS_DATABASE_URI", "CLASS_AUTH_DATABASE_URI"}
+        assert all(f"mlflow:{db_password}@" in uri for uri in uris.values()), "the guide's two passwords agree"
+        port = free_port()
+        serve = start_serve(tmp_path, "--port", str(port), **uris, **secrets_env())
+        try:
+            wait_for(lambda: health(f"http://127.0.0.1:{port}") or serve.poll() is not None, "the server")
+            assert serve.poll() is None, serve.communicate()
+            status = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
+                                    cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+            assert status.returncode == 0, status.stderr
+            assert f"running at http://127.0.0.1:{port} since " in status.stdout
+            assert "answering:  yes" in status.stdout and "mlflow:***@" in status.stdout
+            assert db_password not in status.stdout
+            server_pid = status_file(tmp_path)["server_pid"]
+            commands = [(Path("/proc") / p / "cmdline").read_bytes() for p in os.listdir("/proc")
+                        if p.isdigit() and _in_group(int(p), server_pid)]
+            assert commands and not any(db_password.encode() in c for c in commands)
+        finally:
+            out, err = ctrl_c(serve)
+        assert serve.returncode == 130, err
+        assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
+        after = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
+                               cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+        assert after.returncode == 1 and "No class server is running" in after.stdout
+
+
+def _in_group(pid: int, pgid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pgid
+    except OSError:
+        return False
+
+
+def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path):
+    """Does Ctrl-C during the MLflow server's start leave no server and no throwaway cluster?"""
+    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), **secrets_env())
+    wait_for(lambda: status_file(tmp_path) is not None or serve.poll() is not None, "the MLflow server to start")
+    server_pid = status_file(tmp_path)["server_pid"]
+    folders = clusters(tmp_path)
+    out, err = ctrl_c(serve)
+    assert serve.returncode == 130, err
+    assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
+    assert folders and not any(f.exists() for f in folders) and not postgres_under(tmp_path)
+
+
+def test_ctrl_c_while_the_throwaway_cluster_starts_stops_everything(tmp_path):
+    """Does Ctrl-C while PostgreSQL is being set up leave no cluster (files or processes) behind?"""
+    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), **secrets_env())
+    wait_for(lambda: clusters(tmp_path) or serve.poll() is not None, "the cluster's folder")
+    out, err = ctrl_c(serve)
+    assert serve.returncode == 130, err
+    assert status_file(tmp_path) is None
+    assert not clusters(tmp_path) and not postgres_under(tmp_path)
+
+
+def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
+    """Does a wrong database password stop `serve` in one line with PostgreSQL's reason, not after 180 s?"""
+    with Cluster() as postgres:
+        wrong = postgres.uri("mlflow").replace(postgres.password, "not-the-password")
+        serve = start_serve(tmp_path, "--port", str(free_port()), CLASS_DATABASE_URI=wrong,
+                            CLASS_AUTH_DATABASE_URI=postgres.uri("mlflow_auth"), **secrets_env())
+        out, err = serve.communicate(timeout=120)
+    assert serve.returncode == 2, err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert 'password authentication failed for user "mlflow"' in err and "CLASS_DATABASE_URI" in err
+    assert status_file(tmp_path) is None, "the MLflow server it started is stopped"
+
+
+def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path):
+    """When the MLflow server dies in throwaway mode, is the class's data dumped, and said where, before
+    the cluster is deleted?"""
+    import base64
+    import urllib.request
+
+    port = free_port()
+    settings = secrets_env()
+    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), **settings)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: health(url) or serve.poll() is not None, "the server")
+    token = base64.b64encode(f"admin:{settings['MLFLOW_AUTH_ADMIN_PASSWORD']}".encode()).decode()
+    request = urllib.request.Request(url + "/api/2.0/mlflow/experiments/create", method="POST",
+                                     data=json.dumps({"name": "work-worth-keeping"}).encode(),
+                                     headers={"Authorization": f"Basic {token}",
+                                              "Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).close()
+    os.killpg(status_file(tmp_path)["server_pid"], signal.SIGKILL)  # the server crashes
+    out, err = serve.communicate(timeout=120)
+    assert serve.returncode == 1, err
+    assert "stopped by itself" in err
+    dumps = sorted((tmp_path / "state" / "throwaway-dumps").glob("*/mlflow.sql"))
+    assert len(dumps) == 1 and str(dumps[0]) in err
+    assert "work-worth-keeping" in dumps[0].read_text(encoding="utf-8")
+    assert not clusters(tmp_path) and not postgres_under(tmp_path)
+
+
+def _named_files_exist(message: str, variable: str) -> None:
+    for name in re.findall(r"[\w./-]+\.(?:md|example|env|ini|py)\b", message):
+        path = ROOT / name
+        if name == "deploy/class.env":  # made by the instructor from the example
+            path = ROOT / "deploy/class.env.example"
+        assert path.exists(), f"the message names {name}, which does not exist"
+        if path.suffix in (".env", ".example"):
+            assert variable in path.read_text(encoding="utf-8"), f"{name} has no {variable}"
+    assert variable in GUIDE.read_text(encoding="utf-8"), f"INSTRUCTORS.md does not mention {variable}"
+
+
+@pytest.mark.parametrize("env, args, variable", [
+    ({}, [], "CLASS_DATABASE_URI"),
+    ({"CLASS_DATABASE_URI": "postgresql+psycopg2://mlflow:pw@127.0.0.1:5432/mlflow"}, [], "CLASS_AUTH_DATABASE_URI"),
+    ({}, ["--throwaway-postgres"], "MLFLOW_AUTH_ADMIN_PASSWORD"),
+    ({"CLASS_DATABASE_URI": "postgresql+psycopg2://mlflow:pw@127.0.0.1:5432/mlflow",
+      "CLASS_AUTH_DATABASE_URI": "postgresql+psycopg2://mlflow:pw@127.0.0.1:5432/mlflow_auth",
+      "MLFLOW_AUTH_ADMIN_PASSWORD": "long-enough-password"}, [], "MLFLOW_FLASK_SERVER_SECRET_KEY"),
+])
+def test_each_setup_message_names_a_variable_and_file_that_exist(tmp_path, env, args, variable):
+    """Does each message for a missing setting name the variable, and only files that hold it?"""
+    serve = start_serve(tmp_path, *args, **env)
+    out, err = serve.communicate(timeout=120)
+    assert serve.returncode == 2 and err.strip().count("\n") == 0, err
+    assert variable in err
+    _named_files_exist(err, variable)
+    assert not clusters(tmp_path), "no cluster is started for a setting that is missing"
+
+
+def test_the_guide_gives_the_throwaway_server_its_admin_password():
+    """Does the guide's --throwaway-postgres command come with the admin password it needs?"""
+    block = guide_block(r"--throwaway-postgres")
+    assert "MLFLOW_AUTH_ADMIN_PASSWORD" in block
+
+
+def test_git_ignores_rosters_grades_and_connection_files():
+    """Are the class's private files (rosters, grades, connection files, the state) kept out of git?"""
+    private = ["roster.csv", "roster-fall.csv", "grades/gradebook.csv", "grades/canvas.csv", "alice.env",
+               ".classroom/connections/alice.env", ".classroom/grading.env", "deploy/class.env",
+               "class-artifacts/1/model.skops"]
+    public = ["deploy/class.env.example", "INSTRUCTORS.md", "classroom/roster.py"]
+    check = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *private, *public],
+                           cwd=ROOT, capture_output=True, text=True)
+    verdicts = {line.split("\t")[-1]: not line.startswith("::") for line in check.stdout.splitlines()}
+    assert {p for p in private if not verdicts[p]} == set(), "not ignored"
+    assert {p for p in public if verdicts[p]} == set(), "ignored by mistake"

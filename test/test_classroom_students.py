@@ -1,0 +1,209 @@
+"""One student at a time on the class server: reset, restore, deactivate, remove.
+
+Real PostgreSQL and a real `mlflow server` (the class of test/classroom_world.py), the
+instructor's commands as they type them, and what MlflowClient sees before and after.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from classroom_world import classroom, environment, write_roster  # noqa: F401
+
+pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+
+
+def workspace_view(classroom, workspace: str) -> dict:
+    """Everything MlflowClient shows of a workspace, with run and model ids replaced by what
+    names them (a restore gives new ids; nothing else may change)."""
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    with environment(classroom.admin_env(MLFLOW_WORKSPACE=workspace)):
+        client = MlflowClient(tracking_uri=classroom.url)
+        labels, experiments = {}, {}
+        for experiment in client.search_experiments(view_type=ViewType.ALL):
+            runs = client.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL)
+            models = client.search_logged_models([experiment.experiment_id])
+            for run in runs:
+                labels[run.info.run_id] = f"run:{experiment.name}/{run.info.run_name}/{run.info.start_time}"
+            for model in models:
+                labels[model.model_id] = f"model:{labels.get(model.source_run_id)}/{model.name}"
+            experiments[experiment.name] = (experiment, runs, models)
+
+        def named(value):
+            for old, new in labels.items():
+                value = value.replace(old, new)
+            return value
+
+        def files(list_dir, path=None, seen=None):
+            seen = [] if seen is None else seen
+            for info in list_dir(path):
+                if info.is_dir:
+                    files(list_dir, info.path, seen)
+                else:
+                    seen.append((info.path, info.file_size))
+            return sorted(seen)
+
+        view = {"experiments": {}, "registered_models": {}}
+        for name, (experiment, runs, models) in experiments.items():
+            view["experiments"][name] = {
+                "tags": experiment.tags, "stage": experiment.lifecycle_stage,
+                "runs": {labels[r.info.run_id]: {
+                    "status": r.info.status, "end": r.info.end_time, "stage": r.info.lifecycle_stage,
+                    "params": {k: named(v) for k, v in r.data.params.items()},
+                    "tags": {k: named(v) for k, v in r.data.tags.items()},
+                    "metrics": {k: [(m.value, m.step, m.timestamp) for m in client.get_metric_history(
+                        r.info.run_id, k)] for k in r.data.metrics},
+                    "datasets": sorted((d.dataset.name, d.dataset.digest, d.dataset.source,
+                                        tuple((t.key, t.value) for t in d.tags))
+                                       for d in r.inputs.dataset_inputs),
+                    "outputs": sorted((labels[o.model_id], o.step) for o in r.outputs.model_outputs),
+                    "artifacts": files(lambda path, r=r: client.list_artifacts(r.info.run_id, path)),
+                } for r in runs},
+                "logged_models": {labels[m.model_id]: {
+                    "status": str(m.status), "type": m.model_type, "params": m.params,
+                    "tags": {k: named(v) for k, v in m.tags.items() if k != "mlflow.modelVersions"},
+                    "metrics": sorted((x.key, x.value, x.step, x.timestamp, labels[x.run_id])
+                                      for x in m.metrics or []),
+                    "artifacts": files(lambda path, m=m: client.list_logged_model_artifacts(m.model_id, path)),
+                } for m in models},
+            }
+        for model in client.search_registered_models():
+            versions = client.search_model_versions(f"name = '{model.name}'")
+            view["registered_models"][model.name] = {
+                "tags": model.tags, "description": model.description, "aliases": model.aliases,
+                "versions": sorted((v.version, named(v.source), labels.get(v.run_id), v.tags, v.status)
+                                   for v in versions),
+            }
+    return view
+
+
+def backup_folder(output: str) -> Path:
+    return Path(re.search(r"Backup: (\S+)", output).group(1))
+
+
+def test_reset_then_restore_brings_a_student_back_whole(classroom):
+    """Does reset back up and empty a workspace, and restore bring back exactly what MlflowClient saw?"""
+    before = workspace_view(classroom, "complete")
+    assert len(before["experiments"]) == 5 and before["registered_models"], "a whole lab to round-trip"
+    state = ["--server", classroom.url, "--state", str(classroom.state)]
+    reset = classroom.classroom("reset", "complete", *state)
+    assert reset.returncode == 0, reset.stderr
+    assert backup_folder(reset.stdout).is_dir()
+    emptied = workspace_view(classroom, "complete")
+    assert list(emptied["experiments"]) == ["Default"] and not emptied["registered_models"]
+    assert not emptied["experiments"]["Default"]["runs"]
+    graded = classroom.grade("complete")  # same password, nothing left to grade
+    assert graded.returncode == 1 and "Score: 0/15" in graded.stdout, graded.stderr
+
+    restore = classroom.classroom("restore", "complete", *state)
+    assert restore.returncode == 0, restore.stderr
+    assert workspace_view(classroom, "complete") == before
+    graded = classroom.grade("complete")
+    assert graded.returncode == 0 and "Score: 15/15" in graded.stdout, graded.stdout + graded.stderr
+
+
+def test_restore_refuses_a_workspace_that_is_not_empty(classroom):
+    """Does restore refuse to mix a backup into a workspace that holds work, and change nothing?"""
+    before = workspace_view(classroom, "typed")
+    state = ["--server", classroom.url, "--state", str(classroom.state)]
+    reset = classroom.classroom("reset", "typed", *state)
+    assert reset.returncode == 0, reset.stderr
+    classroom.run_script("typed", classroom.folder / "typed_task1_baseline.py")
+    refused = classroom.classroom("restore", "typed", "--backup", str(backup_folder(reset.stdout)), *state)
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0
+    assert list(workspace_view(classroom, "typed")["experiments"]) == list(before["experiments"])
+
+
+def test_nothing_is_deleted_when_the_backup_cannot_be_written(classroom, tmp_path):
+    """If the backup fails, does reset (or remove) stop before deleting anything?"""
+    before = workspace_view(classroom, "partial")
+    not_a_folder = tmp_path / "backups"
+    not_a_folder.write_text("a file where the backups should go")
+    for command in ("reset", "remove"):
+        result = classroom.classroom(command, "partial", "--server", classroom.url,
+                                     "--state", str(classroom.state), "--backups", str(not_a_folder))
+        assert result.returncode == 2 and "nothing was deleted" in result.stderr, result.stderr
+    assert workspace_view(classroom, "partial") == before
+    assert (classroom.connections / "partial.env").exists()
+
+
+def _log_a_run(classroom, username: str) -> None:
+    from mlflow import MlflowClient
+
+    with environment(classroom.student_env(username)):
+        client = MlflowClient(tracking_uri=classroom.url)
+        run = client.create_run(client.create_experiment("notes"), run_name="first-try")
+        client.log_metric(run.info.run_id, "rmse", 21.5)
+        client.set_terminated(run.info.run_id)
+
+
+def _can_read(classroom, env: dict) -> bool:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    with environment(env):
+        try:
+            return MlflowClient(tracking_uri=classroom.url).get_experiment_by_name("notes") is not None
+        except MlflowException as exc:
+            assert exc.get_http_status_code() in (401, 403), exc
+            return False
+
+
+def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
+    """Does deactivate lock a student out while keeping their runs, and provision let them back in?"""
+    roster = classroom.folder / "roster_paused.csv"
+    write_roster(roster, ["paused"])
+    provision = ["provision", "--roster", str(roster), "--server", classroom.url, "--out", str(classroom.connections)]
+    assert classroom.classroom(*provision).returncode == 0
+    _log_a_run(classroom, "paused")
+    old = classroom.student_env("paused")
+    assert _can_read(classroom, old)
+
+    result = classroom.classroom("deactivate", "paused", "--server", classroom.url,
+                                 "--state", str(classroom.state), "--connections", str(classroom.connections))
+    assert result.returncode == 0, result.stderr
+    assert not (classroom.connections / "paused.env").exists(), "the file's password is dead"
+    assert not _can_read(classroom, old)
+    kept = workspace_view(classroom, "paused")["experiments"]["notes"]["runs"]
+    assert [run["metrics"]["rmse"][0][0] for run in kept.values()] == [21.5], "their work is kept"
+
+    again = classroom.classroom(*provision)
+    assert again.returncode == 0 and "paused: reactivated" in again.stdout, again.stdout
+    new = classroom.student_env("paused")
+    assert new["MLFLOW_TRACKING_PASSWORD"] != old["MLFLOW_TRACKING_PASSWORD"]
+    assert _can_read(classroom, new)
+
+
+def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom):
+    """Does remove delete user, workspace and file after a backup, and restore bring the work back?"""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from mlflow.server import get_app_client
+
+    roster = classroom.folder / "roster_leaver.csv"
+    write_roster(roster, ["leaver"])
+    assert classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                               "--out", str(classroom.connections)).returncode == 0
+    _log_a_run(classroom, "leaver")
+    before = workspace_view(classroom, "leaver")
+    state = ["--server", classroom.url, "--state", str(classroom.state), "--connections", str(classroom.connections)]
+
+    removed = classroom.classroom("remove", "leaver", *state)
+    assert removed.returncode == 0, removed.stderr
+    assert backup_folder(removed.stdout).is_dir()
+    assert not (classroom.connections / "leaver.env").exists()
+    with environment(classroom.admin_env()):
+        assert "leaver" not in {w.name for w in MlflowClient(tracking_uri=classroom.url).list_workspaces()}
+        with pytest.raises(MlflowException):
+            get_app_client("basic-auth", tracking_uri=classroom.url).get_user("leaver")
+
+    restored = classroom.classroom("restore", "leaver", *state)
+    assert restored.returncode == 0, restored.stderr
+    assert "has no user on the server" in restored.stdout
+    assert workspace_view(classroom, "leaver") == before
