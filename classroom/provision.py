@@ -84,11 +84,11 @@ class Provisioner:
             warnings.simplefilter("ignore")
             from mlflow.server import get_app_client
 
+            self.auth = get_app_client("basic-auth", tracking_uri=server_url)
         self.url = server_url
         self.public_url = public_url
         self.out = out
         self.client = mlflow.MlflowClient(tracking_uri=server_url)
-        self.auth = get_app_client("basic-auth", tracking_uri=server_url)
         self.workspaces = {w.name for w in self.client.list_workspaces()}
 
     def provision(self, student: Student, reset_password: bool = False) -> Outcome:

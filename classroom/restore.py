@@ -166,7 +166,8 @@ class Restorer:
                 (new for new in self.ids.values() if source == f"models:/{new}"), None)
             created = self.client.create_model_version(
                 model.name, source, run_id=self.ids.get(version.run_id), tags=version.tags,
-                description=version.description or None, model_id=model_id)
+                description=version.description or None, model_id=model_id,
+                await_creation_for=0)  # a PostgreSQL registry makes it READY at once
             numbers[version.version] = created.version
         for alias, version in model.aliases.items():
             self.client.set_registered_model_alias(model.name, alias, numbers[version])

@@ -18,6 +18,7 @@ import pytest
 from classroom_world import (ROOT, STUDENTS, WITHOUT_EMAIL, classroom, environment,  # noqa: F401
                              gradebook, todo_ids, write_roster)
 
+from classroom.connection import read_env_file  # noqa: E402
 from classroom.gradebook import Gradebook  # noqa: E402
 from classroom.roster import Student  # noqa: E402
 from classroom.server import ServerProcess  # noqa: E402
@@ -193,8 +194,6 @@ def test_grading_uses_a_read_only_user_not_the_admin(classroom, gradebook):
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from classroom.connection import read_env_file
-
     grader = read_env_file(classroom.state / "grading.env")
     assert grader["MLFLOW_TRACKING_USERNAME"] == "grader"
     env = {**grader, "MLFLOW_TRACKING_URI": classroom.url, "MLFLOW_WORKSPACE": "complete"}
@@ -352,8 +351,6 @@ class _StopServerAfterFirstRow:
 
 def test_a_server_that_goes_down_keeps_the_rows_graded_before(classroom, gradebook):
     """When the server dies mid-grading, are earlier rows kept and the reason said once?"""
-    from classroom.connection import read_env_file
-
     out = classroom.folder / "outage"
     progress = _StopServerAfterFirstRow(classroom.server)
     grader = read_env_file(classroom.state / "grading.env")

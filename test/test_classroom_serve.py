@@ -9,9 +9,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,10 +29,20 @@ pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
 GUIDE = ROOT / "INSTRUCTORS.md"
 
 
-def start_serve(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen:
+@pytest.fixture
+def pg_tmp(tmp_path):
+    """TMPDIR for `serve`: where its throwaway cluster goes. PostgreSQL runs as the `postgres`
+    user when the tests run as root, so the folder must be one that user can reach."""
+    folder = Path(tempfile.mkdtemp(prefix="classroom-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, **env: str) -> subprocess.Popen:
     """`python -m classroom serve` in its own process group, as in a terminal (Ctrl-C reaches
     the group; the MLflow server runs in a session of its own)."""
-    environment = clean_env(TMPDIR=str(tmp_path), **env)
+    environment = clean_env(TMPDIR=str(tmpdir or tmp_path), **env)
     return subprocess.Popen(
         [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"),
          "--artifacts", str(tmp_path / "artifacts"), *args],
@@ -144,26 +156,30 @@ def _in_group(pid: int, pgid: int) -> bool:
         return False
 
 
-def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path):
+def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path, pg_tmp):
     """Does Ctrl-C during the MLflow server's start leave no server and no throwaway cluster?"""
-    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), **secrets_env())
+    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), tmpdir=pg_tmp,
+                        **secrets_env())
     wait_for(lambda: status_file(tmp_path) is not None or serve.poll() is not None, "the MLflow server to start")
+    assert serve.poll() is None, serve.communicate()
     server_pid = status_file(tmp_path)["server_pid"]
-    folders = clusters(tmp_path)
+    folders = clusters(pg_tmp)
+    assert postgres_under(pg_tmp), "the throwaway cluster runs"
     out, err = ctrl_c(serve)
     assert serve.returncode == 130, err
     assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
-    assert folders and not any(f.exists() for f in folders) and not postgres_under(tmp_path)
+    assert folders and not any(f.exists() for f in folders) and not postgres_under(pg_tmp)
 
 
-def test_ctrl_c_while_the_throwaway_cluster_starts_stops_everything(tmp_path):
+def test_ctrl_c_while_the_throwaway_cluster_starts_stops_everything(tmp_path, pg_tmp):
     """Does Ctrl-C while PostgreSQL is being set up leave no cluster (files or processes) behind?"""
-    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), **secrets_env())
-    wait_for(lambda: clusters(tmp_path) or serve.poll() is not None, "the cluster's folder")
+    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), tmpdir=pg_tmp,
+                        **secrets_env())
+    wait_for(lambda: clusters(pg_tmp) or serve.poll() is not None, "the cluster's folder")
     out, err = ctrl_c(serve)
     assert serve.returncode == 130, err
     assert status_file(tmp_path) is None
-    assert not clusters(tmp_path) and not postgres_under(tmp_path)
+    assert not clusters(pg_tmp) and not postgres_under(pg_tmp)
 
 
 def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
@@ -179,7 +195,7 @@ def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
     assert status_file(tmp_path) is None, "the MLflow server it started is stopped"
 
 
-def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path):
+def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path, pg_tmp):
     """When the MLflow server dies in throwaway mode, is the class's data dumped, and said where, before
     the cluster is deleted?"""
     import base64
@@ -187,9 +203,10 @@ def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path):
 
     port = free_port()
     settings = secrets_env()
-    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), **settings)
+    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: health(url) or serve.poll() is not None, "the server")
+    assert serve.poll() is None, serve.communicate()
     token = base64.b64encode(f"admin:{settings['MLFLOW_AUTH_ADMIN_PASSWORD']}".encode()).decode()
     request = urllib.request.Request(url + "/api/2.0/mlflow/experiments/create", method="POST",
                                      data=json.dumps({"name": "work-worth-keeping"}).encode(),
@@ -203,7 +220,7 @@ def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path):
     dumps = sorted((tmp_path / "state" / "throwaway-dumps").glob("*/mlflow.sql"))
     assert len(dumps) == 1 and str(dumps[0]) in err
     assert "work-worth-keeping" in dumps[0].read_text(encoding="utf-8")
-    assert not clusters(tmp_path) and not postgres_under(tmp_path)
+    assert not clusters(pg_tmp) and not postgres_under(pg_tmp)
 
 
 def _named_files_exist(message: str, variable: str) -> None:
