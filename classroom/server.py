@@ -200,6 +200,7 @@ class ServerProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)  # workers that outlived their parent
             except (ProcessLookupError, PermissionError):
                 pass
+            _wait_group_gone(self.process.pid)
         except ProcessLookupError:
             pass
         finally:
@@ -210,6 +211,17 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _wait_group_gone(pgid: int, limit: float = 10.0) -> None:
+    """Return once no process of the group is left (killed workers take a moment to go)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
 
 
 # What MLflow logs while it retries a database that refuses it, e.g.

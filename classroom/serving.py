@@ -26,7 +26,10 @@ from classroom.server import ServerConfig, ServerProcess
 def serve(args) -> int:
     from classroom.commands import env_required
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `docker stop`: clean up as on Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if inherited ignored
+    for name in ("SIGTERM", "SIGHUP"):  # `docker stop`, a closed terminal: clean up as on Ctrl-C
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
     throwaway = args.throwaway_postgres
     config = ServerConfig(
         database_uri="" if throwaway else env_required("CLASS_DATABASE_URI"),
@@ -91,7 +94,8 @@ def _no_interrupts():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in signals}
     try:
         yield
     finally:

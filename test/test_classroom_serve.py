@@ -39,15 +39,18 @@ def pg_tmp(tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, **env: str) -> subprocess.Popen:
+def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, sigint_ignored: bool = False,
+                **env: str) -> subprocess.Popen:
     """`python -m classroom serve` in its own process group, as in a terminal (Ctrl-C reaches
-    the group; the MLflow server runs in a session of its own)."""
+    the group; the MLflow server runs in a session of its own). ``sigint_ignored``: started
+    the way a shell starts a background job, with SIGINT ignored."""
     environment = clean_env(TMPDIR=str(tmpdir or tmp_path), **env)
     return subprocess.Popen(
         [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"),
          "--artifacts", str(tmp_path / "artifacts"), *args],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
 
 
 def wait_for(condition, what: str, limit: float = 180) -> None:
@@ -157,9 +160,10 @@ def _in_group(pid: int, pgid: int) -> bool:
 
 
 def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path, pg_tmp):
-    """Does Ctrl-C during the MLflow server's start leave no server and no throwaway cluster?"""
+    """Does Ctrl-C during the MLflow server's start leave no server and no throwaway cluster (even
+    when `serve` was started with SIGINT ignored, as a shell starts a background job)?"""
     serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), tmpdir=pg_tmp,
-                        **secrets_env())
+                        sigint_ignored=True, **secrets_env())
     wait_for(lambda: status_file(tmp_path) is not None or serve.poll() is not None, "the MLflow server to start")
     assert serve.poll() is None, serve.communicate()
     server_pid = status_file(tmp_path)["server_pid"]
