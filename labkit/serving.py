@@ -25,7 +25,7 @@ from labkit.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_g
 from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
 
 DEFAULT_PORT = 5001  # the MLflow UI uses 5000
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0  # first /ping after ~10 s on a quiet machine; give a busy laptop room
 
 
 # One minute of the service in four states, each within the ranges of the lab's data.
