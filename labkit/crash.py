@@ -24,7 +24,10 @@ def install_crash_note() -> None:
         if "mlflow" not in sys.modules:  # died before MLflow was used: no run to note
             previous(exc_type, exc, tb)
             return
-        failure = server_failure(exc)
+        try:
+            failure = server_failure(exc)
+        except Exception:  # noqa: BLE001 - never hide the student's own error
+            failure = None
         if failure is not None:
             give_up_on_the_server()
             print(failure, file=sys.stderr, flush=True)

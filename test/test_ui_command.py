@@ -148,6 +148,8 @@ def test_the_ui_answers_when_it_says_so_and_stops_whole(how, lab_store):
         assert get(address + "/health", timeout=5) == b"OK"  # printed once it answers, not before
         server = descendants(ui.process.pid)
         assert server, "no server process under the command"
+        # One worker, no job runner: `mlflow server` and uvicorn (MLflow's defaults make 15).
+        assert len(server) <= 2, describe(server)
         if how == "Ctrl+C":
             os.killpg(ui.process.pid, signal.SIGINT)
         else:
