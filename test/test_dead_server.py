@@ -137,8 +137,20 @@ class TaskScript:
         self.process.wait()
 
 
+WARNING = re.compile(r"^\S.*:\d+: \w*Warning: ")  # path:line: UserWarning: ..., then its source line
+
+
 def one_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
+    """The one line a failure printed; Python warnings the task's own work printed are not
+    part of it (e.g. MLflow's hint about integer columns when a dataset is logged)."""
+    lines, skip_source = [], False
+    for line in text.splitlines():
+        if skip_source and line.startswith(" "):
+            skip_source = False
+        elif WARNING.match(line):
+            skip_source = True
+        elif line.strip():
+            lines.append(line)
     assert len(lines) == 1 and "Traceback" not in text, f"expected one line, got:\n{text}"
     return lines[0]
 
