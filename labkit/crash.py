@@ -2,8 +2,9 @@
 
 When the script died because its tracking server failed (stopped, hung, or lost its
 database), there is nobody to write the note to: the student gets one line that says
-what happened and what to do, instead of a chained traceback, and nothing waits on
-that server again.
+what happened and what to do, instead of a chained traceback, and the crash note sends
+that server nothing (MLflow has already tried once to end the run, as the student's
+`with mlflow.start_run()` block exited).
 """
 
 from __future__ import annotations
