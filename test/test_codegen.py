@@ -2,7 +2,7 @@
 
 import pytest
 
-from labkit import codegen
+from labkit.maintainers import codegen
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
 EXPECTED_IDS = ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4",

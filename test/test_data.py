@@ -2,7 +2,8 @@
 
 import pytest
 
-from labkit import generate_data, names
+from labkit import names
+from labkit.maintainers import generate_data
 from labkit.data import FEATURES, TARGET, load_data, split_data
 from labkit.metrics import regression_metrics
 from labkit.models import DEFAULT_HYPERPARAMS, make_model
