@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from labkit import names
+from grader import lab as names
 from labkit.net import port_is_free  # noqa: F401 - part of this module's API
 from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
 

@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 
-from labkit import names
+from grader import lab as names
 from labkit.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, example_curl, port_is_free, staged_version,
 )
