@@ -57,7 +57,8 @@ with mlflow.start_run(run_name=RUN_NAME):
     # TODO 4.1: Search the experiment TASK3_EXPERIMENT for its FINISHED runs only
     #   (a crashed run can hold metrics too), best r2 first, and keep the first row's
     #   run_id in best_run_id.
-    #   Hint: mlflow.search_runs(experiment_names=[...], filter_string="attributes.status = 'FINISHED'", order_by=["metrics.r2 DESC"])
+    #   Hint: mlflow.search_runs(experiment_names=[...],
+    #         filter_string="attributes.status = 'FINISHED'", order_by=["metrics.r2 DESC"])
     todo("4.1")
 
     # In MLflow 3 a logged model is its own object (models:/m-...), linked to its run.
