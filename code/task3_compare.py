@@ -46,7 +46,7 @@ MODELS = {
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 # - the packages a deployment of the model installs. Given, log_model takes a fraction of a
 #   second; left out, MLflow works them out in a subprocess (about 5 s per model).
-PIP_REQUIREMENTS = [f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "skops")]
+PIP_REQUIREMENTS = [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops")]
 
 # One store for every task: mlflow.db at the repository root, or MLFLOW_TRACKING_URI.
 mlflow.set_tracking_uri(labkit.start("Task 3: model comparison"))
