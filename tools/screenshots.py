@@ -71,13 +71,14 @@ SHOTS = {
     "run": Shot("ui-task1-run.png", "The task-1 run with its params and metrics",
                 [UI_LABELS["run overview tab"], lab.RUN_BASELINE, lab.PARAM_MODEL_TYPE,
                  lab.PARAM_RANDOM_STATE, lab.PARAM_TEST_SIZE, *lab.TEST_METRICS]),
-    "sweep": Shot("ui-task2-filtered.png", "Task 2's runs filtered by their tag",
-                  [f"{len(lab.SWEEP_CONFIGS)} matching runs"]),
+    "sweep": Shot("ui-task2-filtered.png", "Task 2's runs filtered by their tag, with their datasets",
+                  [lab.EXPERIMENT_TASK2, f"{len(lab.SWEEP_CONFIGS)} matching runs",
+                   "devops_metrics"]),
     "experiments": Shot("ui-experiments.png", "The lab's experiments",
                         [UI_LABELS["mode switch"], *lab.EXPERIMENTS.values()]),
     "sorted": Shot("ui-task3-sorted-by-r2.png", "Task 3's runs sorted by r2, the winner on top",
-                   [UI_LABELS["sort menu"] + " " + lab.METRIC_R2, *lab.MODEL_TYPES,
-                    lab.REGISTERED_MODEL]),
+                   [lab.EXPERIMENT_TASK3, UI_LABELS["sort menu"] + " " + lab.METRIC_R2,
+                    *lab.MODEL_TYPES, lab.REGISTERED_MODEL]),
     "compare": Shot("ui-task3-compare.png", "The three task-3 runs compared",
                     [*lab.MODEL_TYPES, *lab.TEST_METRICS]),
     "figure": Shot("ui-run-figure.png", "The comparison chart logged by the winning run",
@@ -147,6 +148,14 @@ def expect_texts(page, shot: Shot) -> None:
         except Exception as exc:  # noqa: BLE001 - Playwright's timeout, renamed for the reader
             raise UIMismatch(f"{shot.file}: the UI at {page.url} does not show {text!r}") from exc
         shot.found.append(text)
+    settle(page)
+
+
+def settle(page) -> None:
+    """Let the page finish its requests, so a capture shows no half-loaded header or table."""
+    with contextlib.suppress(Exception):  # a page that keeps polling: capture it as it is
+        page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    page.wait_for_timeout(500)
 
 
 def top_of(page, text: str) -> float:
