@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from labkit.names import DEFAULT_EXPERIMENT
+from grader.lab import DEFAULT_EXPERIMENT
 
 KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_TRACKING_USERNAME",
         "MLFLOW_TRACKING_PASSWORD", "MLFLOW_EXPERIMENT_NAME")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classroom.connection import env_file, write_env_file
-from labkit import names
 from classroom.roster import Student
+from grader import lab
 
 ROLE_NAME = "student"
 ROLE_DESCRIPTION = "The student who owns this workspace: read it, create and manage runs and models."
@@ -95,9 +95,9 @@ class Provisioner:
         saved = os.environ.get("MLFLOW_WORKSPACE")
         os.environ["MLFLOW_WORKSPACE"] = workspace
         try:
-            if self.client.get_experiment_by_name(names.DEFAULT_EXPERIMENT) is not None:
+            if self.client.get_experiment_by_name(lab.DEFAULT_EXPERIMENT) is not None:
                 return False
-            self.client.create_experiment(names.DEFAULT_EXPERIMENT)
+            self.client.create_experiment(lab.DEFAULT_EXPERIMENT)
             return True
         finally:
             if saved is None:

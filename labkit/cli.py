@@ -155,13 +155,13 @@ def cmd_demo(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from labkit import codegen
+    from labkit.maintainers import codegen
 
     code = codegen.main([])
     if code != 0:
         return code
     try:
-        from labkit import notebooks
+        from labkit.maintainers import notebooks
     except ImportError:
         print("Skipped the notebooks: nbformat is missing. "
               "Did you run `python -m pip install -r requirements-dev.txt`?")
@@ -170,7 +170,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from labkit import generate_data
+    from labkit.maintainers import generate_data
 
     generate_data.main([])
     return 0

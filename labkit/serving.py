@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from labkit import names
+from grader import lab as names
 from labkit.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
     HOST, free_port, port_is_free, server_gone, start_group, stop_group,
 )

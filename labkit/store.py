@@ -17,7 +17,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from labkit import names
+from grader import lab as names
 from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
 
 ENV_URI = "MLFLOW_TRACKING_URI"

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from labkit import names
+from grader import lab as names
 from labkit.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, example_curl, port_is_free, staged_version,
 )

@@ -81,8 +81,7 @@ def write_roster(path: Path, usernames) -> None:
 def typed_task1(folder: Path) -> Path:
     """Task 1 as a student who typed the rmse by hand instead of logging the computed one."""
     source = (SOLUTIONS_DIR / SCRIPTS[0]).read_text(encoding="utf-8")
-    typed = source.replace("mlflow.log_metric(names.METRIC_RMSE, metrics[names.METRIC_RMSE])",
-                           "mlflow.log_metric(names.METRIC_RMSE, 25.0)")
+    typed = source.replace('mlflow.log_metric("rmse", rmse)', 'mlflow.log_metric("rmse", 25.0)')
     assert typed != source
     path = folder / "typed_task1_baseline.py"
     path.write_text(typed, encoding="utf-8")
@@ -95,8 +94,8 @@ def log_evil_student(env: dict[str, str], marker: Path) -> None:
 import os, mlflow
 from sklearn.linear_model import LinearRegression
 from mlflow.models import infer_signature
-from labkit import names
-from labkit.data import split_data
+from grader import lab as names
+from grader.lab import split_data
 
 X = split_data().X_test.head(5)
 signature = infer_signature(X, [0.0] * len(X))
