@@ -38,10 +38,10 @@ ui: setup                          ## the MLflow UI on the lab's store, http://1
 reset: setup                       ## back up the store, then start afresh
 	$(PY) -m labkit reset
 
-generate: setup                    ## write code/ from solutions/
+generate: setup-dev                ## write code/ and the notebooks from solutions/ (labkit/maintainers/)
 	$(PY) -m labkit generate
 
-data: setup                        ## regenerate data/devops_metrics.csv
+data: setup                        ## regenerate data/devops_metrics.csv (labkit/maintainers/generate_data.py)
 	$(PY) -m labkit data
 
 bench: setup-dev                   ## speed figures next to their baselines

@@ -39,44 +39,48 @@ _fitted: dict = {}
 def fitted():
     """Every model the solutions fit, fitted once per worker process."""
     if not _fitted:
-        from labkit import names
-        from labkit.data import split_data
-        from labkit.metrics import regression_metrics
-        from labkit.models import DEFAULT_HYPERPARAMS, MODEL_SEED, SWEEP_CONFIGS, make_model
+        from grader import lab
 
-        split = split_data()
+        split = lab.split_data()
         def fit(kind, **params):
-            model = make_model(kind, **params).fit(split.X_train, split.y_train)
-            return model, regression_metrics(split.y_test, model.predict(split.X_test))
+            model = lab.make_model(kind, **params).fit(split.X_train, split.y_train)
+            return model, lab.regression_metrics(split.y_test, model.predict(split.X_test))
         _fitted["split"] = split
-        _fitted["baseline"] = fit(names.LINEAR_REGRESSION)
-        _fitted["sweep"] = [(c, *fit(names.RANDOM_FOREST, random_state=MODEL_SEED, **c)) for c in SWEEP_CONFIGS]
-        _fitted["compare"] = {k: fit(k, **DEFAULT_HYPERPARAMS[k]) for k in names.MODEL_TYPES}
+        _fitted["baseline"] = fit(lab.LINEAR_REGRESSION)
+        _fitted["sweep"] = [(c, *fit(lab.RANDOM_FOREST, random_state=lab.MODEL_SEED, **c))
+                            for c in lab.SWEEP_CONFIGS]
+        _fitted["compare"] = {k: fit(k, **lab.DEFAULT_HYPERPARAMS[k]) for k in lab.MODEL_TYPES}
     return _fitted
 
 
 def log_complete_student(env: dict[str, str]) -> None:
     """What the four solutions log, without re-running the scripts."""
     os.environ.update(env)
-    import mlflow
-    from labkit import names
-    from labkit.data import SPLIT_SEED, TEST_SIZE
-    from labkit.tracking import SKLEARN_LOG_OPTIONS
+    from importlib.metadata import version as installed
 
+    import mlflow
+
+    from grader import lab as names
+
+    # The options the task-3 script passes to log_model.
+    log_options = {
+        "serialization_format": "skops",
+        "skops_trusted_types": ["sklearn.tree._tree.Tree"],
+        "pip_requirements": [f"{p}=={installed(p)}" for p in ("mlflow", "scikit-learn", "skops")],
+    }
     work = fitted()
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     mlflow.set_experiment(names.EXPERIMENT_TASK1)
     with mlflow.start_run(run_name=names.RUN_BASELINE):
         mlflow.log_params({names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
-                           names.PARAM_RANDOM_STATE: SPLIT_SEED, names.PARAM_TEST_SIZE: TEST_SIZE})
+                           names.PARAM_RANDOM_STATE: names.SPLIT_SEED, names.PARAM_TEST_SIZE: names.TEST_SIZE})
         mlflow.log_metrics(work["baseline"][1])
     mlflow.set_experiment(names.EXPERIMENT_TASK2)
-    from labkit.models import MODEL_SEED, sweep_run_name
     for config, _, metrics in work["sweep"]:
-        with mlflow.start_run(run_name=sweep_run_name(config)):
+        with mlflow.start_run(run_name=names.sweep_run_name(config)):
             mlflow.log_param(names.PARAM_N_ESTIMATORS, config["n_estimators"])
             mlflow.log_params({**{k: v for k, v in config.items() if k != "n_estimators"},
-                               names.PARAM_RANDOM_STATE: MODEL_SEED})
+                               names.PARAM_RANDOM_STATE: names.MODEL_SEED})
             mlflow.log_metrics({**metrics, names.METRIC_TRAIN_TIME: 0.1})
             mlflow.set_tags(names.SWEEP_TAGS)
     mlflow.set_experiment(names.EXPERIMENT_TASK3)
@@ -84,9 +88,10 @@ def log_complete_student(env: dict[str, str]) -> None:
     for kind, (model, metrics) in work["compare"].items():
         with mlflow.start_run(run_name=kind):
             mlflow.set_tag(names.PARAM_MODEL_TYPE, kind)
+            mlflow.log_params(model.get_params())
             mlflow.log_metrics(metrics)
             info = mlflow.sklearn.log_model(model, name=names.MODEL_NAME,
-                                            input_example=work["split"].X_test.head(5), **SKLEARN_LOG_OPTIONS)
+                                            input_example=work["split"].X_test.head(5), **log_options)
             if best is None or metrics["r2"] > best[0]:
                 best = (metrics["r2"], info, mlflow.active_run().info.run_id, metrics["rmse"])
     mlflow.set_experiment(names.EXPERIMENT_TASK4)

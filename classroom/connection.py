@@ -16,8 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Where runs go before a script sets its experiment (grader/lab.py's DEFAULT_EXPERIMENT).
-DEFAULT_EXPERIMENT = "Default"
+from grader.lab import DEFAULT_EXPERIMENT
 
 KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_TRACKING_USERNAME",
         "MLFLOW_TRACKING_PASSWORD", "MLFLOW_EXPERIMENT_NAME")

@@ -7,6 +7,7 @@ and record it in MLflow: an experiment, a named run, its params and its metrics.
 # %% Step 0: point MLflow at the lab's tracking store
 import mlflow
 import pandas as pd
+from mlflow.data.sources import LocalArtifactDatasetSource
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
@@ -47,13 +48,15 @@ y = data[TARGET]
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE
 )
-# The data each run used, as MLflow datasets: the UI's Dataset column shows their name and
-# digest, so a run can be traced back to the exact rows it trained and was tested on.
-train_data = mlflow.data.from_pandas(
-    data.loc[X_train.index], source=str(DATA_FILE), targets=TARGET, name="devops_metrics-train"
+# The rows of each split as MLflow datasets, read from the CSV file. Logged with a run, they
+# fill the UI's Dataset column: their name and digest (a fingerprint of the rows) tell
+# which data a run trained and was evaluated on.
+source = LocalArtifactDatasetSource(str(DATA_FILE))
+train_dataset = mlflow.data.from_pandas(
+    X_train.join(y_train), source=source, targets=TARGET, name="devops_metrics-train"
 )
-test_data = mlflow.data.from_pandas(
-    data.loc[X_test.index], source=str(DATA_FILE), targets=TARGET, name="devops_metrics-test"
+test_dataset = mlflow.data.from_pandas(
+    X_test.join(y_test), source=source, targets=TARGET, name="devops_metrics-test"
 )
 
 # %% Step 3: train the baseline inside a named run
@@ -61,8 +64,8 @@ test_data = mlflow.data.from_pandas(
 #   everything below.
 #   Hint: with mlflow.start_run(run_name=...):
 with todo("1.2"):
-    mlflow.log_input(train_data, context="training")
-    mlflow.log_input(test_data, context="evaluation")
+    mlflow.log_input(train_dataset, context="training")
+    mlflow.log_input(test_dataset, context="evaluation")
     model = LinearRegression()
     model.fit(X_train, y_train)
     predictions = model.predict(X_test)

@@ -4,11 +4,12 @@ Train one RandomForest per configuration, each in its own run, and record the
 configuration (params), the results (metrics) and labels (tags) to compare them.
 """
 
-# %% Step 0: point MLflow at the lab's tracking store
+# %% Step 0: point MLflow at the lab's tracking store and load the data
 import time
 
 import mlflow
 import pandas as pd
+from mlflow.data.sources import LocalArtifactDatasetSource
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
@@ -46,11 +47,13 @@ y = data[TARGET]
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE
 )
-train_data = mlflow.data.from_pandas(
-    data.loc[X_train.index], source=str(DATA_FILE), targets=TARGET, name="devops_metrics-train"
+# The rows each run trains and is evaluated on, as MLflow datasets (the UI's Dataset column).
+source = LocalArtifactDatasetSource(str(DATA_FILE))
+train_dataset = mlflow.data.from_pandas(
+    X_train.join(y_train), source=source, targets=TARGET, name="devops_metrics-train"
 )
-test_data = mlflow.data.from_pandas(
-    data.loc[X_test.index], source=str(DATA_FILE), targets=TARGET, name="devops_metrics-test"
+test_dataset = mlflow.data.from_pandas(
+    X_test.join(y_test), source=source, targets=TARGET, name="devops_metrics-test"
 )
 
 # %% Step 1: one run per configuration
@@ -66,15 +69,16 @@ for config in SWEEP_CONFIGS:
     depth = config["max_depth"] if config["max_depth"] is not None else "none"
     run_name = f"rf-n{n_estimators}-d{depth}-l{config['min_samples_leaf']}"
     with mlflow.start_run(run_name=run_name) as run:
-        mlflow.log_input(train_data, context="training")
-        mlflow.log_input(test_data, context="evaluation")
+        mlflow.log_input(train_dataset, context="training")
+        mlflow.log_input(test_dataset, context="evaluation")
 
         # %% Step 2: log the configuration
         # TODO 2.1: Log the param "n_estimators" (the variable n_estimators) on its own.
         #   Hint: mlflow.log_param(key, value)
         todo("2.1")
 
-        # TODO 2.2: Log the rest of the configuration, the dict other_params, in ONE call.
+        # TODO 2.2: Log the rest of the configuration in ONE call: the dict other_params
+        #   ("max_depth", "min_samples_leaf" and "random_state").
         #   Hint: mlflow.log_params({...})
         todo("2.2")
 

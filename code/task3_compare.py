@@ -4,12 +4,13 @@ Train LinearRegression, RandomForest and GradientBoosting on the same split, one
 run each, and log every fitted model so the best one can be registered in task 4.
 """
 
-# %% Step 0: point MLflow at the lab's tracking store
+# %% Step 0: point MLflow at the lab's tracking store and load the data
 from importlib.metadata import version
 
 import mlflow
 import mlflow.sklearn
 import pandas as pd
+from mlflow.data.sources import LocalArtifactDatasetSource
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
@@ -39,12 +40,13 @@ MODELS = {
     ),
 }
 
-# How the models are saved. skops, MLflow's default format for scikit-learn, refuses to
-# load a type it was not told to trust: the trees of RandomForest and GradientBoosting.
+# How the models are saved (the arguments of mlflow.sklearn.log_model in TODO 3.3):
+# - skops, MLflow's safe format for scikit-learn, refuses to save or load a type it was not
+#   told to trust, such as the trees inside RandomForest and GradientBoosting;
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
-# The packages a deployment needs. Given explicitly, log_model takes a fraction of a
-# second; left out, MLflow infers them in a subprocess (about 5 s per model).
-PIP_REQUIREMENTS = [f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "skops")]
+# - the packages a deployment of the model installs. Given, log_model takes a fraction of a
+#   second; left out, MLflow works them out in a subprocess (about 5 s per model).
+PIP_REQUIREMENTS = [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops")]
 
 # One store for every task: mlflow.db at the repository root, or MLFLOW_TRACKING_URI.
 mlflow.set_tracking_uri(labkit.start("Task 3: model comparison"))
@@ -56,11 +58,13 @@ y = data[TARGET]
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE
 )
-train_data = mlflow.data.from_pandas(
-    data.loc[X_train.index], source=str(DATA_FILE), targets=TARGET, name="devops_metrics-train"
+# The rows each run trains and is evaluated on, as MLflow datasets (the UI's Dataset column).
+source = LocalArtifactDatasetSource(str(DATA_FILE))
+train_dataset = mlflow.data.from_pandas(
+    X_train.join(y_train), source=source, targets=TARGET, name="devops_metrics-train"
 )
-test_data = mlflow.data.from_pandas(
-    data.loc[X_test.index], source=str(DATA_FILE), targets=TARGET, name="devops_metrics-test"
+test_dataset = mlflow.data.from_pandas(
+    X_test.join(y_test), source=source, targets=TARGET, name="devops_metrics-test"
 )
 
 # %% Step 1: one run per model
@@ -71,8 +75,8 @@ for model_name, model in MODELS.items():
     with todo("3.1") as run:
         mlflow.set_tag("model_type", model_name)
         mlflow.log_params(model.get_params())  # every hyperparameter, as autolog would
-        mlflow.log_input(train_data, context="training")
-        mlflow.log_input(test_data, context="evaluation")
+        mlflow.log_input(train_dataset, context="training")
+        mlflow.log_input(test_dataset, context="evaluation")
         model.fit(X_train, y_train)
         predictions[model_name] = model.predict(X_test)
         metrics = {
@@ -96,7 +100,7 @@ for model_name, model in MODELS.items():
         figure = labkit.plots.pred_vs_actual(y_test, predictions[model_name], model_name)
         mlflow.log_figure(figure, "pred_vs_actual.png")
     results[model_name] = metrics
-    runs[model_name] = run or mlflow.last_active_run()
+    runs[model_name] = mlflow.last_active_run()  # the run that just ended
 
 # %% Step 4: the three models side by side, attached to the winner's run
 winner = max(results, key=lambda name: results[name]["r2"])

@@ -4,10 +4,11 @@ Find the best model of task 3, register it, promote it with the alias `staging`,
 then load it back by that alias and check its predictions, as a deployment would.
 """
 
-# %% Step 0: point MLflow at the lab's tracking store
+# %% Step 0: point MLflow at the lab's tracking store and load the data
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.data.sources import LocalArtifactDatasetSource
 from sklearn.metrics import root_mean_squared_error
 from sklearn.model_selection import train_test_split
 
@@ -42,14 +43,22 @@ y = data[TARGET]
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE
 )
+# The rows the staged model is checked on, as an MLflow dataset (the UI's Dataset column).
+test_dataset = mlflow.data.from_pandas(
+    X_test.join(y_test), source=LocalArtifactDatasetSource(str(DATA_FILE)), targets=TARGET,
+    name="devops_metrics-test",
+)
 
 with mlflow.start_run(run_name=RUN_NAME):
+    mlflow.log_input(test_dataset, context="evaluation")
+
     # %% Step 1: the best task-3 run, by test r2
     best_run_id = None
     # TODO 4.1: Search the experiment TASK3_EXPERIMENT for its FINISHED runs only
     #   (a crashed run can hold metrics too), best r2 first, and keep the first row's
     #   run_id in best_run_id.
-    #   Hint: mlflow.search_runs(experiment_names=[...], filter_string="attributes.status = 'FINISHED'", order_by=["metrics.r2 DESC"])
+    #   Hint: mlflow.search_runs(experiment_names=[...],
+    #         filter_string="attributes.status = 'FINISHED'", order_by=["metrics.r2 DESC"])
     todo("4.1")
 
     # In MLflow 3 a logged model is its own object (models:/m-...), linked to its run.
@@ -78,7 +87,7 @@ with mlflow.start_run(run_name=RUN_NAME):
 
     # %% Step 3: promote it. Aliases replace the deprecated stages (Staging, Production).
     if version is not None:
-        # TODO 4.3: Point the alias ALIAS ("staging") at that version.
+        # TODO 4.3: Point the alias ALIAS ("staging") of REGISTERED_MODEL at that version.
         #   Hint: client.set_registered_model_alias(name, alias, version.version)
         todo("4.3")
 

@@ -192,3 +192,45 @@ def test_the_guide_names_the_files_students_work_in():
     for path in sorted(SOLUTIONS_DIR.glob("task*.py")):
         assert f"code/{path.name}" in markdown
     assert "code/task1_baseline.ipynb" in markdown
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_port_the_guide_suggests_for_the_ui_is_free_of_the_serving_bonus(guide):
+    from labkit.serving import DEFAULT_PORT
+
+    markdown = text(guide)
+    ports = [int(port) for port in re.findall(r"labkit ui --port (\d+)", markdown)]
+    assert ports, f"{guide.name} suggests no other port for the UI"
+    assert DEFAULT_PORT not in ports and 5000 not in ports, ports
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_guide_quotes_script_lines_as_code_has_them(guide):
+    """Python blocks other than TODOs are excerpts of code/: each line is in a script."""
+    lines = {line.strip() for path in CODE_DIR.glob("task*.py")
+             for line in text(path).splitlines()}
+    for block in blocks(text(guide)):
+        if block.lang == "python" and not TODO_LINE.match(block.body):
+            for line in block.body.splitlines():
+                assert line.strip() in lines, f"{guide.name} quotes a line no script has: {line}"
+
+
+def dataset_names() -> set[str]:
+    """The names the scripts give the datasets they log (name= of mlflow.data.from_pandas)."""
+    import ast
+
+    names = set()
+    for path in SOLUTIONS_DIR.glob("task*.py"):
+        for node in ast.walk(ast.parse(text(path))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "mlflow.data.from_pandas":
+                names.update(kw.value.value for kw in node.keywords if kw.arg == "name")
+    return names
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_guide_says_what_the_dataset_column_shows(guide):
+    markdown = text(guide)
+    assert dataset_names() == {"devops_metrics-train", "devops_metrics-test"}
+    for word in [*dataset_names(), "**Dataset**", "digest", "`training`", "`evaluation`",
+                 "data/devops_metrics.csv"]:
+        assert word in markdown, f"{guide.name} never mentions {word}"

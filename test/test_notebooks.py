@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from labkit import codegen, notebooks
+from labkit.maintainers import codegen, notebooks
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
 SCRIPTS = sorted(p.name for p in SOLUTIONS_DIR.glob("task*.py"))
@@ -50,7 +50,7 @@ def test_committed_notebooks_match_what_the_generator_makes():
 
 def test_the_drift_check_runs_from_any_folder(tmp_path):
     assert len(notebooks.drifted(tmp_path)) == 2 * len(SCRIPTS)  # an empty folder has none
-    result = subprocess.run([sys.executable, "-m", "labkit.notebooks", "--check"],
+    result = subprocess.run([sys.executable, "-m", "labkit.maintainers.notebooks", "--check"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from labkit.data import FEATURES
+from grader.lab import FEATURES
 from labkit.serving import DEFAULT_PORT, HOST, SCENARIOS, ping
 
 JSON = "application/json"
@@ -261,14 +261,14 @@ def load_in_process_model(tracking_uri: str):
     """The staged model loaded in this process, as task 4 loads it."""
     import mlflow
 
-    from labkit import names
+    from grader import lab as names
 
     mlflow.set_tracking_uri(tracking_uri)
     return mlflow.pyfunc.load_model(names.STAGING_URI)
 
 
 def run_checks(url: str, tracking_uri: str) -> list[Check]:
-    from labkit.data import split_data
+    from grader.lab import split_data
 
     checks = []
     try:

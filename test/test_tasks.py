@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -10,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore
+from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore
 
-from labkit import names
-from labkit.models import SWEEP_CONFIGS, sweep_run_name
+from grader import lab
+
+CONTEXT_TAG = "mlflow.data.context"  # the tag MLflow puts on a run's dataset input
 
 
 def runs_of(store: LabStore, experiment: str):
@@ -33,71 +35,139 @@ def assert_finite_metrics(run, keys):
         assert math.isfinite(run.data.metrics[key])
 
 
-def test_task1_logs_a_named_baseline_run_with_params_metrics_and_a_figure(solutions_store):
-    (run,) = runs_of(solutions_store, names.EXPERIMENT_TASK1)
-    assert run.info.status == "FINISHED" and run.info.run_name == names.RUN_BASELINE
-    assert run.data.params == {
-        names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
-        names.PARAM_RANDOM_STATE: "42",
-        names.PARAM_TEST_SIZE: "0.2",
+def expected_digests() -> dict[str, str]:
+    """The digest MLflow gives the lab's training and test rows (features and target)."""
+    import mlflow
+
+    split = lab.split_data()
+    return {
+        "training": mlflow.data.from_pandas(split.X_train.join(split.y_train)).digest,
+        "evaluation": mlflow.data.from_pandas(split.X_test.join(split.y_test)).digest,
     }
-    assert_finite_metrics(run, names.TEST_METRICS)
-    assert names.FIGURE_PRED_VS_ACTUAL in artifact_names(solutions_store, run)
+
+
+def datasets_of(run) -> dict[str, object]:
+    """Context ("training", "evaluation") -> the dataset a run logged with it."""
+    found = {}
+    for dataset_input in run.inputs.dataset_inputs:
+        contexts = [tag.value for tag in dataset_input.tags if tag.key == CONTEXT_TAG]
+        assert len(contexts) == 1, f"{run.info.run_name}: a dataset without a context"
+        assert contexts[0] not in found, f"{run.info.run_name}: two {contexts[0]} datasets"
+        found[contexts[0]] = dataset_input.dataset
+    return found
+
+
+def assert_logs_the_lab_data(run, contexts=("training", "evaluation")):
+    datasets = datasets_of(run)
+    assert sorted(datasets) == sorted(contexts), f"{run.info.run_name}: datasets {sorted(datasets)}"
+    digests = expected_digests()
+    for context, dataset in datasets.items():
+        assert dataset.digest == digests[context], f"{run.info.run_name}: {context} rows differ"
+        assert dataset.name == {"training": "devops_metrics-train",
+                                "evaluation": "devops_metrics-test"}[context]
+        assert dataset.source_type == "local"
+        assert Path(json.loads(dataset.source)["uri"]) == lab.DATA_FILE
+        assert json.loads(dataset.profile)["num_rows"] == len(
+            lab.split_data().X_train if context == "training" else lab.split_data().X_test)
+
+
+def test_task1_logs_a_named_baseline_run_with_params_metrics_and_a_figure(solutions_store):
+    (run,) = runs_of(solutions_store, lab.EXPERIMENT_TASK1)
+    assert run.info.status == "FINISHED" and run.info.run_name == lab.RUN_BASELINE
+    assert run.data.params == {
+        lab.PARAM_MODEL_TYPE: lab.LINEAR_REGRESSION,
+        lab.PARAM_RANDOM_STATE: "42",
+        lab.PARAM_TEST_SIZE: "0.2",
+    }
+    assert_finite_metrics(run, lab.TEST_METRICS)
+    assert lab.FIGURE_PRED_VS_ACTUAL in artifact_names(solutions_store, run)
+
+
+def test_every_run_logs_the_rows_it_trained_and_was_evaluated_on(solutions_store):
+    for experiment in (lab.EXPERIMENT_TASK1, lab.EXPERIMENT_TASK2, lab.EXPERIMENT_TASK3):
+        for run in runs_of(solutions_store, experiment):
+            assert_logs_the_lab_data(run)
+    (registry_run,) = runs_of(solutions_store, lab.EXPERIMENT_TASK4)
+    assert_logs_the_lab_data(registry_run, contexts=("evaluation",))
 
 
 def test_task2_logs_one_tagged_run_per_sweep_configuration(solutions_store):
-    runs = runs_of(solutions_store, names.EXPERIMENT_TASK2)
-    assert sorted(r.info.run_name for r in runs) == sorted(sweep_run_name(c) for c in SWEEP_CONFIGS)
+    runs = runs_of(solutions_store, lab.EXPERIMENT_TASK2)
+    assert sorted(r.info.run_name for r in runs) == sorted(lab.sweep_run_name(c) for c in lab.SWEEP_CONFIGS)
     for run in runs:
+        config = next(c for c in lab.SWEEP_CONFIGS if lab.sweep_run_name(c) == run.info.run_name)
         assert run.info.status == "FINISHED"
-        assert {names.PARAM_N_ESTIMATORS, names.PARAM_MAX_DEPTH, names.PARAM_MIN_SAMPLES_LEAF,
-                names.PARAM_RANDOM_STATE} <= set(run.data.params)
-        assert_finite_metrics(run, [*names.TEST_METRICS, names.METRIC_TRAIN_TIME])
-        for key, value in names.SWEEP_TAGS.items():
+        assert run.data.params == {
+            **{key: str(value) for key, value in config.items()},
+            lab.PARAM_RANDOM_STATE: str(lab.MODEL_SEED),
+        }
+        assert_finite_metrics(run, [*lab.TEST_METRICS, lab.METRIC_TRAIN_TIME])
+        for key, value in lab.SWEEP_TAGS.items():
             assert run.data.tags.get(key) == value
-    with_chart = [r for r in runs if names.FIGURE_SWEEP in artifact_names(solutions_store, r)]
-    best = min(runs, key=lambda r: r.data.metrics[names.METRIC_RMSE])
+    with_chart = [r for r in runs if lab.FIGURE_SWEEP in artifact_names(solutions_store, r)]
+    best = min(runs, key=lambda r: r.data.metrics[lab.METRIC_RMSE])
     assert [r.info.run_id for r in with_chart] == [best.info.run_id]
+
+
+def logged_models_of(store: LabStore, run):
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    return mlflow.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+        output_format="list",
+    )
 
 
 def test_task3_logs_a_run_and_a_model_with_signature_per_model_type(solutions_store):
     import mlflow
 
-    runs = runs_of(solutions_store, names.EXPERIMENT_TASK3)
-    assert sorted(r.info.run_name for r in runs) == sorted(names.MODEL_TYPES)
-    mlflow.set_tracking_uri(solutions_store.uri)
+    runs = runs_of(solutions_store, lab.EXPERIMENT_TASK3)
+    assert sorted(r.info.run_name for r in runs) == sorted(lab.MODEL_TYPES)
     for run in runs:
         assert run.info.status == "FINISHED"
-        assert_finite_metrics(run, names.TEST_METRICS)
-        models = mlflow.search_logged_models(
-            experiment_ids=[run.info.experiment_id],
-            filter_string=f"source_run_id = '{run.info.run_id}'",
-            output_format="list",
-        )
-        assert [m.name for m in models] == [names.MODEL_NAME]
+        assert run.data.tags.get(lab.PARAM_MODEL_TYPE) == run.info.run_name
+        assert_finite_metrics(run, lab.TEST_METRICS)
+        models = logged_models_of(solutions_store, run)
+        assert [m.name for m in models] == [lab.MODEL_NAME]
         info = mlflow.models.get_model_info(models[0].model_uri)
         assert info.signature is not None and info.signature.inputs is not None
-    winner = max(runs, key=lambda r: r.data.metrics[names.METRIC_R2])
-    assert winner.info.run_name == names.GRADIENT_BOOSTING
-    assert names.FIGURE_COMPARISON in artifact_names(solutions_store, winner)
+        assert info.signature.inputs.input_names() == lab.FEATURES
+    winner = max(runs, key=lambda r: r.data.metrics[lab.METRIC_R2])
+    assert winner.info.run_name == lab.GRADIENT_BOOSTING
+    assert lab.FIGURE_COMPARISON in artifact_names(solutions_store, winner)
+
+
+def test_task3_logs_every_hyperparameter_of_each_model(solutions_store):
+    """A re-fit from the logged params alone builds the same model (issue 11's addition)."""
+    for run in runs_of(solutions_store, lab.EXPERIMENT_TASK3):
+        model = lab.make_model(run.info.run_name, **lab.DEFAULT_HYPERPARAMS[run.info.run_name])
+        assert run.data.params == {key: str(value) for key, value in model.get_params().items()}
+        refit = lab.make_model(run.info.run_name, **{
+            key: lab.parse_param(value) for key, value in run.data.params.items()})
+        assert refit.get_params() == model.get_params()
 
 
 def test_task4_registers_the_best_model_and_checks_it_through_the_alias(solutions_store):
     client = solutions_store.client()
-    version = client.get_model_version_by_alias(names.REGISTERED_MODEL, names.ALIAS)
+    version = client.get_model_version_by_alias(lab.REGISTERED_MODEL, lab.ALIAS)
     source_run = client.get_run(version.run_id)
-    assert source_run.info.run_name == names.GRADIENT_BOOSTING
-    (run,) = runs_of(solutions_store, names.EXPERIMENT_TASK4)
-    assert run.info.run_name == names.RUN_REGISTRY and run.info.status == "FINISHED"
-    assert run.data.params[names.PARAM_MODEL_URI] == names.STAGING_URI
-    assert run.data.metrics[names.METRIC_STAGING_RMSE] == pytest.approx(
-        source_run.data.metrics[names.METRIC_RMSE], rel=1e-9
+    assert source_run.info.run_name == lab.GRADIENT_BOOSTING
+    (logged_model,) = logged_models_of(solutions_store, source_run)
+    assert version.source == logged_model.model_uri
+    (run,) = runs_of(solutions_store, lab.EXPERIMENT_TASK4)
+    assert run.info.run_name == lab.RUN_REGISTRY and run.info.status == "FINISHED"
+    assert run.data.tags[lab.TAG_BEST_RUN] == source_run.info.run_id
+    assert run.data.params == {lab.PARAM_MODEL_URI: lab.STAGING_URI}
+    assert run.data.metrics[lab.METRIC_STAGING_RMSE] == pytest.approx(
+        source_run.data.metrics[lab.METRIC_RMSE], rel=1e-9
     )
 
 
 def test_artifacts_live_beside_the_database(solutions_store):
     artifacts = solutions_store.folder / "mlartifacts"
-    figures = list(artifacts.rglob(names.FIGURE_PRED_VS_ACTUAL))
+    figures = list(artifacts.rglob(lab.FIGURE_PRED_VS_ACTUAL))
     assert len(figures) >= 4, "task 1 and each task-3 run log a figure under mlartifacts/"
     assert not (solutions_store.folder / "mlruns").exists()
 
@@ -116,15 +186,17 @@ def test_untouched_student_script_runs_to_the_end_and_lists_its_open_todos(lab_s
 
 def test_untouched_task1_logs_what_it_can_into_default(lab_store):
     lab_store.run_task("task1", folder=CODE_DIR)
-    runs = runs_of(lab_store, names.DEFAULT_EXPERIMENT)
+    runs = runs_of(lab_store, lab.DEFAULT_EXPERIMENT)
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
-    assert names.FIGURE_PRED_VS_ACTUAL in artifact_names(lab_store, runs[0])
+    assert lab.FIGURE_PRED_VS_ACTUAL in artifact_names(lab_store, runs[0])
+    assert_logs_the_lab_data(runs[0])
 
 
 def copy_of_the_lab(tmp_path: Path) -> Path:
     """A copy of the lab in a temporary folder, to exercise the default store safely."""
     repo = tmp_path / "lab"
-    shutil.copytree(ROOT / "labkit", repo / "labkit", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("labkit", "grader"):  # labkit.start() creates the experiments grader/lab.py names
+        shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", repo / "solutions", ignore=shutil.ignore_patterns("*.ipynb"))
     (repo / "data").mkdir()
     shutil.copy(ROOT / "data" / "devops_metrics.csv", repo / "data")
@@ -147,7 +219,12 @@ def test_a_script_run_from_another_folder_lands_in_the_lab_store(tmp_path):
         subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, check=True,
                        capture_output=True, timeout=180)
     store = LabStore(repo)
-    assert len(runs_of(store, names.EXPERIMENT_TASK1)) == 2
+    runs = runs_of(store, lab.EXPERIMENT_TASK1)
+    assert len(runs) == 2
+    csv = (repo / "data" / "devops_metrics.csv").resolve()
+    for run in runs:  # the data the run read is the copy's CSV, named in the dataset's source
+        for dataset in datasets_of(run).values():
+            assert Path(json.loads(dataset.source)["uri"]).resolve() == csv
     assert (repo / "mlartifacts").is_dir()
     for cwd in (elsewhere, repo / "solutions"):
         assert not (cwd / "mlflow.db").exists() and not (cwd / "mlruns").exists()
@@ -160,7 +237,7 @@ def test_mlflow_tracking_uri_overrides_the_lab_store(tmp_path):
     env = {**lab_env(repo), "MLFLOW_TRACKING_URI": other.uri}
     subprocess.run([sys.executable, str(repo / "solutions" / TASK_SCRIPTS["task1"])],
                    cwd=tmp_path, env=env, check=True, capture_output=True, timeout=180)
-    assert len(runs_of(other, names.EXPERIMENT_TASK1)) == 1
+    assert len(runs_of(other, lab.EXPERIMENT_TASK1)) == 1
     assert not (repo / "mlflow.db").exists()
 
 
@@ -180,7 +257,7 @@ def test_reset_moves_the_store_into_a_backup_and_loses_nothing(tmp_path):
     (backup,) = (repo / "backups").iterdir()
     assert str(backup) in result.stdout
     assert (backup / "mlflow.db").read_bytes() == db_bytes
-    assert list((backup / "mlartifacts").rglob(names.FIGURE_PRED_VS_ACTUAL))
+    assert list((backup / "mlartifacts").rglob(lab.FIGURE_PRED_VS_ACTUAL))
     assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()
     again = labkit_command(["reset"], env, tmp_path)
     assert again.returncode == 0 and "Nothing to reset" in again.stdout

@@ -33,3 +33,31 @@ def test_a_todo_block_ends_the_run_mlflow_started_inside_it(lab_store):
         started = mlflow.active_run().info.run_id
     assert mlflow.active_run() is None
     assert mlflow.get_run(started).info.status == "FINISHED"
+
+
+def test_after_a_todo_block_the_last_active_run_is_the_one_mlflow_started_in_it(lab_store):
+    """Task 3 keeps `mlflow.last_active_run()` after each block, done or still a stub."""
+    import mlflow
+
+    mlflow.set_tracking_uri(lab_store.uri)
+    from labkit.todo import todo
+
+    with todo("3.1") as run:
+        assert run is None  # the stub of `with mlflow.start_run(...) as run:`
+        mlflow.set_tag("model_type", "LinearRegression")
+        started = mlflow.active_run().info.run_id
+    assert mlflow.last_active_run().info.run_id == started
+
+
+def test_a_stub_alone_starts_no_run(lab_store):
+    import mlflow
+
+    mlflow.set_tracking_uri(lab_store.uri)
+    from labkit.todo import todo
+
+    todo("4.1")
+    with todo("4.2"):
+        pass
+    assert mlflow.active_run() is None
+    client = lab_store.client()
+    assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []

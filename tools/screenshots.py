@@ -30,8 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from labkit import names  # noqa: E402
-from labkit.models import SWEEP_CONFIGS  # noqa: E402
+from grader import lab  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -70,21 +69,22 @@ class Shot:
 
 SHOTS = {
     "run": Shot("ui-task1-run.png", "The task-1 run with its params and metrics",
-                [UI_LABELS["run overview tab"], names.RUN_BASELINE, names.PARAM_MODEL_TYPE,
-                 names.PARAM_RANDOM_STATE, names.PARAM_TEST_SIZE, *names.TEST_METRICS]),
-    "sweep": Shot("ui-task2-filtered.png", "Task 2's runs filtered by their tag",
-                  [f"{len(SWEEP_CONFIGS)} matching runs"]),
+                [UI_LABELS["run overview tab"], lab.RUN_BASELINE, lab.PARAM_MODEL_TYPE,
+                 lab.PARAM_RANDOM_STATE, lab.PARAM_TEST_SIZE, *lab.TEST_METRICS]),
+    "sweep": Shot("ui-task2-filtered.png", "Task 2's runs filtered by their tag, with their datasets",
+                  [lab.EXPERIMENT_TASK2, f"{len(lab.SWEEP_CONFIGS)} matching runs",
+                   "devops_metrics"]),
     "experiments": Shot("ui-experiments.png", "The lab's experiments",
-                        [UI_LABELS["mode switch"], *names.EXPERIMENTS.values()]),
+                        [UI_LABELS["mode switch"], *lab.EXPERIMENTS.values()]),
     "sorted": Shot("ui-task3-sorted-by-r2.png", "Task 3's runs sorted by r2, the winner on top",
-                   [UI_LABELS["sort menu"] + " " + names.METRIC_R2, *names.MODEL_TYPES,
-                    names.REGISTERED_MODEL]),
+                   [lab.EXPERIMENT_TASK3, UI_LABELS["sort menu"] + " " + lab.METRIC_R2,
+                    *lab.MODEL_TYPES, lab.REGISTERED_MODEL]),
     "compare": Shot("ui-task3-compare.png", "The three task-3 runs compared",
-                    [*names.MODEL_TYPES, *names.TEST_METRICS]),
+                    [*lab.MODEL_TYPES, *lab.TEST_METRICS]),
     "figure": Shot("ui-run-figure.png", "The comparison chart logged by the winning run",
-                   [UI_LABELS["artifacts tab"], names.FIGURE_COMPARISON, names.FIGURE_PRED_VS_ACTUAL]),
+                   [UI_LABELS["artifacts tab"], lab.FIGURE_COMPARISON, lab.FIGURE_PRED_VS_ACTUAL]),
     "registry": Shot("ui-registered-model.png", "The registered model and its staging alias",
-                     [UI_LABELS["registry link"], names.REGISTERED_MODEL, "Version 1", names.ALIAS]),
+                     [UI_LABELS["registry link"], lab.REGISTERED_MODEL, "Version 1", lab.ALIAS]),
 }
 
 
@@ -148,6 +148,14 @@ def expect_texts(page, shot: Shot) -> None:
         except Exception as exc:  # noqa: BLE001 - Playwright's timeout, renamed for the reader
             raise UIMismatch(f"{shot.file}: the UI at {page.url} does not show {text!r}") from exc
         shot.found.append(text)
+    settle(page)
+
+
+def settle(page) -> None:
+    """Let the page finish its requests, so a capture shows no half-loaded header or table."""
+    with contextlib.suppress(Exception):  # a page that keeps polling: capture it as it is
+        page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    page.wait_for_timeout(500)
 
 
 def top_of(page, text: str) -> float:
@@ -162,9 +170,9 @@ def task3_runs(uri: str) -> tuple[dict[str, str], str]:
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(names.EXPERIMENT_TASK3)
+    experiment = client.get_experiment_by_name(lab.EXPERIMENT_TASK3)
     runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FINISHED'",
-                              order_by=[f"metrics.{names.METRIC_R2} DESC"])
+                              order_by=[f"metrics.{lab.METRIC_R2} DESC"])
     return {run.info.run_name: run.info.run_id for run in runs}, experiment.experiment_id
 
 
@@ -204,7 +212,7 @@ def run_page(page, base, uri, shot, out):
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(names.EXPERIMENT_TASK1)
+    experiment = client.get_experiment_by_name(lab.EXPERIMENT_TASK1)
     (run,) = client.search_runs([experiment.experiment_id], max_results=1)
     page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}")
     expect_texts(page, shot)
@@ -215,7 +223,7 @@ def sweep_page(page, base, uri, shot, out):
     """Type the guide's tag filter in the search box: every sweep run must match."""
     from mlflow import MlflowClient
 
-    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(names.EXPERIMENT_TASK2)
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(lab.EXPERIMENT_TASK2)
     page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs")
     box = page.get_by_placeholder("metrics.rmse", exact=False).first
     box.fill(SWEEP_FILTER)
@@ -230,7 +238,7 @@ def sorted_page(page, base, experiment_id, best_first, shot, out):
     """Sort with the UI's own menu, as the guide says, then check the winner is on top."""
     page.goto(f"{base}/#/experiments/{experiment_id}/runs")
     page.get_by_text(UI_LABELS["sort menu"]).first.click()
-    page.get_by_text(names.METRIC_R2, exact=True).first.click()
+    page.get_by_text(lab.METRIC_R2, exact=True).first.click()
     page.keyboard.press("Escape")
     expect_texts(page, shot)
     tops = [top_of(page, name) for name in best_first]
@@ -251,8 +259,8 @@ def compare_page(page, shot, out):
 def figure_page(page, base, experiment_id, run_id, shot, out):
     page.goto(f"{base}/#/experiments/{experiment_id}/runs/{run_id}/artifacts")
     expect_texts(page, shot)
-    page.get_by_text(names.FIGURE_COMPARISON, exact=True).first.click()
-    image = page.locator(f"img[alt='{names.FIGURE_COMPARISON}']").first
+    page.get_by_text(lab.FIGURE_COMPARISON, exact=True).first.click()
+    image = page.locator(f"img[alt='{lab.FIGURE_COMPARISON}']").first
     image.wait_for(state="visible", timeout=WAIT_MS)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
                            timeout=WAIT_MS)
@@ -260,19 +268,22 @@ def figure_page(page, base, experiment_id, run_id, shot, out):
 
 
 def registry_page(page, base, shot, out):
-    page.goto(f"{base}/#/models/{names.REGISTERED_MODEL}")
+    page.goto(f"{base}/#/models/{lab.REGISTERED_MODEL}")
     expect_texts(page, shot)
     page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 420})
 
 
 def data_figure(out: Path) -> Path:
     """The data figure of LAB.md: response time against each system metric."""
-    from labkit import plots  # noqa: F401 - selects the Agg backend
+    import matplotlib
+
+    matplotlib.use("Agg")  # draw without a screen
     import matplotlib.pyplot as plt
+    import pandas as pd
 
-    from labkit.data import FEATURES, TARGET, load_data
+    from grader.lab import DATA_FILE, FEATURES, TARGET
 
-    df = load_data()
+    df = pd.read_csv(DATA_FILE)
     fig, axes = plt.subplots(1, len(FEATURES), figsize=(16, 3.4), sharey=True)
     for ax, feature in zip(axes, FEATURES):
         ax.scatter(df[feature], df[TARGET], s=3, alpha=0.3)

@@ -9,9 +9,9 @@ title and the comment lines that open the cell become a markdown cell above the 
 The output is deterministic (fixed cell ids, no outputs, stable metadata), so a test
 can compare the committed notebooks byte for byte with freshly generated ones.
 
-    python -m labkit generate            # code/ and the eight notebooks (the lab's command)
-    python -m labkit.notebooks           # only the eight notebooks
-    python -m labkit.notebooks --check   # exit 1 if a committed notebook has drifted
+    python -m labkit generate                        # code/ and the eight notebooks
+    python -m labkit.maintainers.notebooks           # only the eight notebooks
+    python -m labkit.maintainers.notebooks --check   # exit 1 if a committed notebook drifted
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from labkit.codegen import MarkerError, render, student_version
+from labkit.maintainers.codegen import MarkerError, render, student_version
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
-COMMAND = "python -m labkit generate"  # writes code/ and these notebooks (also: python -m labkit.notebooks)
+COMMAND = "python -m labkit generate"  # writes code/ and these notebooks
 CELL_MARKER = re.compile(r"^# %%(?P<title>.*)$")
 INNER_MARKER = re.compile(r"^(?P<indent>\s+)# %% ?")
 
@@ -118,7 +118,8 @@ def drifted(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.notebooks", description="Write the task notebooks.")
+    parser = argparse.ArgumentParser(prog="python -m labkit.maintainers.notebooks",
+                                     description="Write the task notebooks.")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a committed notebook has drifted")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Deterministic generator of data/devops_metrics.csv.
 
-Run ``python -m labkit.generate_data`` to rebuild the file; the same seed gives the
+Run ``python -m labkit data`` to rebuild the file; the same seed gives the
 same bytes on every machine (values are rounded and written with fixed decimals).
 The data card (data/README.md) describes the formula implemented here.
 """
