@@ -334,6 +334,42 @@ def test_a_task_in_someone_elses_workspace_is_one_line(classroom):
     assert "may not use workspace 'partial'" in script.stderr
 
 
+def test_a_student_serves_their_staged_model_in_class_mode(classroom):
+    """Does the guide's bonus command, run with a student's file loaded, serve that student's
+    staged model from the class server (with their credentials and workspace)?"""
+    import signal
+    import time
+    import urllib.request
+
+    from classroom.postgres import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "test" / "serve_model.py"), "--port", str(port)],
+                              cwd=ROOT, env=classroom.student_env("complete"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url + "/ping", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert server.poll() is None, server.communicate()[0]
+        row = {"cpu_usage_pct": 25.0, "memory_usage_pct": 60.0, "disk_io_mbps": 35.0,
+               "network_latency_ms": 25.0, "concurrent_users": 400}
+        request = urllib.request.Request(url + "/invocations", data=json.dumps({"dataframe_records": [row]}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            predictions = json.loads(response.read())["predictions"]
+        assert len(predictions) == 1 and predictions[0] > 0
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        output = server.communicate(timeout=60)[0]
+    assert "version 1" in output, output
+
+
 class _StopServerAfterFirstRow:
     """A progress stream that pulls the plug on the server once the first student is graded."""
 
