@@ -65,6 +65,9 @@ SWEEP_TAGS = {"task": "hyperparameter-sweep", "model_family": RANDOM_FOREST}
 
 # Logged model and registry.
 MODEL_NAME = "model"  # the name= given to mlflow.sklearn.log_model
+# The only types the grader lets skops rebuild beyond its defaults, whatever a model's own
+# MLmodel file says it trusts: the trees of RandomForest and GradientBoosting.
+SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 REGISTERED_MODEL = "api-response-time"
 ALIAS = "staging"
 STAGING_URI = f"models:/{REGISTERED_MODEL}@{ALIAS}"
@@ -143,6 +146,14 @@ def estimator_class(model_type: str):
 def make_model(model_type: str, **hyperparams: Any):
     """A fresh, unfitted estimator of the given lab model type."""
     return estimator_class(model_type)(**hyperparams)
+
+
+def logged_hyperparams(model_type: str, params: dict[str, str]) -> dict[str, Any]:
+    """The hyperparameters a run logged (``model.get_params()``) that its estimator knows,
+    parsed back from strings; the lab's defaults when the run logged none of them."""
+    known = estimator_class(model_type)().get_params()
+    logged = {k: parse_param(v) for k, v in params.items() if k in known}
+    return logged or dict(DEFAULT_HYPERPARAMS[model_type])
 
 
 def parse_param(value: str) -> Any:
