@@ -29,12 +29,6 @@ END = re.compile(r"^\s*# END TODO (?P<id>\d+\.\d+)\s*$")
 STUB = re.compile(r"^\s*# STUB\s*$")
 ANY_MARKER = re.compile(r"#\s*(BEGIN|END) TODO|^\s*# STUB\s*$")
 
-STUDENT_HEADER = (
-    "# This is your copy of the task: fill in the TODOs, run it, then grade it.\n"
-    "# (Generated from solutions/ by `python -m labkit generate`.)\n"
-)
-
-
 class MarkerError(Exception):
     """A malformed TODO marker: the message names the file and line."""
 
@@ -133,9 +127,8 @@ def render(source: str, revert: set[str] | None = None, name: str = "<solution>"
 
 
 def student_version(source: str, name: str = "<solution>") -> str:
-    text = render(source, None, name)
-    first, _, rest = text.partition('"""\n\n')  # after the module docstring
-    return f"{first}\"\"\"\n\n{STUDENT_HEADER}\n{rest}" if rest else STUDENT_HEADER + text
+    """The student's copy: every TODO turned into its stub."""
+    return render(source, None, name)
 
 
 def generate(solutions: Path = SOLUTIONS_DIR, out: Path = CODE_DIR) -> list[Path]:

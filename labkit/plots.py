@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from labkit.generate_data import NOISE_SD_MS  # no model can beat this RMSE on average
+
 
 def pred_vs_actual(y_true, y_pred, title: str) -> Figure:
     """Scatter of predicted against actual response time, with the ideal diagonal."""
@@ -27,7 +29,7 @@ def pred_vs_actual(y_true, y_pred, title: str) -> Figure:
     return fig
 
 
-def sweep_chart(rows: list[dict], metric: str, noise_floor: float) -> Figure:
+def sweep_chart(rows: list[dict], metric: str, noise_floor: float = NOISE_SD_MS) -> Figure:
     """RMSE of each sweep configuration, labelled by its hyperparameters."""
     fig = Figure(figsize=(7, 4))
     fig.subplots_adjust(left=0.11, right=0.98, bottom=0.22, top=0.92)

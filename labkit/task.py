@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import sys
 
-# SciPy's ufuncs first, before MLflow: skops (the safe format MLflow saves models in) names
-# each ufunc on import by scanning sys.modules in order. With SciPy near the front that
-# scan stops early; after MLflow's ~2,500 modules it costs 1-2 s. Task scripts import
-# labkit before mlflow for this reason; SciPy comes with scikit-learn anyway.
-import scipy.special  # noqa: F401, E402 - imported for its place in sys.modules
-
+from labkit import plots
 from labkit.crash import install_crash_note
-from labkit.data import NOISE_SD_MS
 from labkit.store import StoreError, use_lab_store
 from labkit.todo import print_open_todos
 from labkit.tracking import run_url
@@ -43,7 +37,7 @@ def report_run(run, metrics: dict | None = None) -> None:
 
 def finish(task: str) -> None:
     """Close with the grading command, the noise floor and the TODOs still open."""
-    print(f"\nIrreducible error of the data: RMSE about {NOISE_SD_MS:.0f} ms (no model can do better).")
+    print(f"\nIrreducible error of the data: RMSE about {plots.NOISE_SD_MS:.0f} ms (no model can do better).")
     from labkit.store import is_remote, tracking_uri
     from labkit.tracking import ui_base
 

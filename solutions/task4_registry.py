@@ -5,80 +5,118 @@ then load it back by that alias and check its predictions, as a deployment would
 """
 
 # %% Step 0: point MLflow at the lab's tracking store
-from labkit import names, task
-from labkit.data import split_data
-from labkit.metrics import regression_metrics
-from labkit.todo import todo
-
 import mlflow
+import pandas as pd
 from mlflow import MlflowClient
+from sklearn.metrics import root_mean_squared_error
+from sklearn.model_selection import train_test_split
 
-task.start("Task 4: model registry")
-client = MlflowClient()
-split = split_data()
-mlflow.set_experiment(names.EXPERIMENT_TASK4)
+import labkit
+from labkit import todo
 
-with mlflow.start_run(run_name=names.RUN_REGISTRY):
+# The names the grader looks for: use these constants, the grader checks the strings.
+TASK3_EXPERIMENT = "task3-model-comparison"
+EXPERIMENT_NAME = "task4-model-registry"
+RUN_NAME = "registry-staging-check"
+REGISTERED_MODEL = "api-response-time"
+ALIAS = "staging"
+STAGING_URI = f"models:/{REGISTERED_MODEL}@{ALIAS}"  # "the version the alias points to"
+BEST_RUN_TAG = "lab.best_run_id"  # records which task-3 run this run picked
+
+# The lab's data and its split, the same in every task.
+DATA_FILE = labkit.LAB_ROOT / "data" / "devops_metrics.csv"
+FEATURES = ["cpu_usage_pct", "memory_usage_pct", "disk_io_mbps", "network_latency_ms",
+            "concurrent_users"]
+TARGET = "response_time_ms"
+TEST_SIZE = 0.2
+RANDOM_STATE = 42
+
+# One store for every task: mlflow.db at the repository root, or MLFLOW_TRACKING_URI.
+mlflow.set_tracking_uri(labkit.start("Task 4: model registry"))
+client = MlflowClient()  # the lower-level API: registry operations such as aliases
+mlflow.set_experiment(EXPERIMENT_NAME)
+
+data = pd.read_csv(DATA_FILE)
+X = data[FEATURES].astype("float64")
+y = data[TARGET]
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE
+)
+
+with mlflow.start_run(run_name=RUN_NAME):
     # %% Step 1: the best task-3 run, by test r2
     best_run_id = None
-    # BEGIN TODO 4.1: Search the task-3 experiment (names.EXPERIMENT_TASK3) for its runs,
-    #   best r2 first, and keep the first row's run_id in best_run_id.
-    #   Hint: mlflow.search_runs(experiment_names=[...], order_by=["metrics.r2 DESC"])
-    best = mlflow.search_runs(
-        experiment_names=[names.EXPERIMENT_TASK3],
+    # BEGIN TODO 4.1: Search the experiment TASK3_EXPERIMENT for its FINISHED runs only
+    #   (a crashed run can hold metrics too), best r2 first, and keep the first row's
+    #   run_id in best_run_id.
+    #   Hint: mlflow.search_runs(experiment_names=[...], filter_string="attributes.status = 'FINISHED'", order_by=["metrics.r2 DESC"])
+    runs = mlflow.search_runs(
+        experiment_names=[TASK3_EXPERIMENT],
         filter_string="attributes.status = 'FINISHED'",
-        order_by=[f"metrics.{names.METRIC_R2} DESC"],
-        max_results=1,
+        order_by=["metrics.r2 DESC"],
     )
-    best_run_id = best.iloc[0]["run_id"] if len(best) else None
+    best_run_id = runs.iloc[0]["run_id"] if len(runs) else None
     # STUB
     # todo("4.1")
     # END TODO 4.1
 
     # In MLflow 3 a logged model is its own object (models:/m-...), linked to its run.
-    model_uri = task.logged_model_uri(best_run_id)
+    model_uri = None
+    if best_run_id is not None:
+        mlflow.set_tag(BEST_RUN_TAG, best_run_id)
+        best_run = mlflow.get_run(best_run_id)
+        logged_models = mlflow.search_logged_models(
+            experiment_ids=[best_run.info.experiment_id],
+            filter_string=f"source_run_id = '{best_run_id}'",
+            output_format="list",
+        )
+        if logged_models:
+            model_uri = logged_models[0].model_uri
+        else:
+            print(f"Run '{best_run.info.run_name}' has no logged model: finish TODO 3.3 "
+                  "and run task 3 again.")
 
     # %% Step 2: register it
     version = None
     if model_uri is not None:
-        # BEGIN TODO 4.2: Register model_uri under the name names.REGISTERED_MODEL and
-        #   keep the result (a ModelVersion) in `version`.
+        # BEGIN TODO 4.2: Register model_uri under the name REGISTERED_MODEL and keep the
+        #   result (a ModelVersion) in `version`.
         #   Hint: mlflow.register_model(model_uri, name)
-        version = mlflow.register_model(model_uri, names.REGISTERED_MODEL)
+        version = mlflow.register_model(model_uri, REGISTERED_MODEL)
         # STUB
         # todo("4.2")
         # END TODO 4.2
 
     # %% Step 3: promote it. Aliases replace the deprecated stages (Staging, Production).
     if version is not None:
-        # BEGIN TODO 4.3: Point the alias names.ALIAS ("staging") at that version.
+        # BEGIN TODO 4.3: Point the alias ALIAS ("staging") at that version.
         #   Hint: client.set_registered_model_alias(name, alias, version.version)
-        client.set_registered_model_alias(names.REGISTERED_MODEL, names.ALIAS, version.version)
+        client.set_registered_model_alias(REGISTERED_MODEL, ALIAS, version.version)
         # STUB
         # todo("4.3")
         # END TODO 4.3
 
     # %% Step 4: load whatever `staging` points to, as a deployment would, and check it
     staging_rmse = None
-    if task.alias_exists(client, names.REGISTERED_MODEL, names.ALIAS):
-        # BEGIN TODO 4.4: Load names.STAGING_URI with mlflow.pyfunc, predict split.X_test,
-        #   then log the param model_uri (the URI you loaded) and the metric staging_rmse.
-        #   Hint: mlflow.pyfunc.load_model(uri).predict(...); regression_metrics(...)
-        staged_model = mlflow.pyfunc.load_model(
-            names.STAGING_URI,
-            # Skips checking this environment against the model's requirements (~0.5 s):
-            # this very environment logged the model.
-            suppress_warnings=True,
-        )
-        staged = regression_metrics(split.y_test, staged_model.predict(split.X_test))
-        staging_rmse = staged[names.METRIC_RMSE]
-        mlflow.log_param(names.PARAM_MODEL_URI, names.STAGING_URI)
-        mlflow.log_metric(names.METRIC_STAGING_RMSE, staging_rmse)
+    if version is not None and ALIAS in client.get_registered_model(REGISTERED_MODEL).aliases:
+        # BEGIN TODO 4.4: Load STAGING_URI with mlflow.pyfunc and predict X_test; log the
+        #   param "model_uri" = STAGING_URI and the metric "staging_rmse" (the RMSE of those
+        #   predictions against y_test).
+        #   Hint: mlflow.pyfunc.load_model(uri).predict(...); root_mean_squared_error(...)
+        staged_model = mlflow.pyfunc.load_model(STAGING_URI)
+        staging_rmse = root_mean_squared_error(y_test, staged_model.predict(X_test))
+        mlflow.log_param("model_uri", STAGING_URI)
+        mlflow.log_metric("staging_rmse", staging_rmse)
         # STUB
         # todo("4.4")
         # END TODO 4.4
 
 # %% Summary
 print()
-task.report_registry(client, best_run_id, version, staging_rmse)
-task.finish("task4")
+if best_run_id is not None:
+    print(f"Best task-3 run: {best_run_id}")
+if version is not None:
+    print(f"Registered '{REGISTERED_MODEL}' version {version.version}")
+if staging_rmse is not None:
+    print(f"Loaded {STAGING_URI}: test rmse {staging_rmse:.3f} ms")
+labkit.finish("task4")
