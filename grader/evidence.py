@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -18,7 +17,6 @@ FINISHED = "FINISHED"
 ABS_TOL = 0.0005 + 1e-9
 REL_TOL = 1e-6
 SAME_EXECUTION_MS = 60_000  # a stray run this soon after a graded run came from the same script run
-GENERATED_NAME = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")  # MLflow's own run names: "unleashed-lynx-72"
 SKOPS_HINT = ("skops refused to save a tree model: pass serialization_format=\"skops\", "
               "skops_trusted_types=SKOPS_TRUSTED_TYPES to mlflow.sklearn.log_model, then run task 3 again")
 TRAIN_SPLIT_HINT = "compute the metrics on the test split: predict X_test and compare with y_test"
@@ -125,16 +123,6 @@ def first_passing(runs, test: Callable):
         except Fail as failure:
             failures.append(failure)
     raise failures[0]
-
-
-def generated(name: str) -> bool:
-    return bool(GENERATED_NAME.match(name or ""))
-
-
-def name_phrase(run) -> str:
-    """``'calm-owl-3' (a name MLflow generates)`` or just ``'my-run'``: never a guess about who chose it."""
-    suffix = " (a name MLflow generates)" if generated(run.info.run_name) else ""
-    return f"'{run.info.run_name}'{suffix}"
 
 
 def stray_hint(graded, others, kind: str, keys) -> str | None:

@@ -66,7 +66,7 @@ def run_is_named(ctx):
     if found.named:
         return _note(found, run)
     raise Fail(f"expected a run named '{RUN_BASELINE}' in '{found.experiment}', "
-               f"found {ev.name_phrase(run)}")
+               f"found '{run.info.run_name}'")
 
 
 def _params_ok(run, hint: str) -> None:

@@ -4,6 +4,7 @@ against a re-fit of that model type with the run's logged hyperparameters."""
 from __future__ import annotations
 
 import numpy as np
+from mlflow.entities import LoggedModelStatus
 
 from grader import evidence as ev
 from grader.checks import check
@@ -64,7 +65,7 @@ def one_run_per_model(ctx):
     note = _each_model(ctx, lambda run, model_type: None)
     unnamed = {m: f.runs[0] for m, f in runs_of(ctx).items() if not f.named}
     if unnamed:
-        found = ", ".join(f"{ev.name_phrase(r)} for {m}" for m, r in unnamed.items())
+        found = ", ".join(f"'{r.info.run_name}' for {m}" for m, r in unnamed.items())
         raise Fail(f"expected runs named {', '.join(unnamed)}, found {found}",
                    "pass run_name=model_name to mlflow.start_run")
     return note
@@ -148,7 +149,12 @@ def _model_of(ctx, run):
     if not named:
         raise Fail(f"expected a model named '{MODEL_NAME}' in {where}, found "
                    f"{', '.join(repr(m.name) for m in models)}", "log it with name=MODEL_NAME")
-    logged = named[0]
+    logged = next((m for m in named if m.status == LoggedModelStatus.READY), named[0])
+    if logged.status != LoggedModelStatus.READY:
+        crashed = run.info.status != ev.FINISHED
+        raise Fail(f"expected a logged model in {where}, found one whose logging never finished "
+                   f"({logged.status})" + (f": {ev.crash(run)}" if crashed else ""),
+                   ev.crash_hint(run, TASK) if crashed else MODEL_HINT)
     files = ctx.files(logged)
     try:
         signed = files.has_signature()

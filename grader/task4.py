@@ -80,15 +80,16 @@ def _check_pick(ctx, run) -> None:
         return
     expected, found = distinct(best[0], picked)
     if ctx.store.experiment_name(picked.info.experiment_id) != EXPERIMENT_TASK3:
-        why, hint = "of another experiment", "search the experiment TASK3_EXPERIMENT: " + PICK_HINT
+        why, hint = " of another experiment", "search the experiment TASK3_EXPERIMENT: " + PICK_HINT
     elif picked.info.status != ev.FINISHED:
-        why, hint = f"which {ev.what_happened(picked)}", (
-            "keep only finished runs: filter_string=\"attributes.status = 'FINISHED'\"")
+        happened = ev.what_happened(picked)
+        why = "" if happened.startswith("ended") else f", which {happened}"  # its label has the status
+        hint = "keep only finished runs: filter_string=\"attributes.status = 'FINISHED'\""
     elif not ctx.store.logged_models(picked) and ctx.store.logged_models(best[0]):
-        why, hint = f"({_r2(picked)}), which holds no logged model", PICK_HINT
+        why, hint = f" ({_r2(picked)}), which holds no logged model", PICK_HINT
     else:
-        why, hint = f"({_r2(picked)})", "the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first"
-    raise Fail(f"expected the pick to be the best task-3 {expected} ({_r2(best[0])}), found {found} {why}",
+        why, hint = f" ({_r2(picked)})", "the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first"
+    raise Fail(f"expected the pick to be the best task-3 {expected} ({_r2(best[0])}), found {found}{why}",
                hint)
 
 
