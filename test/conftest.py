@@ -84,6 +84,23 @@ class LabStore:
         return MlflowClient(tracking_uri=self.uri)
 
 
+# The tier of whole files (see pyproject.toml's markers; `make test-fast` leaves these out).
+FILE_MARKS = {
+    "test_classroom.py": ("postgres", "slow"),
+    "test_ui_screenshots.py": ("browser", "slow"),
+    "test_notebooks.py": ("slow",),
+    "test_model_deployment.py": ("slow",),
+    "test_docs_commands.py": ("slow",),
+    "test_ui_command.py": ("slow",),
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for mark in FILE_MARKS.get(item.path.name, ()):
+            item.add_marker(mark)
+
+
 @pytest.fixture
 def lab_store(tmp_path) -> LabStore:
     return LabStore(tmp_path)
