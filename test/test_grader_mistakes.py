@@ -6,6 +6,7 @@ few lines of plain MLflow, run as a student would run it.
 
 from __future__ import annotations
 
+import pytest
 from test_grader_support import (  # noqa: F401 - task3_* are fixtures
     failing, grade_results, run_snippet, run_with, statuses, task3_copy, task3_store,
 )
@@ -92,6 +93,7 @@ def test_a_tree_model_that_skops_refused_gets_the_skops_hint(lab_store):
     assert "skops_trusted_types=SKOPS_TRUSTED_TYPES" in results["3.1"].hint
 
 
+@pytest.mark.slow
 def test_a_model_without_a_signature_fails_3_3(lab_store):
     run_with(lab_store, "task3", {"3.3": log_model(example="")})
     results = grade_results(lab_store, "task3")
@@ -100,6 +102,7 @@ def test_a_model_without_a_signature_fails_3_3(lab_store):
     assert "input_example=X_test.head(5)" in results["3.3"].hint
 
 
+@pytest.mark.slow
 def test_a_model_logged_under_another_name_fails_3_3(lab_store):
     run_with(lab_store, "task3", {"3.3": log_model(name='"rf_model"')})
     results = grade_results(lab_store, "task3")
@@ -108,6 +111,7 @@ def test_a_model_logged_under_another_name_fails_3_3(lab_store):
         "expected a model named 'model' in run 'LinearRegression', found 'rf_model'")
 
 
+@pytest.mark.slow
 def test_a_typed_task3_metric_fails_against_the_refit(lab_store):
     run_with(lab_store, "task3", {"3.2": 'mlflow.log_metrics({**metrics, "r2": 0.99})'})
     results = grade_results(lab_store, "task3")
@@ -120,6 +124,7 @@ def test_a_typed_task3_metric_fails_against_the_refit(lab_store):
 # --- task 4 -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_registering_the_worst_run_names_both_runs(task3_copy):
     run_with(task3_copy, "task4", {"4.1": """
         runs = mlflow.search_runs(experiment_names=[TASK3_EXPERIMENT],
@@ -134,6 +139,7 @@ def test_registering_the_worst_run_names_both_runs(task3_copy):
     assert "HIGHEST r2" in results["4.1"].hint
 
 
+@pytest.mark.slow
 def test_a_model_registered_under_another_name_is_named(task3_copy):
     run_with(task3_copy, "task4", {"4.2": 'version = mlflow.register_model(model_uri, "api_response_time")'},
              check=False)  # then TODO 4.3 stops it: "api-response-time" does not exist
@@ -142,6 +148,7 @@ def test_a_model_registered_under_another_name_is_named(task3_copy):
     assert "you registered 'api_response_time'" in results["4.2"].hint
 
 
+@pytest.mark.slow
 def test_the_wrong_run_registered_fails_4_2_naming_both(task3_copy):
     run_with(task3_copy, "task4", {"4.2": """
         worst = mlflow.search_runs(experiment_names=[TASK3_EXPERIMENT], order_by=["metrics.r2 ASC"])

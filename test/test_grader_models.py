@@ -33,6 +33,7 @@ def test_the_staging_model_of_the_solutions_loads_and_predicts_like_a_refit(solu
     np.testing.assert_allclose(model.predict(split.X_test), twin.predict(split.X_test), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_a_model_logged_with_pickle_is_refused_with_a_clear_rationale(lab_store):
     run_with(lab_store, "task3", {"3.3": LOG_WITH_CLOUDPICKLE})
     result = grade_results(lab_store, "task3")["3.3"]

@@ -116,6 +116,7 @@ def test_a_skipped_todo_says_what_it_waits_for_and_whether_its_evidence_is_there
 # --- every number, in every run ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_typed_number_in_any_sweep_run_fails_and_names_that_run(lab_store):
     run_with(lab_store, "task2", {"2.3": """
         if n_estimators == 80:
@@ -127,6 +128,7 @@ def test_a_typed_number_in_any_sweep_run_fails_and_names_that_run(lab_store):
     assert "found 11.5 in run 'rf-n80-d10-l2'" in results["2.3"].rationale
 
 
+@pytest.mark.slow
 def test_task3_models_trained_on_a_part_of_the_data_fail_with_their_honest_metrics(lab_store):
     run_with(lab_store, "task3", {"3.2": """
         model.fit(X_train[:300], y_train[:300])
@@ -145,6 +147,7 @@ def test_task3_models_trained_on_a_part_of_the_data_fail_with_their_honest_metri
     assert "typed" not in shown(results["3.2"])
 
 
+@pytest.mark.slow
 def test_one_model_logged_in_every_run_is_named_not_called_typed(lab_store):
     run_with(lab_store, "task3", {"3.3": """
         model_info = mlflow.sklearn.log_model(
@@ -163,6 +166,7 @@ def test_one_model_logged_in_every_run_is_named_not_called_typed(lab_store):
 # --- crashes ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_crash_in_3_3s_call_keeps_3_1_and_3_2_and_is_named(lab_store):
     crashed = run_with(lab_store, "task3", {"3.3": """
         model_info = mlflow.sklearn.log_model(
@@ -188,6 +192,7 @@ CRASH_AT_50 = """
 """
 
 
+@pytest.mark.slow
 def test_a_crashed_re_run_never_mixes_silently_with_the_older_one(lab_store):
     lab_store.run_task("task2")
     assert run_with(lab_store, "task2", {"2.4": CRASH_AT_50}, check=False).returncode != 0
@@ -211,6 +216,7 @@ def test_a_crashed_first_run_is_named_in_the_verdict(lab_store):
 # --- task 4: best runs, URIs, re-runs -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_runs_tied_on_the_best_r2_all_count_as_best(task3_copy):
     task3_copy.run_task("task3")  # a second execution: the same metrics again
     for order in ("ASC", "DESC"):  # pick the older, then the newer, of the tied runs
@@ -225,6 +231,7 @@ def test_runs_tied_on_the_best_r2_all_count_as_best(task3_copy):
         assert failing(grade_results(task3_copy, "task4")) == {}, order
 
 
+@pytest.mark.slow
 def test_any_uri_of_the_logged_model_is_the_same_model(task3_copy):
     run_with(task3_copy, "task4", {
         "4.2": 'version = mlflow.register_model(f"runs:/{best_run_id}/model", REGISTERED_MODEL)',
@@ -247,6 +254,7 @@ def test_any_uri_of_the_logged_model_is_the_same_model(task3_copy):
     assert failing(grade_results(task3_copy, "task4")) == {}
 
 
+@pytest.mark.slow
 def test_re_running_tasks_in_any_order_never_costs_points(task3_copy):
     run_snippet(task3_copy, """
         import mlflow
@@ -264,6 +272,7 @@ def test_re_running_tasks_in_any_order_never_costs_points(task3_copy):
     assert failing(results) == {}
 
 
+@pytest.mark.slow
 def test_a_crashed_pick_is_never_named_as_both_expected_and_found(task3_copy):
     run_snippet(task3_copy, """
         import mlflow
@@ -283,6 +292,7 @@ def test_a_crashed_pick_is_never_named_as_both_expected_and_found(task3_copy):
     assert "attributes.status = 'FINISHED'" in result.hint
 
 
+@pytest.mark.slow
 def test_a_typed_staging_rmse_fails_without_the_value(task3_copy):
     run_with(task3_copy, "task4", {"4.4": """
         staged_model = mlflow.pyfunc.load_model(STAGING_URI)
@@ -296,6 +306,7 @@ def test_a_typed_staging_rmse_fails_without_the_value(task3_copy):
     assert "found 14 in run 'registry-staging-check'" in results["4.4"].rationale
 
 
+@pytest.mark.slow
 def test_an_alias_moved_to_another_runs_model_fails_4_3(task3_copy):
     task3_copy.run_task("task4")
     run_snippet(task3_copy, """
@@ -315,6 +326,7 @@ def test_an_alias_moved_to_another_runs_model_fails_4_3(task3_copy):
         "'GradientBoosting', found it on version 2, made from run 'LinearRegression'")
 
 
+@pytest.mark.slow
 def test_the_deprecated_stage_passes_with_a_note(task3_copy):
     run_with(task3_copy, "task4", {
         "4.3": 'client.transition_model_version_stage(REGISTERED_MODEL, version.version, "Staging")',
