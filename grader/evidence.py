@@ -180,19 +180,19 @@ def how_far(found: float, expected: float) -> str:
     return f"{percent:.0f} % {side}" if percent >= 1 else f"less than 1 % {side}"
 
 
-def compare_metrics(logged: dict, keys, test: dict, train: dict, where: str, of: str,
+def compare_metrics(logged: dict, keys, test: dict, train: Callable[[], dict], where: str, of: str,
                     hint: str, guess: Callable[[str], tuple[str, str] | None] | None = None) -> None:
     """Fail unless each logged metric equals the test-split metric of ``of`` (to 3 decimals).
 
-    The rationale says how far off it is and what it was probably computed on; it never
-    prints the number to type. ``guess(key)`` may name a likelier cause (rationale tail, hint).
+    The rationale says how far off it is and what it was probably computed on (``train()``
+    gives the metrics on the training split); it never prints the number to type. ``guess(key)`` may name a likelier cause (rationale tail, hint).
     """
     for key in keys:
         found, expected = logged[key], test[key]
         if same(found, expected):
             continue
         rationale = f"expected the test-split {key} of {of}, found {found:.6g} in {where}: {how_far(found, expected)} it"
-        if same(found, train[key]):
+        if same(found, train()[key]):
             raise Fail(rationale + f", equal to the training-split {key}: the training split?", TRAIN_SPLIT_HINT)
         cause = guess(key) if guess else None
         if cause:

@@ -87,8 +87,7 @@ def metrics_logged(ctx):
                        "log the seconds the fit took: time.perf_counter() after minus before")
         params = {k: config[k] for k in (PARAM_N_ESTIMATORS, *OTHER_PARAMS)}
         model = ctx.refit(RANDOM_FOREST, params, where)
-        test, train = ctx.scores(model)
-        ev.compare_metrics(metrics, TEST_METRICS, test, train, where,
+        ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(model), lambda: ctx.scores(model, "train"), where,
                            f"a re-fit of {ev.label(run)} from its params",
                            "log the variables rmse, mae and r2 your code computed for this "
                            "configuration: " + METRICS_HINT)

@@ -85,8 +85,8 @@ def metrics_logged(ctx):
         hint = ev.stray_hint(found.runs, found.others, "metrics", TEST_METRICS) or METRICS_HINT
         ev.require_keys("metric", TEST_METRICS, metrics, where, hint)
         ev.require_finite(metrics, TEST_METRICS, where)
-        test, train = ctx.scores(refit(ctx, run, model_type))
-        ev.compare_metrics(metrics, TEST_METRICS, test, train, where,
+        twin = refit(ctx, run, model_type)
+        ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(twin), lambda: ctx.scores(twin, "train"), where,
                            f"a {model_type} re-fit from the run's params",
                            "log the dict `metrics` your code computed on X_test: " + METRICS_HINT,
                            guess=lambda key: _own_model_guess(ctx, run, key))
@@ -100,7 +100,7 @@ def _own_model_guess(ctx, run, key: str):
         model = _model_of(ctx, run)
     except Fail:
         return None
-    if ev.same(run.data.metrics[key], ctx.scores(model)[0][key]):
+    if ev.same(run.data.metrics[key], ctx.scores(model)[key]):
         return ("they are the metrics of the model logged in this run, which was not fitted as "
                 "the lab's split and params give: trained on other rows?",
                 "fit the model on X_train and y_train, with the params the run logs")
@@ -126,7 +126,7 @@ def models_logged(ctx):
         X_test = ctx.split().X_test
         if not np.allclose(model.predict(X_test), twin.predict(X_test),
                            rtol=PREDICTION_RTOL, atol=PREDICTION_ATOL):
-            rmse, twin_rmse = ctx.scores(model)[0]["rmse"], ctx.scores(twin)[0]["rmse"]
+            rmse, twin_rmse = ctx.scores(model)["rmse"], ctx.scores(twin)["rmse"]
             raise Fail(f"expected the model in {where} to predict like a {model_type} re-fit from its "
                        f"params on the lab's training split, found other predictions (test rmse "
                        f"{ev.how_far(rmse, twin_rmse)} the re-fit's): trained on other rows or params?",

@@ -235,7 +235,6 @@ def staging_scored(ctx):
     except ModelNotLoadable as exc:
         raise Fail(f"expected a model the grader can load behind '{ALIAS}', found: {exc}",
                    task3.MODEL_HINT) from None
-    test, train = ctx.scores(model)
 
     def scored(run) -> None:
         where, params = ev.label(run), run.data.params
@@ -250,7 +249,8 @@ def staging_scored(ctx):
         hint = ev.stray_hint(found.runs, found.others, "metrics", [METRIC_STAGING_RMSE]) or STAGING_HINT
         ev.require_keys("metric", [METRIC_STAGING_RMSE], run.data.metrics, where, hint)
         ev.require_finite(run.data.metrics, [METRIC_STAGING_RMSE], where)
-        ev.compare_metrics({METRIC_RMSE: run.data.metrics[METRIC_STAGING_RMSE]}, [METRIC_RMSE], test, train,
+        ev.compare_metrics({METRIC_RMSE: run.data.metrics[METRIC_STAGING_RMSE]}, [METRIC_RMSE],
+                           ctx.scores(model), lambda: ctx.scores(model, "train"),
                            where, f"version {version.version} (its RMSE, as {METRIC_STAGING_RMSE})",
                            "log the RMSE of the loaded model's predictions on X_test: " + STAGING_HINT)
 
