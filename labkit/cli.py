@@ -6,8 +6,10 @@ import argparse
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 
-from labkit.net import port_is_free
+from labkit.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.store import (
     StoreError,
@@ -22,11 +24,16 @@ from labkit.store import (
 TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
 
 
+UI_PORT_IF_TAKEN = 5050  # what to suggest when 5000 is taken: the model server uses 5001
+UI_READY_TIMEOUT_S = 180.0  # one worker on a busy 2-core laptop answers well within this
+
+
 def ui_command(port: int, host: str = "127.0.0.1") -> list[str]:
     """`mlflow server` on the lab's store, with artifacts on disk beside the database.
 
     An explicit --default-artifact-root keeps experiments made in the UI from getting
     mlflow-artifacts:/ locations that scripts logging to the SQLite file cannot use.
+    One worker is plenty for one student, and starts in a third of the time of 4.
     """
     uri = tracking_uri()
     return [
@@ -35,7 +42,42 @@ def ui_command(port: int, host: str = "127.0.0.1") -> list[str]:
         "--default-artifact-root", artifact_root_for(uri).as_uri(),
         "--host", host,
         "--port", str(port),
+        "--workers", "1",
     ]
+
+
+def ui_env() -> dict[str, str]:
+    """The lab runs no server-side jobs (GenAI evaluation): skip the job runner's processes."""
+    return {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def ui_port_suggestion(taken: int, host: str = "127.0.0.1") -> int:
+    """A free port to suggest instead of ``taken``: 5050 or the next free one, never 5001."""
+    for port in range(UI_PORT_IF_TAKEN, UI_PORT_IF_TAKEN + 50):
+        if port != taken and port_is_free(port, host):
+            return port
+    return free_port(host)
+
+
+def ui_answers(base: str, timeout: float = 2.0) -> bool:
+    """True once the server answers /health (it does so only when it serves requests)."""
+    try:
+        with urllib.request.urlopen(base + "/health", timeout=timeout) as reply:
+            return reply.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def wait_for_ui(server: subprocess.Popen, base: str, timeout: float = UI_READY_TIMEOUT_S) -> str | None:
+    """None once the UI answers, else why not (the server's own log is on the terminal)."""
+    deadline = time.monotonic() + timeout
+    while not ui_answers(base):
+        if server.poll() is not None:
+            return f"The MLflow server exited with code {server.returncode}; its log is above."
+        if time.monotonic() > deadline:
+            return f"The MLflow server did not answer {base}/health within {timeout:.0f} s; its log is above."
+        time.sleep(0.25)
+    return None
 
 
 def cmd_ui(args) -> int:
@@ -45,18 +87,36 @@ def cmd_ui(args) -> int:
         return 0
     if not port_is_free(args.port, args.host):
         print(f"Port {args.port} is in use. Is the UI already open at "
-              f"http://{args.host}:{args.port}? If not, try --port {args.port + 1}.")
+              f"http://{args.host}:{args.port}? If not, try --port {ui_port_suggestion(args.port, args.host)}.")
         return 2
     try:
         use_lab_store()  # create the store and experiments from the client side first
     except StoreError as exc:
         print(exc)
         return 2
-    print(f"MLflow UI on {uri}\nOpen http://{args.host}:{args.port} (Ctrl+C to stop)")
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base = f"http://{local}:{args.port}"
+    print(f"MLflow UI on {uri}\nStarting the MLflow server (about 10 s)...", flush=True)
+    stop_on_signals()  # Ctrl+C, `kill` and a closed terminal stop the server with this command
+    server = None
     try:
-        return subprocess.call(ui_command(args.port, args.host))
+        # Its own process group: whatever stops this command, it stops the whole server.
+        server = start_group(ui_command(args.port, args.host), env=ui_env(), stdin=subprocess.DEVNULL)
+        problem = wait_for_ui(server, base)
+        if problem:
+            print(problem)
+            return 1
+        print(f"Open {base} (Ctrl+C to stop)", flush=True)
+        while server.poll() is None:
+            time.sleep(0.5)
+        print(f"The MLflow server stopped by itself (exit code {server.returncode}); its log is above.")
+        return 1
     except KeyboardInterrupt:
+        print("\nStopping the MLflow UI...", flush=True)
         return 0
+    finally:
+        if server is not None:
+            stop_group(server)
 
 
 def cmd_reset(args) -> int:

@@ -2,15 +2,14 @@
 
 The server runs in its own process group (its own console group on Windows), so a
 Ctrl+C in the terminal reaches only the Python script that started it, which then
-stops the whole group: `mlflow models serve` and the `uvicorn` it launches.
+stops the whole group: `mlflow models serve` and the `uvicorn` it launches
+(``labkit.net``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,14 +19,13 @@ import urllib.request
 from pathlib import Path
 
 from labkit import names
-from labkit.net import port_is_free  # noqa: F401 - part of this module's API
+from labkit.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
+    HOST, free_port, port_is_free, server_gone, start_group, stop_group,
+)
 from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
 
-HOST = "127.0.0.1"
 DEFAULT_PORT = 5001  # the MLflow UI uses 5000
-READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
-WINDOWS = sys.platform == "win32"
+READY_TIMEOUT_S = 120.0  # first /ping after ~10 s on a quiet machine; give a busy laptop room
 
 
 # One minute of the service in four states, each within the ranges of the lab's data.
@@ -51,12 +49,6 @@ def example_curl(url: str, row: dict = SCENARIOS["normal"]) -> str:
 
 class ServeError(Exception):
     """The model cannot be served; the message says why and what to do."""
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def staged_version(tracking_uri: str):
@@ -130,14 +122,8 @@ class ModelServer:
         handle, name = tempfile.mkstemp(prefix="mlflow-serve-", suffix=".log")
         self.log_path = Path(name)
         with os.fdopen(handle, "wb") as log:
-            options = (
-                {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if WINDOWS
-                else {"start_new_session": True}
-            )
-            self.process = subprocess.Popen(
-                self.command, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, **options,
-            )
+            self.process = start_group(self.command, env=self.env, stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=subprocess.STDOUT)
         self.pid = self.process.pid
 
     def wait_until_ready(self, timeout: float = READY_TIMEOUT_S) -> float:
@@ -170,18 +156,7 @@ class ModelServer:
         process = self.process
         if process is None:
             return
-        if WINDOWS:
-            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
-                           capture_output=True, check=False)
-        else:
-            _signal_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
-        if not WINDOWS:
-            _signal_group(process.pid, signal.SIGKILL)  # whatever ignored SIGTERM
-        process.wait()
+        stop_group(process)
         self.last_log = self.log_tail()
         self.log_path.unlink(missing_ok=True)
         self.process = None
@@ -192,44 +167,3 @@ class ModelServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def server_gone(pid: int, port: int, wait: float = 5.0) -> bool:
-    """True once the port is free and no live process remains in the server's group."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if port_is_free(port) and not _group_alive(pid):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _group_alive(pgid: int) -> bool:
-    if WINDOWS:
-        found = subprocess.run(["tasklist", "/FI", f"PID eq {pgid}", "/NH"],
-                               capture_output=True, text=True, check=False).stdout
-        return str(pgid) in found
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    for stat in proc.glob("[0-9]*/stat"):  # a zombie waiting for init to reap it is gone
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

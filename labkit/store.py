@@ -8,6 +8,7 @@ overrides it (a shared ``mlflow server``).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import sqlite3
@@ -51,10 +52,35 @@ def artifact_root_for(uri: str) -> Path:
     return ARTIFACTS_DIR if db is None or db.resolve() == STORE_DB else db.parent / "mlartifacts"
 
 
+# A hung server costs at most two waits: the call that hangs and the end of the run
+# that MLflow sends when the `with` block exits (the crash note sends nothing more).
+SERVER_REQUEST_TIMEOUT_S = "10"
+
+
 def fail_fast_on_dead_servers() -> None:
-    """Make a client fail in seconds, not minutes, when a tracking server is down."""
+    """Make a client fail in seconds, not minutes, when a tracking server is down or hung.
+
+    No retries (MLflow's default retries a stopped server for about 4 minutes), and a
+    request that gets no answer for 10 s gives up (MLflow's default waits 120 s).
+    """
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", SERVER_REQUEST_TIMEOUT_S)
+
+
+def server_down_message(uri: str, reason: str) -> str:
+    return (f"The tracking server at {uri} stopped answering during this run ({reason}). "
+            "Is it still running? Ask your instructor, then run this script again.")
+
+
+def server_hung_message(uri: str, seconds: str) -> str:
+    return (f"The tracking server at {uri} did not answer for {seconds} s during this run. "
+            "Is it overloaded or stopped? Ask your instructor, then run this script again.")
+
+
+def database_down_message(uri: str, detail: str = "") -> str:
+    detail = f": {detail}" if detail else ""
+    return (f"The tracking server at {uri} answers, but its database does not (HTTP 503{detail}). "
+            "Is the server's database running? Ask your instructor, then run this script again.")
 
 
 def check_server(uri: str, timeout: float = 5.0) -> None:
@@ -62,8 +88,13 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
             pass
-    except urllib.error.HTTPError:
-        pass  # it answered: sign-in is checked next
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:  # e.g. a proxy in front of MLflow whose upstream is not ready
+            raise StoreError(
+                f"The tracking server at {uri} is not ready (HTTP {exc.code} on /health). "
+                "Is it starting, or is its database down? Ask your instructor, then run this script again."
+            ) from None
+        # any other answer: the server is up; sign-in is checked next
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StoreError(
@@ -77,7 +108,9 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
     """Raise StoreError if the server refuses these credentials or this workspace.
 
     /health needs no sign-in, so ask for an experiment by name, as the task scripts do
-    (a search would answer 200 with nothing in a workspace one may not read).
+    (a search would answer 200 with nothing in a workspace one may not read). MLflow's
+    /health answers 200 even when its database is down; this request reaches the
+    database, and answers 503 then.
     """
     user = os.environ.get("MLFLOW_TRACKING_USERNAME")
     workspace = os.environ.get("MLFLOW_WORKSPACE")
@@ -102,8 +135,26 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
             ) from None
         if exc.code == 404 and workspace and "workspace" in exc.read().decode(errors="replace").lower():
             raise StoreError(f"{uri} has no workspace '{workspace}'. Is MLFLOW_WORKSPACE right?") from None
+        if exc.code == 503:
+            raise StoreError(database_down_message(uri, _first_line_of_message(exc))) from None
+        if exc.code >= 500:
+            raise StoreError(
+                f"The tracking server at {uri} fails (HTTP {exc.code}: {_first_line_of_message(exc)}). "
+                "Ask your instructor to read its log, then run this script again."
+            ) from None
     except OSError:
         pass  # a server that stops answering now is reported by the client itself
+
+
+def _first_line_of_message(error: urllib.error.HTTPError, limit: int = 160) -> str:
+    """The first line of MLflow's JSON error message (or of the body), shortened."""
+    body = error.read().decode(errors="replace")
+    try:
+        body = json.loads(body).get("message", body)
+    except (ValueError, AttributeError):
+        pass
+    first = str(body).strip().splitlines()[0] if str(body).strip() else error.reason
+    return first if len(first) <= limit else first[: limit - 3] + "..."
 
 
 def check_sqlite(db: Path) -> None:

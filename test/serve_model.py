@@ -9,7 +9,6 @@ in README.md.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 
@@ -17,6 +16,7 @@ from labkit import names
 from labkit.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, example_curl, port_is_free, staged_version,
 )
+from labkit.net import stop_on_signals
 from labkit.store import tracking_uri
 
 
@@ -45,13 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"Serving {names.STAGING_URI} (version {version.version}, run {version.run_id})")
     print(f"Tracking store: {uri}")
-    print("Starting `mlflow models serve` (about 10 s)...", flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server as Ctrl+C does
-    if hasattr(signal, "SIGBREAK"):
-        signal.signal(signal.SIGBREAK, _interrupt)  # Ctrl+Break on Windows
+    stop_on_signals()  # Ctrl+C, `kill` and a closed terminal all stop the server
     server = ModelServer(uri, port=args.port)
     try:
         server.start()
+        print(f"Starting `mlflow models serve` (pid {server.pid}, about 10 s)...", flush=True)
         return serve_until_interrupted(server)
     except ServeError as exc:
         print(exc)
@@ -86,10 +84,6 @@ def _show_new_log(server: ModelServer, shown: int) -> int:
     if len(text) > shown:
         print(text[shown:], end="", flush=True)
     return len(text)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

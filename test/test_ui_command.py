@@ -1,17 +1,23 @@
-"""Does `python -m labkit ui` serve the lab's store without the mlflow-artifacts pitfall?"""
+"""Does `python -m labkit ui` serve the lab's store without the mlflow-artifacts pitfall,
+say where to open it only once it answers, and stop whole on Ctrl+C, SIGTERM and SIGHUP?"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 import pytest
+from procs import HAS_PROC, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
+
+from labkit.cli import ui_port_suggestion
 
 
 def free_port() -> int:
@@ -86,4 +92,73 @@ def test_the_ui_refuses_a_port_in_use_with_a_next_step(ui_server, ui_store):
     result = subprocess.run([sys.executable, "-m", "labkit", "ui", "--port", str(port)],
                             env=lab_store.env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert f"Port {port} is in use" in result.stdout and f"--port {port + 1}" in result.stdout
+    assert f"Port {port} is in use" in result.stdout, result.stdout
+    suggested = int(re.search(r"--port (\d+)", result.stdout).group(1))
+    assert suggested not in (port, 5001), result.stdout
+
+
+def test_the_port_suggested_when_5000_is_taken_is_not_the_model_servers():
+    """The serving bonus listens on 5001: a UI moved there would take its port."""
+    assert ui_port_suggestion(5000) not in (5000, 5001)
+
+
+class UICommand:
+    """`python -m labkit ui` as a student starts it in a terminal, read line by line."""
+
+    def __init__(self, lab_store, port: int, prefix: list[str] | None = None) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [*(prefix or [sys.executable]), "-m", "labkit", "ui", "--port", str(port)],
+            env=lab_store.env(), cwd=lab_store.folder, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,  # the terminal's group
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_address(self, timeout: float = 180) -> str:
+        """The address the command tells the student to open."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if match := re.match(r"Open (http://\S+)", line):
+                    return match.group(1)
+            if not self.reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError("no 'Open http://...' line:\n" + "\n".join(self.lines))
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="finds the server's processes in /proc")
+@pytest.mark.parametrize("how", ["Ctrl+C", "SIGTERM", "SIGHUP"])
+def test_the_ui_answers_when_it_says_so_and_stops_whole(how, lab_store):
+    """Does the address printed answer at once, and does the command take the whole server
+    down with it (mlflow server, uvicorn, its workers) when stopped?"""
+    port = free_port()
+    # Ctrl+C goes to the terminal's whole foreground group; started as a CI runner's
+    # background shell starts it, with SIGINT ignored, it must still stop on it.
+    ui = UICommand(lab_store, port, prefix=SIGINT_IGNORED if how == "Ctrl+C" else None)
+    server: list[int] = []
+    try:
+        address = ui.wait_for_address()
+        assert get(address + "/health", timeout=5) == b"OK"  # printed once it answers, not before
+        server = descendants(ui.process.pid)
+        assert server, "no server process under the command"
+        # One worker, no job runner: `mlflow server` and uvicorn (MLflow's defaults make 15).
+        assert len(server) <= 2, describe(server)
+        if how == "Ctrl+C":
+            os.killpg(ui.process.pid, signal.SIGINT)
+        else:
+            ui.process.send_signal(getattr(signal, how))
+        code = ui.process.wait(timeout=30)
+        left = wait_gone(server, timeout=5)
+        assert not left, f"still running after {how} to the UI command:\n{describe(left)}"
+        assert code == 0, "\n".join(ui.lines)
+        with pytest.raises(OSError):
+            get(address + "/health", timeout=2)
+    finally:
+        kill_everything(ui.process, server)

@@ -1,0 +1,238 @@
+"""Does a task script whose tracking server fails mid-run (class mode) say so in one line?
+
+Real parts: a real `mlflow server`, a real task script run as a student runs it, with
+MLFLOW_TRACKING_URI pointing at the server. The script is paused (SIGSTOP) once its
+first run exists on the server, the server is then stopped, hung (SIGSTOP) or loses
+its PostgreSQL, and the script resumes: it is mid-sweep, with calls still to make.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from labkit.net import free_port, server_gone, start_group, stop_group
+from labkit.paths import SOLUTIONS_DIR
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP")
+
+SCRIPT = SOLUTIONS_DIR / "task2_sweep.py"  # a sweep: several runs, each with several calls
+START_TIMEOUT_S = 180
+# The issue's bounds, from the moment the script meets the failed server: a stopped
+# server is reported within 5 s, a hung one within 30 s (the call that hangs and the
+# end of its run each wait MLFLOW_HTTP_REQUEST_TIMEOUT, 10 s; nothing else waits).
+STOPPED_BOUND_S = 5
+HUNG_BOUND_S = 30
+
+
+class TrackingServer:
+    """A real `mlflow server` (one worker) on ``backend``, in its own process group."""
+
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = folder / "server.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+        with open(self.log, "wb") as log:
+            self.process = start_group(
+                [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
+                 "--artifacts-destination", str(folder / "artifacts"),
+                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("the tracking server did not start:\n" + self.log.read_text())
+            time.sleep(0.3)
+
+    def _answers(self) -> bool:
+        try:
+            urllib.request.urlopen(self.url + "/health", timeout=2).close()
+            return True
+        except OSError:
+            return False
+
+    def api(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(self.url + "/api/2.0/mlflow/" + path,
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read())
+
+    def has_a_run(self) -> bool:
+        experiments = self.api("experiments/search", {"max_results": 100}).get("experiments", [])
+        ids = [e["experiment_id"] for e in experiments]
+        return bool(ids and self.api("runs/search", {"experiment_ids": ids, "max_results": 1})
+                    .get("runs"))
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:  # stopped already
+            pass
+
+    def stop(self) -> None:
+        self.signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
+        stop_group(self.process)
+
+
+class TaskScript:
+    """`python solutions/task2_sweep.py` in a fresh interpreter, as a student runs it."""
+
+    def __init__(self, server_url: str, folder: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env.update(MLFLOW_TRACKING_URI=server_url, PYTHONUTF8="1", PYTHONUNBUFFERED="1")
+        self.stdout, self.stderr = folder / "stdout.txt", folder / "stderr.txt"
+        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
+            self.process = subprocess.Popen([sys.executable, str(SCRIPT)], env=env, cwd=folder,
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                            start_new_session=True)
+        self.stderr_seen = 0
+
+    def output(self) -> str:
+        return (f"--- stdout\n{self.stdout.read_text(errors='replace')}"
+                f"\n--- stderr\n{self.stderr.read_text(errors='replace')[-6000:]}")
+
+    def pause_mid_run(self, server: TrackingServer) -> None:
+        """Pause the script once its first run exists on the server, and note its stderr."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.has_a_run():
+            assert self.process.poll() is None, f"the script ended before its first run:\n{self.output()}"
+            assert time.monotonic() < deadline, f"no run on the server yet:\n{self.output()}"
+            time.sleep(0.1)
+        os.killpg(self.process.pid, signal.SIGSTOP)
+        assert self.process.poll() is None, f"the script ended before it was paused:\n{self.output()}"
+        self.stderr_seen = self.stderr.stat().st_size
+
+    def resume_and_time(self, limit: float) -> tuple[int, float, str]:
+        """Resume; (exit code, seconds to exit, what it wrote to stderr since it was paused)."""
+        started = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGCONT)
+        try:
+            code = self.process.wait(timeout=limit + 60)  # measured below, not cut short
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {limit + 60} s after it resumed:\n{self.output()}")
+        seconds = time.monotonic() - started
+        new_stderr = self.stderr.read_bytes()[self.stderr_seen:].decode(errors="replace")
+        print(f"exit {code} after {seconds:.1f} s; stderr since the pause:\n{new_stderr}")
+        return code, seconds, new_stderr
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+WARNING = re.compile(r"^\S.*:\d+: \w*Warning: ")  # path:line: UserWarning: ..., then its source line
+
+
+def one_line(text: str) -> str:
+    """The one line a failure printed; Python warnings the task's own work printed are not
+    part of it (e.g. MLflow's hint about integer columns when a dataset is logged)."""
+    lines, skip_source = [], False
+    for line in text.splitlines():
+        if skip_source and line.startswith(" "):
+            skip_source = False
+        elif WARNING.match(line):
+            skip_source = True
+        elif line.strip():
+            lines.append(line)
+    assert len(lines) == 1 and "Traceback" not in text, f"expected one line, got:\n{text}"
+    return lines[0]
+
+
+@pytest.fixture
+def sqlite_server(tmp_path):
+    server = TrackingServer("sqlite:///" + (tmp_path / "server.db").as_posix(), tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+        assert server_gone(server.process.pid, server.port), "the test's server is still running"
+
+
+def test_a_server_that_stops_mid_run_is_one_line_within_seconds(sqlite_server, tmp_path):
+    """Is a stopped server one line that says so and what to do, not a chained traceback?"""
+    script = TaskScript(sqlite_server.url, tmp_path)
+    try:
+        script.pause_mid_run(sqlite_server)
+        sqlite_server.stop()
+        code, seconds, stderr = script.resume_and_time(STOPPED_BOUND_S)
+    finally:
+        script.kill()
+    line = one_line(stderr)
+    assert code != 0, script.output()
+    assert f"The tracking server at {sqlite_server.url} stopped answering" in line, line
+    assert "Ask your instructor" in line, line
+    assert seconds < STOPPED_BOUND_S, f"exited {seconds:.1f} s after the server stopped"
+
+
+def test_a_server_that_hangs_mid_run_is_one_line_within_30_s(sqlite_server, tmp_path):
+    """Does a hung server cost one wait per call still needed, not three, and one line?"""
+    script = TaskScript(sqlite_server.url, tmp_path)
+    try:
+        script.pause_mid_run(sqlite_server)
+        sqlite_server.signal(signal.SIGSTOP)  # it keeps its port and accepts, but never answers
+        code, seconds, stderr = script.resume_and_time(HUNG_BOUND_S)
+    finally:
+        script.kill()
+    line = one_line(stderr)
+    assert code != 0, script.output()
+    assert f"The tracking server at {sqlite_server.url} did not answer" in line, line
+    assert seconds < HUNG_BOUND_S, f"exited {seconds:.1f} s after the server hung"
+
+
+def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp_path):
+    """MLflow's /health still answers 200 when its database is down, but every call that
+    needs the database answers 503: does the script say so in one line, mid-run and at
+    its next start, instead of carrying on and crashing?"""
+    pytest.importorskip("psycopg2")
+    from classroom.postgres import Cluster, PostgresError
+
+    try:
+        postgres = Cluster().start()
+    except PostgresError as exc:
+        pytest.skip(str(exc))
+    try:
+        server = TrackingServer(postgres.uri(), tmp_path)
+        try:
+            script = TaskScript(server.url, tmp_path)
+            try:
+                script.pause_mid_run(server)
+                postgres.stop()
+                code, _, stderr = script.resume_and_time(STOPPED_BOUND_S)
+            finally:
+                script.kill()
+            assert code != 0, script.output()
+            assert "answers, but its database does not (HTTP 503" in one_line(stderr), stderr
+            assert urllib.request.urlopen(server.url + "/health", timeout=5).status == 200
+
+            (tmp_path / "again").mkdir()
+            again = TaskScript(server.url, tmp_path / "again")
+            try:
+                code = again.process.wait(timeout=120)
+            finally:
+                again.kill()
+            line = one_line(again.stderr.read_text(errors="replace"))
+            assert code != 0, again.output()
+            # Said by the start's check, before any work: with the database's own error.
+            assert re.search(r"answers, but its database does not \(HTTP 503: .+\)", line), line
+            assert "Is the server's database running?" in line, line
+        finally:
+            server.stop()
+    finally:
+        postgres.stop()
