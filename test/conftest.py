@@ -7,7 +7,6 @@ through MLFLOW_TRACKING_URI, exactly as a student's shell would.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import zygote
 
 from labkit.codegen import render
+from labkit.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
 TASK_SCRIPTS = {
@@ -24,13 +24,6 @@ TASK_SCRIPTS = {
     "task3": "task3_compare.py",
     "task4": "task4_registry.py",
 }
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now, on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_python(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 180,
