@@ -11,10 +11,6 @@ DEFAULT_STATE = Path(".classroom")
 DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 
 
-class CommandError(Exception):
-    """One line for the instructor that names the fix."""
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m classroom",
                                      description="A whole class on one MLflow tracking server.")
