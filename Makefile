@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 endif
 PY := $(BIN)/python
 
-.PHONY: setup setup-dev demo test ui reset generate data bench clean-venv
+.PHONY: setup setup-dev demo test test-fast ui reset generate data bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ demo: setup                        ## the instructor's end-to-end demo: all solu
 
 test: setup-dev                    ## the whole test suite
 	$(PY) -m pytest -n 2 --dist loadgroup test
+
+test-fast: setup-dev               ## the quick tier: no slow, PostgreSQL or browser tests (under 2 min on 2 cores)
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not postgres and not browser" test
 
 ui: setup                          ## the MLflow UI on the lab's store, http://127.0.0.1:5000
 	$(PY) -m labkit ui

@@ -32,6 +32,7 @@ from classroom.gradebook import Gradebook  # noqa: E402
 from classroom.postgres import Cluster, free_port  # noqa: E402
 from classroom.roster import Student  # noqa: E402
 from classroom.server import ServerConfig, ServerProcess  # noqa: E402
+from grader.registry import todo_ids  # noqa: E402
 
 _fitted: dict = {}
 
@@ -192,8 +193,9 @@ def main() -> None:
     print(f"  provisioning          {provision_s:7.1f} s   {provision_s / n:5.2f} s/student")
     print(f"  logging their work    {logging_s:7.1f} s   {logging_s / n:5.2f} s/student")
     print(f"  gradebook             {grading_s:7.1f} s   {grading_s / n:5.2f} s/student   scores seen: {', '.join(scores)}")
-    if scores != ["15"]:
-        print(f"  WARNING: the simulated students should score 15/15, saw {', '.join(scores)}: "
+    full = str(len(todo_ids()))
+    if scores != [full]:
+        print(f"  WARNING: the simulated students should score {full}/{full}, saw {', '.join(scores)}: "
               "the bench is not measuring a complete grading")
     for name, (seconds, totals) in commands.items():
         print(f"  `python -m classroom gradebook` ({name}) {seconds:7.1f} s   {seconds / n:5.2f} s/student   "

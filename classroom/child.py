@@ -15,7 +15,8 @@ def grade_and_send(env: dict[str, str], sender) -> None:
 
 
 def _grade() -> dict:
-    from grader.core import CannotGrade, grade
+    from grader.core import grade
+    from grader.errors import CannotGrade
     from grader.render import to_gradescope, to_json
 
     try:

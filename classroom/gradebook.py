@@ -19,9 +19,9 @@ from pathlib import Path
 from classroom.isolation import CANNOT_GRADE, GRADED, Outcome, grade_isolated
 from classroom.roster import Student
 from classroom.server import health
+from grader.registry import todo_ids
 
-TODO_IDS = ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4",
-            "3.1", "3.2", "3.3", "4.1", "4.2", "4.3", "4.4"]
+TODO_IDS = todo_ids()
 COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems"]
 NOT_GRADED = "not-graded"
 CSV_NAME = "gradebook.csv"

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRELOAD = ["classroom.preload"]
+# Imported once by the fork server, so each grading child starts with what grading imports.
+PRELOAD = ["grader.core", "grader.render", "classroom.child"]
 GRADED, CANNOT_GRADE, TIMED_OUT, CRASHED = "graded", "cannot-grade", "timed-out", "crashed"
 
 

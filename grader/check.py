@@ -16,7 +16,9 @@ try:
 except ImportError:  # run from a checkout that is not installed: use this file's repository
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader.core import TASKS, CannotGrade, grade  # noqa: E402
+from grader.core import grade  # noqa: E402
+from grader.errors import CannotGrade  # noqa: E402
+from grader.registry import TASKS  # noqa: E402
 from grader import render  # noqa: E402
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_GRADE = 0, 1, 2

@@ -1,40 +1,84 @@
-"""What the checks share while grading: the store, the test split, and facts built once."""
+"""What the checks share while grading: the store, the lab's split, re-fits and loaded models,
+each built once per grading."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from grader import lab
+from grader.errors import Fail
+from grader.models import ModelFiles, ModelNotLoadable
+
 
 class Context:
     def __init__(self, store) -> None:
         self.store = store
-        self.notes: dict[str, str] = {}  # check id -> a note to show with its result
-        self._memo: dict[str, Any] = {}
-        self._open: list = []  # what close() closes: downloaded model files
+        self._memo: dict[Any, Any] = {}
+        self._files: list[ModelFiles] = []
 
-    def closing(self, thing):
-        """``thing``, closed when the grading ends."""
-        self._open.append(thing)
-        return thing
-
-    def close(self) -> None:
-        while self._open:
-            self._open.pop().close()
-
-    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+    def memo(self, key, build: Callable[[], Any]) -> Any:
         """``build()`` once per grading; later calls return the same value."""
         if key not in self._memo:
             self._memo[key] = build()
         return self._memo[key]
 
-    def split(self, test_size: float | None = None, random_state: int | None = None):
-        """The lab's train/test split (its defaults unless a run logged others)."""
-        from grader import without_sklearn
-        from labkit.data import SPLIT_SEED, TEST_SIZE, split_data
+    def split(self) -> lab.Split:
+        """The lab's train/test split, made as the task scripts make it."""
+        return self.memo("split", lab.split_data)
 
-        test_size = TEST_SIZE if test_size is None else test_size
-        random_state = SPLIT_SEED if random_state is None else random_state
-        if without_sklearn.can_split(test_size, random_state):
-            split_data = without_sklearn.split_data  # the same rows, without importing sklearn
-        return self.memo(f"split:{test_size}:{random_state}",
-                         lambda: split_data(test_size=test_size, random_state=random_state))
+    def refit(self, model_type: str, hyperparams: dict, where: str):
+        """A model of ``model_type`` fitted on the lab's training split (once per set of params)."""
+        key = ("refit", model_type, tuple(sorted(hyperparams.items(), key=lambda kv: kv[0])))
+
+        def fit():
+            split = self.split()
+            try:
+                model = lab.make_model(model_type, **hyperparams)
+                if "n_jobs" in model.get_params():  # the forest's trees on every core: same trees
+                    model.set_params(n_jobs=-1)
+                return model.fit(split.X_train, split.y_train)
+            except (TypeError, ValueError) as exc:
+                return exc
+
+        model = self.memo(key, fit)
+        if isinstance(model, Exception):
+            raise Fail(f"expected hyperparameters a {model_type} accepts in {where}, found: "
+                       f"{type(model).__name__}: {str(model)[:200]}",
+                       "log the model's own hyperparameters: mlflow.log_params(model.get_params())")
+        return model
+
+    def scores(self, model, split: str = "test") -> dict:
+        """The model's rmse, mae and r2 on the test split, or the training split (models given
+        here are the memoized ones, alive for the whole grading)."""
+        def score():
+            data = self.split()
+            X, y = (data.X_test, data.y_test) if split == "test" else (data.X_train, data.y_train)
+            return lab.regression_metrics(y, model.predict(X))
+
+        return self.memo(("scores", id(model), split), score)
+
+    def files(self, logged) -> ModelFiles:
+        """A logged model's files (fetched once per grading; removed when grading ends)."""
+        def open_files():
+            files = ModelFiles(logged, self.store.client.tracking_uri, self.store.folder)
+            self._files.append(files)
+            return files
+
+        return self.memo(("files", logged.model_id), open_files)
+
+    def load(self, logged):
+        """The estimator behind a logged model, or ModelNotLoadable (remembered either way)."""
+        def load():
+            try:
+                return self.files(logged).load()
+            except ModelNotLoadable as exc:
+                return exc
+
+        loaded = self.memo(("model", logged.model_id), load)
+        if isinstance(loaded, ModelNotLoadable):
+            raise loaded
+        return loaded
+
+    def close(self) -> None:
+        while self._files:
+            self._files.pop().close()

@@ -10,14 +10,13 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 
-from grader.registry import Check, Fail, checks_for, with_dependencies
+from grader.checks import Check, task_of
+from grader.context import Context
+from grader.errors import CannotGrade, Fail
+from grader.registry import TASKS, checks_for, with_dependencies
+from grader.store import cannot_grade_from, open_store
 
-TASKS = ("task1", "task2", "task3", "task4")
 PASS, FAIL, SKIP = "pass", "fail", "skip"
-
-
-class CannotGrade(Exception):
-    """Nothing can be graded; the message is one line that names the fix."""
 
 
 @dataclass
@@ -35,7 +34,7 @@ class CheckResult:
 
     @property
     def task(self) -> str:
-        return "task" + self.id.split(".")[0]
+        return task_of(self.id)
 
 
 @dataclass
@@ -72,9 +71,6 @@ def parse_tasks(names: list[str]) -> list[str]:
 
 def grade(tasks: list[str], tracking_uri: str | None = None) -> Report:
     """Grade the TODOs of ``tasks`` ("task1".."task4" or "all") in the lab's store."""
-    from grader.context import Context
-    from grader.store import open_store
-
     tasks = parse_tasks(list(tasks))
     wanted = checks_for(tasks)
     with warnings.catch_warnings(), open_store(tracking_uri) as store:
@@ -89,15 +85,12 @@ def grade(tasks: list[str], tracking_uri: str | None = None) -> Report:
     return Report(tasks, store.uri, [results[c.id] for c in wanted])
 
 
-def evaluate(check: Check, context, done: dict[str, CheckResult]) -> CheckResult:
+def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> CheckResult:
     """Run one check, or skip it when a check it depends on did not pass."""
     result = CheckResult(check.id, check.description, 0, 1, SKIP, depends=check.depends)
     waiting = [d for d in check.depends if done[d].status != PASS]
     if waiting:
-        verb = "passes" if len(waiting) == 1 else "pass"
-        result.rationale = f"skipped until {' and '.join(waiting)} {verb}"
-        result.hint = check.hint
-        return result
+        return skipped(result, check, context, waiting)
     try:
         note = check.run(context)
     except Fail as failure:
@@ -106,9 +99,7 @@ def evaluate(check: Check, context, done: dict[str, CheckResult]) -> CheckResult
     except CannotGrade:
         raise
     except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
-        from grader.store import cannot_grade_from
-
-        cannot = cannot_grade_from(exc)
+        cannot = cannot_grade_from(exc, context.store.uri)
         if cannot is not None:
             raise cannot from exc
         result.status = FAIL
@@ -117,6 +108,20 @@ def evaluate(check: Check, context, done: dict[str, CheckResult]) -> CheckResult
         result.debug = traceback.format_exc()
     else:
         result.status, result.points, result.note = PASS, 1, note
-    if context.notes.get(check.id) and result.note is None:
-        result.note = context.notes[check.id]
+    return result
+
+
+def skipped(result: CheckResult, check: Check, context: Context, waiting: list[str]) -> CheckResult:
+    """A skip says what it waits for, and whether this TODO's own evidence is in the store yet."""
+    verb = "passes" if len(waiting) == 1 else "pass"
+    todos = " and ".join(waiting)
+    result.rationale = f"skipped until {todos} {verb}"
+    try:
+        present = check.evidence(context) if check.evidence else None
+    except Exception:  # noqa: BLE001 - a probe for a hint never stops the grading
+        present = None
+    if present:
+        result.hint = f"already in the store: {present}; it is checked once {todos} {verb}"
+    else:
+        result.hint = f"nothing of TODO {check.id} is in the store yet: finish {todos} first, then this one"
     return result

@@ -1,75 +1,147 @@
-"""Small helpers the checks share: naming runs, reading metrics, comparing numbers, crash hints."""
+"""What the checks share: finding the runs that hold a TODO's evidence, naming crashes and
+stray runs, and comparing a logged number with the grader's own without giving it away."""
 
 from __future__ import annotations
 
+import difflib
 import math
+from dataclasses import dataclass, field
+from typing import Callable
 
-from grader.registry import Fail
-from labkit import names
+from grader.errors import Fail
+from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS, TAG_ERROR
 
-REL_TOL = 1e-6
-ABS_TOL = 1e-6
 FINISHED = "FINISHED"
-SCRIPTS = {
-    "task1": "code/task1_baseline.py",
-    "task2": "code/task2_sweep.py",
-    "task3": "code/task3_compare.py",
-    "task4": "code/task4_registry.py",
-}
-SKOPS_HINT = (
-    "skops refused to save a tree model: pass **SKLEARN_LOG_OPTIONS to "
-    "mlflow.sklearn.log_model (it trusts sklearn.tree._tree.Tree), then run task 3 again"
-)
+# A value rounded to 3 decimals (as the scripts' summaries print them) is at most this far
+# from the exact one: the student's rounding is accepted, a different number is not.
+ABS_TOL = 0.0005 + 1e-9
+REL_TOL = 1e-6
+SAME_EXECUTION_MS = 60_000  # a stray run this soon after a graded run came from the same script run
+SKOPS_HINT = ("skops refused to save a tree model: pass serialization_format=\"skops\", "
+              "skops_trusted_types=SKOPS_TRUSTED_TYPES to mlflow.sklearn.log_model, then run task 3 again")
+TRAIN_SPLIT_HINT = "compute the metrics on the test split: predict X_test and compare with y_test"
 
 
 def label(run) -> str:
-    return f"run '{run.info.run_name}'"
+    """``run 'name'``, with its status when it did not finish."""
+    status = run.info.status
+    return f"run '{run.info.run_name}'" + ("" if status == FINISHED else f" ({status})")
 
 
-def newest_first(runs) -> list:
-    return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.end_time or 0), reverse=True)
+def names(runs) -> str:
+    return ", ".join(f"'{r.info.run_name}'" for r in runs)
 
 
-def finished(runs) -> list:
-    return [r for r in newest_first(runs) if r.info.status == FINISHED]
+def start(run) -> int:
+    return run.info.start_time or 0
 
 
-def unfinished_newer_than(runs, graded) -> list:
-    """Runs that crashed or still run, newer than the run being graded (all if None)."""
-    start = graded.info.start_time if graded is not None else -1
-    return [r for r in newest_first(runs)
-            if r.info.status != FINISHED and (r.info.start_time or 0) > start]
+def ordered(runs) -> list:
+    """Finished runs first, then the others; newest first within each."""
+    return sorted(runs, key=lambda r: (r.info.status == FINISHED, start(r)), reverse=True)
+
+
+def what_happened(run) -> str:
+    """``crashed with KeyError: 'x'``, ``is still RUNNING …`` or ``ended KILLED``."""
+    if run.info.status == "RUNNING":
+        return "is still RUNNING (or its script was killed)"
+    error = (run.data.tags.get(TAG_ERROR) or "").strip()
+    if error:
+        return f"crashed with {error.splitlines()[0][:200]}"
+    return f"ended {run.info.status}"
+
+
+def crash(run) -> str:
+    """What happened to a run that did not finish, in the student's words."""
+    return f"run '{run.info.run_name}' {what_happened(run)}"
 
 
 def crash_hint(run, task: str) -> str:
-    """The next step for a run that crashed or never ended."""
-    error = run.data.tags.get(names.TAG_ERROR, "")
-    if "untrusted types" in error.lower():
+    """The next step after a run that crashed or never ended."""
+    if "untrusted types" in (run.data.tags.get(TAG_ERROR) or "").lower():
         return SKOPS_HINT
     if run.info.status == "RUNNING":
-        return (f"{label(run)} is still RUNNING: let {SCRIPTS[task]} finish (or stop it), "
-                f"then run it again")
-    detail = f" with {error.splitlines()[0]}" if error else ""
-    return f"{label(run)} ended {run.info.status}{detail}: fix that error, then run {SCRIPTS[task]} again"
+        return f"let {SCRIPTS[task]} finish (or stop it), then run it again"
+    return f"fix that error, then run {SCRIPTS[task]} again"
 
 
-def crash_note(run, graded, task: str) -> str:
-    return f"your newest {label(run)} is {run.info.status}; graded the newest finished {label(graded)}"
-
-
-def no_run(what: str, task: str, crashed: list) -> Fail:
-    """The failure for a task whose runs are missing, with the crash hint if one crashed."""
-    found = "no finished run"
+def crash_note(graded, candidates) -> str | None:
+    """Say when a verdict counts a crashed run, or uses runs older than a newer crash."""
+    graded = list(graded)
+    notes = [f"{crash(r)}; what it logged before counts" for r in graded if r.info.status != FINISHED]
+    crashed = [r for r in ordered(candidates) if r.info.status != FINISHED and r not in graded]
     if crashed:
-        found += f" ({label(crashed[0])} is {crashed[0].info.status})"
-        return Fail(f"expected {what}, found {found}", crash_hint(crashed[0], task))
-    return Fail(f"expected {what}, found {found}", f"run {SCRIPTS[task]}, then grade again")
+        newest = max(crashed, key=start)
+        older = [r for r in graded if start(r) < start(newest)]
+        if older:
+            notes.append(f"{crash(newest)}; graded the earlier {names(older)} from before it")
+    return "; ".join(notes) or None
+
+
+@dataclass
+class Found:
+    """The runs that stand for one expected run: by name where the TODO gives one."""
+
+    runs: list  # newest first
+    experiment: str | None  # where they are
+    named: bool  # they carry the expected name
+    others: list = field(default_factory=list)  # the other runs looked at (strays)
+
+
+def find_runs(ctx, experiment: str, name: str | None, fallback: Callable | None = None,
+              elsewhere: bool = False) -> Found:
+    """The runs named ``name`` in ``experiment``; else the runs ``fallback`` accepts there
+    (every run when it is None). With ``elsewhere``, then the same in Default and in
+    experiments whose name is a letter or two off."""
+    places = [experiment, DEFAULT_EXPERIMENT, *lookalikes(ctx, experiment)] if elsewhere else [experiment]
+    for place in places:
+        runs = ctx.store.runs(place)
+        named = [r for r in runs if name is not None and r.info.run_name == name]
+        if named:
+            return Found(named, place, True, [r for r in runs if r not in named])
+        rest = [r for r in runs if fallback is None or fallback(r)]
+        if rest:
+            return Found(rest, place, False, [r for r in runs if r not in rest])
+    return Found([], None, False, [])
+
+
+def lookalikes(ctx, experiment: str) -> list[str]:
+    """Experiment names in the store that are close to ``experiment`` but not it."""
+    found = [n for n in ctx.store.experiment_names() if n != experiment]
+    return [n for n in found if n.lower() == experiment.lower()
+            or difflib.SequenceMatcher(None, n.lower(), experiment.lower()).ratio() >= 0.85]
+
+
+def first_passing(runs, test: Callable):
+    """The first of ``runs`` (finished first, newest first) that passes ``test``; else the
+    newest finished run's failure."""
+    failures = []
+    for run in ordered(runs):
+        try:
+            test(run)
+            return run
+        except Fail as failure:
+            failures.append(failure)
+    raise failures[0]
+
+
+def stray_hint(graded, others, kind: str, keys) -> str | None:
+    """Where logged ``kind`` ("params" or "metrics") went when the graded runs lack them."""
+    for other in ordered(others):
+        held = [k for k in keys if k in getattr(other.data, kind)]
+        if not held:
+            continue
+        after = any(r.info.end_time and 0 <= start(other) - r.info.end_time <= SAME_EXECUTION_MS
+                    for r in graded)
+        why = "it was logged after the `with` block ended" if after else "it was logged outside the run"
+        return (f"your {kind[:-1]} {', '.join(held)} went to {label(other)}: {why}; move the "
+                f"mlflow.log_{kind[:-1]} calls inside `with mlflow.start_run(...)`")
+    return None
 
 
 def near_misses(wanted: str, present) -> list[str]:
     """Logged keys that look like ``wanted`` with another case, prefix or suffix (RMSE, test_rmse)."""
-    wanted_lower = wanted.lower()
-    return [k for k in present if k != wanted and wanted_lower in k.lower()]
+    return [k for k in present if k != wanted and wanted.lower() in k.lower()]
 
 
 def require_keys(kind: str, wanted, present: dict, where: str, hint: str) -> None:
@@ -79,11 +151,9 @@ def require_keys(kind: str, wanted, present: dict, where: str, hint: str) -> Non
         return
     found = ", ".join(sorted(present)) or "none"
     look_alikes = {k: near_misses(k, present) for k in missing}
-    look_alikes = {k: v for k, v in look_alikes.items() if v}
-    if look_alikes:
-        pairs = ", ".join(f"{v[0]} for {k}" for k, v in look_alikes.items())
-        hint = (f"you logged {pairs}: names are exact and case-sensitive, use the constants in "
-                f"labkit.names ({', '.join(repr(k) for k in look_alikes)})")
+    pairs = ", ".join(f"{v[0]} for {k}" for k, v in look_alikes.items() if v)
+    if pairs:
+        hint = f"you logged {pairs}: names are exact and case-sensitive, log them as the TODO spells them"
     plural = "s" if len(missing) > 1 else ""
     raise Fail(f"expected {kind}{plural} {', '.join(missing)} in {where}, found: {found}", hint)
 
@@ -97,35 +167,34 @@ def require_finite(metrics: dict, keys, where: str) -> None:
 
 
 def same(a: float, b: float) -> bool:
+    """Equal, up to the rounding of 3 decimals."""
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
-def compare_to_refit(logged: dict, test: dict, train: dict, where: str, source: str) -> None:
-    """Fail unless the logged metrics equal the grader's own numbers on the test split.
+def how_far(found: float, expected: float) -> str:
+    """``12 % above`` or ``less than 1 % below``: how far off, never the value itself."""
+    side = "above" if found > expected else "below"
+    if expected == 0:
+        return side
+    percent = abs(found - expected) / abs(expected) * 100
+    return f"{percent:.0f} % {side}" if percent >= 1 else f"less than 1 % {side}"
 
-    ``source`` says where the grader's numbers come from ("a re-fit from its params").
+
+def compare_metrics(logged: dict, keys, test: dict, train: Callable[[], dict], where: str, of: str,
+                    hint: str, guess: Callable[[str], tuple[str, str] | None] | None = None) -> None:
+    """Fail unless each logged metric equals the test-split metric of ``of`` (to 3 decimals).
+
+    The rationale says how far off it is and what it was probably computed on (``train()``
+    gives the metrics on the training split); it never prints the number to type. ``guess(key)`` may name a likelier cause (rationale tail, hint).
     """
-    for key in names.TEST_METRICS:
-        if key not in logged or same(logged[key], test[key]):
+    for key in keys:
+        found, expected = logged[key], test[key]
+        if same(found, expected):
             continue
-        if same(logged[key], train[key]):
-            raise Fail(
-                f"expected {key} {test[key]:.6g} on the test split ({source}), found "
-                f"{logged[key]:.6g}, the value on the training split",
-                "compute the metrics on the test split: predict split.X_test and compare "
-                "with split.y_test",
-            )
-        raise Fail(
-            f"expected {key} {test[key]:.6g} ({source}), found {logged[key]:.6g} in {where}",
-            "log the metrics your code computed on the test split (the dict `metrics`), "
-            "not numbers typed by hand",
-        )
-
-
-def scores(model, split) -> tuple[dict, dict]:
-    """The model's metrics on the test split and on the training split."""
-    from labkit.metrics import regression_metrics
-
-    test = regression_metrics(split.y_test, model.predict(split.X_test))
-    train = regression_metrics(split.y_train, model.predict(split.X_train))
-    return test, train
+        rationale = f"expected the test-split {key} of {of}, found {found:.6g} in {where}: {how_far(found, expected)} it"
+        if same(found, train()[key]):
+            raise Fail(rationale + f", equal to the training-split {key}: the training split?", TRAIN_SPLIT_HINT)
+        cause = guess(key) if guess else None
+        if cause:
+            raise Fail(f"{rationale}; {cause[0]}", cause[1])
+        raise Fail(rationale, hint)

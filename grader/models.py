@@ -1,12 +1,12 @@
-"""Load a student's logged scikit-learn model without ever unpickling it.
+"""Find a logged model's files and load it without ever unpickling it.
 
-The one place where the grader turns stored bytes into a model. It reads the skops
-file named in the model's MLmodel and loads it with the grader's own short list of
-trusted types (whatever the MLmodel file says it trusts is ignored). A model saved
-with pickle or cloudpickle is refused: unpickling runs arbitrary code.
-
-skops warns that a crafted tree can still crash the process when it predicts; a
-caller grading untrusted students can run the grader in a subprocess.
+The one place where the grader turns stored bytes into a model. MLflow reads the
+model's MLmodel file (``mlflow.models.Model.load``); skops rebuilds the estimator
+with the lab's own short list of trusted types (``grader.lab.SKOPS_TRUSTED_TYPES``):
+whatever the MLmodel file says it trusts is ignored, since a crafted model controls
+that file. A model saved with pickle or cloudpickle is refused: unpickling runs
+arbitrary code. skops warns that a crafted tree can still crash the process when it
+predicts; the class gradebook grades each student in a process of its own.
 """
 
 from __future__ import annotations
@@ -16,150 +16,94 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-# What the lab's three models need beyond skops' defaults: LinearRegression needs
-# nothing, RandomForest and GradientBoosting need the tree structure.
-TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+import mlflow.artifacts
+import skops.io
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+from skops.io.exceptions import UntrustedTypesFoundException
+
+from grader.lab import SKOPS_TRUSTED_TYPES
+
 SKLEARN_FLAVOR = "sklearn"
+MLMODEL = "MLmodel"
 
 
 class ModelNotLoadable(Exception):
     """A model the grader will not or cannot load; the message is the rationale."""
 
 
-def load_sklearn_model(model, client=None, files: "ModelFiles | None" = None):
-    """The estimator behind ``model``, loaded with skops and the grader's trusted types.
+class ModelFiles:
+    """A logged model's files: read in place on this disk, else each one downloaded once.
 
-    ``model`` is a LoggedModel, a ModelVersion, or a URI: ``models:/m-<id>``,
-    ``models:/<name>@<alias>`` or ``models:/<name>/<version>``. ``files`` are the
-    model's files when the caller already opened them (they stay open).
-    """
-    if files is None:
-        with ModelFiles(resolve_logged_model(model, client), client) as files:
-            return load_sklearn_model(model, client, files)
-    mlmodel = read_mlmodel(files)
-    flavor = mlmodel.get("flavors", {}).get(SKLEARN_FLAVOR)
-    if flavor is None:
-        found = ", ".join(mlmodel.get("flavors", {})) or "none"
-        raise ModelNotLoadable(f"expected an sklearn model, found flavors: {found}")
-    serialization = flavor.get("serialization_format") or "pickle"
-    if serialization != "skops":
-        raise ModelNotLoadable(f"logged with {serialization}; the grader only loads skops")
-    return _load_skops(files, flavor.get("pickled_model", ""))
-
-
-def _load_skops(files: "ModelFiles", filename: str):
-    path = files.path(filename)
-    if path is None or not path.is_file():
-        raise ModelNotLoadable(f"expected the skops file named in MLmodel, found {filename!r}")
-    return FastModel(path)
-
-
-def _load_with_skops(path: Path):
-    """The model rebuilt by skops with the grader's trusted types (imports scikit-learn)."""
-    import skops.io
-
-    try:
-        return skops.io.load(path, trusted=TRUSTED_TYPES)
-    except skops.io.exceptions.UntrustedTypesFoundException as exc:
-        raise ModelNotLoadable(f"the model holds types the grader does not trust ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - a broken file is the student's, not a crash
-        raise ModelNotLoadable(f"its skops file cannot be loaded ({type(exc).__name__}: {exc})") from None
-
-
-class FastModel:
-    """A logged model that predicts with NumPy when it is one of the lab's three estimators.
-
-    ``grader.skops_numpy`` reads the skops file's arrays and predicts as scikit-learn
-    does, without importing it (~2.5 s saved). Anything it does not recognise, at
-    load or at predict, goes to skops and scikit-learn, whose answer (or error) counts.
+    ``folder`` is the local store's folder: when the stored path of a local model no
+    longer exists (the lab was moved or copied), the same path is looked for beside it.
     """
 
-    def __init__(self, path: Path) -> None:
-        from grader import skops_numpy
+    def __init__(self, logged, tracking_uri: str | None = None, folder: Path | None = None) -> None:
+        self.location = logged.artifact_location
+        self.tracking_uri = tracking_uri
+        self.local = local_path(self.location)
+        if self.local is not None and not self.local.is_dir() and folder is not None:
+            self.local = moved(self.local, folder) or self.local
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._mlmodel: Model | None = None
 
-        self.path = path
-        self._real = None
-        try:
-            self._fast = skops_numpy.load(path)
-        except skops_numpy.Unsupported:
-            self._fast = None
-            self.real()  # fails now, as loading did before, if skops refuses the file
-
-    def real(self):
-        if self._real is None:
-            self._real = _load_with_skops(self.path)
-        return self._real
-
-    def predict(self, X):
-        from grader import skops_numpy
-
-        if self._fast is not None:
+    def path(self, name: str) -> Path | None:
+        """The model file ``name`` on this disk (None if absent, or not a plain file name)."""
+        if not name or Path(name).name != name or name in (".", ".."):
+            return None
+        if self.local is not None:
+            path = self.local / name
+            return path if path.is_file() else None
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="lab-grader-model-", ignore_cleanup_errors=True)
+        target = Path(self._tmp.name) / name
+        if not target.exists():
             try:
-                return self._fast.predict(X)
-            except skops_numpy.Unsupported:
-                self._fast = None
-        return self.real().predict(X)
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{self.location.rstrip('/')}/{name}", dst_path=self._tmp.name,
+                    tracking_uri=self.tracking_uri)
+            except (MlflowException, OSError):
+                return None
+        return target if target.is_file() else None
 
+    def mlmodel(self) -> Model:
+        """The model's MLmodel file, read by MLflow; ModelNotLoadable when its files are missing."""
+        if self._mlmodel is None:
+            path = self.path(MLMODEL)
+            if path is None:
+                where = self.local if self.local is not None else self.location
+                raise ModelNotLoadable(f"its files are missing: no {MLMODEL} file at {where}")
+            self._mlmodel = Model.load(path)
+        return self._mlmodel
 
-def read_mlmodel(files: "ModelFiles") -> dict:
-    """The model's MLmodel file, parsed (once per ModelFiles)."""
-    import yaml
+    def has_signature(self) -> bool:
+        signature = self.mlmodel().signature
+        return signature is not None and signature.inputs is not None
 
-    if files.mlmodel is None:
-        path = files.path("MLmodel")
-        if path is None or not path.is_file():
-            raise ModelNotLoadable("expected an MLmodel file in the logged model, found none")
-        files.mlmodel = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return files.mlmodel
+    def load(self):
+        """The estimator, rebuilt by skops with the lab's trusted types."""
+        flavor = self.mlmodel().flavors.get(SKLEARN_FLAVOR)
+        if flavor is None:
+            found = ", ".join(self.mlmodel().flavors) or "none"
+            raise ModelNotLoadable(f"expected an sklearn model, found flavors: {found}")
+        serialization = flavor.get("serialization_format") or "pickle"
+        if serialization != "skops":
+            raise ModelNotLoadable(f"logged with {serialization}; the grader only loads skops")
+        filename = flavor.get("pickled_model", "")
+        path = self.path(filename)
+        if path is None:
+            raise ModelNotLoadable(f"expected the skops file named in {MLMODEL}, found no {filename!r}")
+        try:
+            return skops.io.load(path, trusted=SKOPS_TRUSTED_TYPES)
+        except UntrustedTypesFoundException as exc:
+            raise ModelNotLoadable(f"the model holds types the grader does not trust ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - a broken file is the student's, not a crash
+            raise ModelNotLoadable(f"its skops file cannot be loaded ({type(exc).__name__}: {exc})") from None
 
-
-def resolve_logged_model(model, client=None):
-    """A LoggedModel from a LoggedModel, a ModelVersion or a models:/ URI."""
-    from mlflow import MlflowClient
-    from mlflow.entities import LoggedModel
-    from mlflow.entities.model_registry import ModelVersion
-
-    if isinstance(model, LoggedModel):
-        return model
-    client = client or MlflowClient()
-    if isinstance(model, ModelVersion):
-        return _logged_model_of_version(model, client)
-    uri = str(model)
-    if not uri.startswith("models:/"):
-        raise ModelNotLoadable(f"expected a models:/ URI, found {uri!r}")
-    target = uri[len("models:/"):].strip("/")
-    if target.startswith("m-") and "/" not in target and "@" not in target:
-        return client.get_logged_model(target)
-    if "@" in target:
-        name, alias = target.split("@", 1)
-        return _logged_model_of_version(client.get_model_version_by_alias(name, alias), client)
-    name, _, version = target.rpartition("/")
-    return _logged_model_of_version(client.get_model_version(name, version), client)
-
-
-def _logged_model_of_version(version, client):
-    return client.get_logged_model(model_id_of_version(version))
-
-
-def model_id_of_version(version) -> str:
-    """The id of the logged model a registered version was made from, or ModelNotLoadable."""
-    model_id = getattr(version, "model_id", None)
-    if not model_id and (version.source or "").startswith("models:/m-"):
-        model_id = version.source[len("models:/"):].split("/")[0]
-    if not model_id:
-        raise ModelNotLoadable(f"expected version {version.version} to come from a logged model, "
-                               f"found source {version.source!r}")
-    return model_id
-
-
-def logged_model_of_version(version, store):
-    """The LoggedModel behind a registered version, read through the grader's store."""
-    model_id = model_id_of_version(version)
-    model = store.logged_model(model_id)
-    if model is None:
-        raise ModelNotLoadable(f"expected the logged model {model_id} behind version "
-                               f"{version.version}, found none")
-    return model
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
 
 def local_path(location: str) -> Path | None:
@@ -172,50 +116,19 @@ def local_path(location: str) -> Path | None:
     return None
 
 
-class ModelFiles:
-    """A logged model's files: read in place on this disk, else each one downloaded once.
+def moved(path: Path, folder: Path) -> Path | None:
+    """``path`` found beside the store's ``folder``: the longest tail of it that exists there."""
+    parts = path.parts[1:]
+    for start in range(len(parts)):
+        candidate = folder.joinpath(*parts[start:])
+        if candidate.is_dir():
+            return candidate
+    return None
 
-    On a tracking server only the files the grader reads (MLmodel and the skops file)
-    are downloaded, into a temporary folder that ``close()`` removes.
-    """
 
-    def __init__(self, logged, client=None) -> None:
-        self.location = logged.artifact_location
-        self.tracking_uri = client.tracking_uri if client is not None else None
-        self.mlmodel: dict | None = None
-        self._tmp: tempfile.TemporaryDirectory | None = None
-        self._repo = None
-        self._listed: set[str] | None = None
-
-    def path(self, name: str) -> Path | None:
-        """The model file ``name`` on this disk, or None for a name that is not a plain file name."""
-        if not name or Path(name).name != name or name in (".", ".."):
-            return None
-        local = local_path(self.location)
-        if local is not None:
-            return local / name
-        return self._download(name)
-
-    def _download(self, name: str) -> Path:
-        if self._tmp is None:
-            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
-            self._tmp = tempfile.TemporaryDirectory(prefix="lab-grader-model-", ignore_cleanup_errors=True)
-            self._repo = get_artifact_repository(self.location, tracking_uri=self.tracking_uri)
-            self._listed = {Path(f.path).name for f in self._repo.list_artifacts() if not f.is_dir}
-        target = Path(self._tmp.name) / name
-        if name in self._listed and not target.exists():
-            # The file is known to exist: fetch it in one request (download_artifacts
-            # would first list it to tell a file from a folder).
-            self._repo._download_file(name, str(target))
-        return target
-
-    def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-    def __enter__(self) -> "ModelFiles":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+def same_location(a: str, b: str) -> bool:
+    """Two storage locations of a model that name the same folder."""
+    pa, pb = local_path(a), local_path(b)
+    if pa is not None and pb is not None:
+        return pa.resolve() == pb.resolve()
+    return a.rstrip("/") == b.rstrip("/")

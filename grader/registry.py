@@ -1,70 +1,34 @@
-"""The registry of checks: one per TODO, each with its id, description, dependencies and hint.
+"""The TODO registry: every check, one per TODO, and the one list of TODO ids.
 
-A check is a small function of the grading context. It returns None (or a note) when
-what its description says is true, and raises ``Fail`` with a rationale ("expected X,
-found Y") and, where it can tell the likely mistake, a tailored hint. Its ``hint`` in
-the registry is the generic next step, shown when the check fails or is skipped.
+Everything that counts or lists TODOs (the gradebook's columns, the tests, the bench,
+the docs' checks) asks this module; only the task modules that hold a TODO's check
+name its id.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from grader import task1, task2, task3, task4  # noqa: F401 - each registers its checks
+from grader.checks import REGISTERED, Check, sort_key, task_of
 
-
-class Fail(Exception):
-    """A check that failed: ``rationale`` says what was expected and found."""
-
-    def __init__(self, rationale: str, hint: str | None = None) -> None:
-        super().__init__(rationale)
-        self.rationale = rationale
-        self.hint = hint
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    description: str
-    hint: str
-    depends: tuple[str, ...]
-    run: Callable
-
-    @property
-    def task(self) -> str:
-        return "task" + self.id.split(".")[0]
-
-
-CHECKS: dict[str, Check] = {}
-
-
-def check(check_id: str, description: str, hint: str, depends: tuple[str, ...] = ()):
-    """Register the decorated function as the check of TODO ``check_id``."""
-
-    def register(func: Callable) -> Callable:
-        if check_id in CHECKS:
-            raise ValueError(f"check {check_id} is registered twice")
-        CHECKS[check_id] = Check(check_id, description, hint, tuple(depends), func)
-        return func
-
-    return register
-
-
-def sort_key(check_id: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in check_id.split("."))
+TASKS = ("task1", "task2", "task3", "task4")
+CHECKS: dict[str, Check] = {i: REGISTERED[i] for i in sorted(REGISTERED, key=sort_key)}
 
 
 def all_checks() -> list[Check]:
-    """Every check, in TODO order (importing the task modules registers them)."""
-    from grader import task1, task2, task3, task4  # noqa: F401 - they register on import
+    """Every check, in TODO order."""
+    return list(CHECKS.values())
 
-    return [CHECKS[i] for i in sorted(CHECKS, key=sort_key)]
+
+def todo_ids(tasks=TASKS) -> list[str]:
+    """The TODO ids of ``tasks`` (all of them by default), in order."""
+    return [i for i in CHECKS if task_of(i) in tasks]
 
 
 def checks_for(tasks: list[str]) -> list[Check]:
-    return [c for c in all_checks() if c.task in tasks]
+    return [CHECKS[i] for i in todo_ids(tasks)]
 
 
-def with_dependencies(checks: list[Check]) -> list[Check]:
+def with_dependencies(checks: list[Check], registry: dict[str, Check] = CHECKS) -> list[Check]:
     """The checks plus every check they depend on, directly or not, in TODO order."""
     wanted: set[str] = set()
     pending = [c.id for c in checks]
@@ -72,19 +36,23 @@ def with_dependencies(checks: list[Check]) -> list[Check]:
         check_id = pending.pop()
         if check_id not in wanted:
             wanted.add(check_id)
-            pending.extend(CHECKS[check_id].depends)
-    return [CHECKS[i] for i in sorted(wanted, key=sort_key)]
+            pending.extend(registry[check_id].depends)
+    return [registry[i] for i in sorted(wanted, key=sort_key)]
 
 
-def dependents_of(check_id: str) -> set[str]:
+def dependents_of(check_id: str, registry: dict[str, Check] = CHECKS) -> set[str]:
     """Every check that waits for ``check_id``, directly or through another check."""
     found: set[str] = set()
-    for check in all_checks():
-        stack = list(check.depends)
+    for other in registry.values():
+        seen: set[str] = set()
+        stack = list(other.depends)
         while stack:
             dep = stack.pop()
+            if dep in seen:
+                continue
+            seen.add(dep)
             if dep == check_id:
-                found.add(check.id)
+                found.add(other.id)
                 break
-            stack.extend(CHECKS[dep].depends)
+            stack.extend(registry[dep].depends)
     return found

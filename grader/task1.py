@@ -2,141 +2,115 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from grader import evidence as ev
-from grader.registry import Fail, check
-from labkit import names
-from labkit.data import SPLIT_SEED, TEST_SIZE
+from grader.checks import check
+from grader.errors import Fail
+from grader.lab import (
+    DEFAULT_EXPERIMENT, EXPERIMENT_TASK1, LINEAR_REGRESSION, PARAM_MODEL_TYPE, PARAM_RANDOM_STATE,
+    PARAM_TEST_SIZE, RUN_BASELINE, SCRIPTS, SPLIT_SEED, TEST_METRICS, TEST_SIZE, parse_param,
+)
 
 TASK = "task1"
-SAME_SCRIPT_GAP_MS = 30_000  # two runs this close together came from one script run
-EXPECTED_PARAMS = {
-    names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
-    names.PARAM_RANDOM_STATE: SPLIT_SEED,
-    names.PARAM_TEST_SIZE: TEST_SIZE,
+EXPECTED_PARAMS = {  # param -> (value, the script's constant that holds it)
+    PARAM_MODEL_TYPE: (LINEAR_REGRESSION, "MODEL_TYPE"),
+    PARAM_RANDOM_STATE: (SPLIT_SEED, "RANDOM_STATE"),
+    PARAM_TEST_SIZE: (TEST_SIZE, "TEST_SIZE"),
 }
+EXPERIMENT_HINT = "call mlflow.set_experiment(EXPERIMENT_NAME) before the run starts"
+RUN_HINT = "wrap the training in `with mlflow.start_run(run_name=RUN_NAME):`"
+PARAMS_HINT = ('inside the `with` block: mlflow.log_param("model_type", MODEL_TYPE), and the same '
+               'for "random_state" (RANDOM_STATE) and "test_size" (TEST_SIZE)')
+METRICS_HINT = ('inside the `with` block: mlflow.log_metric("rmse", rmse), and the same for '
+                '"mae" and "r2"')
+REFIT = "a LinearRegression re-fit on the lab's split"
 
 
-@dataclass
-class Task1:
-    run: object | None  # the run graded: the newest finished one (task-1 experiment or Default)
-    experiment: str | None
-    stray: object | None = None  # a second run the same script made by logging outside `with`
-    crashed: list = field(default_factory=list)
+def runs(ctx) -> ev.Found:
+    """The baseline runs: named ones in the task-1 experiment first, else wherever they went."""
+    return ctx.memo(TASK, lambda: ev.find_runs(ctx, EXPERIMENT_TASK1, RUN_BASELINE, elsewhere=True))
 
 
-def facts(ctx) -> Task1:
-    return ctx.memo(TASK, lambda: _facts(ctx))
+def _found(ctx) -> ev.Found:
+    found = runs(ctx)
+    if not found.runs:
+        raise Fail(f"expected a run in experiment '{EXPERIMENT_TASK1}', found none",
+                   f"run {SCRIPTS[TASK]}, then grade again")
+    return found
 
 
-def _facts(ctx) -> Task1:
-    store = ctx.store
-    runs = store.runs(names.EXPERIMENT_TASK1) + store.runs(names.DEFAULT_EXPERIMENT)
-    done = ev.finished(runs)
-    run = done[0] if done else None
-    stray = None
-    if run is not None and run.info.run_name != names.RUN_BASELINE:
-        partner = _named_partner(run, done[1:])
-        if partner is not None:
-            run, stray = partner, run
-    crashed = ev.unfinished_newer_than(runs, run)
-    facts = Task1(run, store.experiment_name(run.info.experiment_id) if run else None, stray, crashed)
-    if run is not None and crashed:
-        ctx.notes["1.2"] = ev.crash_note(crashed[0], run, TASK)
-    return facts
+def _note(found: ev.Found, run) -> str | None:
+    return ev.crash_note([run], found.runs)
 
 
-def _named_partner(run, older):
-    """The named baseline run the same script made just before ``run``, if any."""
-    for other in older:
-        if other.info.experiment_id != run.info.experiment_id:
-            continue
-        gap = (run.info.start_time or 0) - (other.info.end_time or 0)
-        if other.info.run_name == names.RUN_BASELINE and -1000 <= gap <= SAME_SCRIPT_GAP_MS:
-            return other
-        return None
-    return None
-
-
-def _graded_run(ctx):
-    task1 = facts(ctx)
-    if task1.run is None:
-        raise ev.no_run(f"a run in experiment '{names.EXPERIMENT_TASK1}'", TASK, task1.crashed)
-    return task1
-
-
-def _stray_hint(task1: Task1, kind: str) -> str | None:
-    if task1.stray is None or not getattr(task1.stray.data, kind):
-        return None
-    return (f"your {kind} landed in a separate {ev.label(task1.stray)}: move the "
-            f"mlflow.log_{kind[:-1]} calls inside the `with mlflow.start_run(...)` block")
-
-
-@check("1.1", f"the newest task-1 run is in experiment '{names.EXPERIMENT_TASK1}'",
-       "call mlflow.set_experiment(names.EXPERIMENT_TASK1) before the run starts")
+@check("1.1", f"a task-1 run is in experiment '{EXPERIMENT_TASK1}'", EXPERIMENT_HINT,
+       evidence=lambda ctx: runs(ctx).runs and f"runs in '{runs(ctx).experiment}'")
 def experiment_is_set(ctx):
-    task1 = _graded_run(ctx)
-    if task1.experiment != names.EXPERIMENT_TASK1:
-        raise Fail(
-            f"expected the newest task-1 run in experiment '{names.EXPERIMENT_TASK1}', "
-            f"found {ev.label(task1.run)} in '{task1.experiment}'",
-            "your run landed in Default: call mlflow.set_experiment(names.EXPERIMENT_TASK1) "
-            "before the run starts, then run task 1 again",
-        )
+    found = _found(ctx)
+    run = ev.ordered(found.runs)[0]
+    if found.experiment == EXPERIMENT_TASK1:
+        return _note(found, run)
+    rationale = (f"expected a task-1 run in experiment '{EXPERIMENT_TASK1}', "
+                 f"found {ev.label(run)} in '{found.experiment}'")
+    if found.experiment == DEFAULT_EXPERIMENT:
+        raise Fail(rationale, f"your run landed in Default: {EXPERIMENT_HINT}, then run task 1 again")
+    raise Fail(rationale + ", a name close to it",
+               f"the experiment's name is off: EXPERIMENT_NAME is \"{EXPERIMENT_TASK1}\"; "
+               "use mlflow.set_experiment(EXPERIMENT_NAME)")
 
 
-@check("1.2", f"the task-1 run is finished and named '{names.RUN_BASELINE}'",
-       "wrap the training in `with mlflow.start_run(run_name=names.RUN_BASELINE):`")
+@check("1.2", f"the task-1 run is named '{RUN_BASELINE}'", RUN_HINT,
+       evidence=lambda ctx: runs(ctx).named and f"run '{RUN_BASELINE}'")
 def run_is_named(ctx):
-    task1 = _graded_run(ctx)
-    name = task1.run.info.run_name
-    if name != names.RUN_BASELINE:
-        raise Fail(f"expected run name '{names.RUN_BASELINE}', found '{name}' "
-                   "(a name MLflow generated)")
+    found = _found(ctx)
+    run = ev.ordered(found.runs)[0]
+    if found.named:
+        return _note(found, run)
+    raise Fail(f"expected a run named '{RUN_BASELINE}' in '{found.experiment}', "
+               f"found '{run.info.run_name}'")
 
 
-PARAMS_HINT = "inside the `with` block: mlflow.log_param(names.PARAM_MODEL_TYPE, value), one call per param"
-METRICS_HINT = ("inside the `with` block: mlflow.log_metric(names.METRIC_RMSE, metrics[names.METRIC_RMSE]), "
-                "and the same for mae and r2")
+def _params_ok(run, hint: str) -> None:
+    params = run.data.params
+    ev.require_keys("param", EXPECTED_PARAMS, params, ev.label(run), hint)
+    for key, (expected, constant) in EXPECTED_PARAMS.items():
+        if parse_param(params[key]) != expected:
+            raise Fail(f"expected param {key} = {expected!r} in {ev.label(run)}, found {params[key]!r}",
+                       f'log the constant itself: mlflow.log_param("{key}", {constant})')
+
+
+def _has_params(ctx) -> str | None:
+    held = [r for r in runs(ctx).runs if set(EXPECTED_PARAMS) <= set(r.data.params)]
+    return held and f"params in {ev.label(held[0])}"
 
 
 @check("1.3", "the task-1 run logs params model_type, random_state and test_size with their values",
-       PARAMS_HINT)
+       PARAMS_HINT, evidence=_has_params)
 def params_are_logged(ctx):
-    from labkit.models import parse_param
+    found = _found(ctx)
+    hint = ev.stray_hint(found.runs, found.others, "params", EXPECTED_PARAMS) or PARAMS_HINT
+    run = ev.first_passing(found.runs, lambda r: _params_ok(r, hint))
+    return _note(found, run)
 
-    task1 = _graded_run(ctx)
-    params = task1.run.data.params
-    ev.require_keys("param", EXPECTED_PARAMS, params, ev.label(task1.run),
-                    _stray_hint(task1, "params") or PARAMS_HINT)
-    for key, expected in EXPECTED_PARAMS.items():
-        if parse_param(params[key]) != expected:
-            raise Fail(f"expected param {key} = {expected}, found {params[key]!r}",
-                       f"log {key} with the value the script uses ({expected!r})")
+
+def _has_metrics(ctx) -> str | None:
+    held = [r for r in runs(ctx).runs if set(TEST_METRICS) <= set(r.data.metrics)]
+    return held and f"metrics in {ev.label(held[0])}"
 
 
 @check("1.4", "the task-1 run logs rmse, mae and r2 equal to a re-fit on the test split",
-       METRICS_HINT, depends=("1.3",))
+       METRICS_HINT, depends=("1.3",), evidence=_has_metrics)
 def metrics_are_honest(ctx):
-    from labkit.models import parse_param
+    found = _found(ctx)
+    hint = ev.stray_hint(found.runs, found.others, "metrics", TEST_METRICS) or METRICS_HINT
 
-    task1 = _graded_run(ctx)
-    run, where = task1.run, ev.label(task1.run)
-    metrics = run.data.metrics
-    hint = _stray_hint(task1, "metrics") or METRICS_HINT
-    ev.require_keys("metric", names.TEST_METRICS, metrics, where, hint)
-    ev.require_finite(metrics, names.TEST_METRICS, where)
-    params = {k: parse_param(v) for k, v in run.data.params.items()}
-    split = ctx.split(params[names.PARAM_TEST_SIZE], params[names.PARAM_RANDOM_STATE])
-    model = _model(params[names.PARAM_MODEL_TYPE]).fit(split.X_train, split.y_train)
-    test, train = ev.scores(model, split)
-    ev.compare_to_refit(metrics, test, train, where, "a re-fit from the run's params")
+    def honest(run) -> None:
+        where = ev.label(run)
+        ev.require_keys("metric", TEST_METRICS, run.data.metrics, where, hint)
+        ev.require_finite(run.data.metrics, TEST_METRICS, where)
+        model = ctx.refit(LINEAR_REGRESSION, {}, where)
+        ev.compare_metrics(run.data.metrics, TEST_METRICS, ctx.scores(model),
+                           lambda: ctx.scores(model, "train"), where, REFIT,
+                           "log the variables rmse, mae and r2 your code computed on X_test: " + METRICS_HINT)
 
-
-def _model(model_type: str):
-    """The estimator to re-fit; LinearRegression's NumPy twin needs no scikit-learn import."""
-    from grader.without_sklearn import LinearFit
-    from labkit.models import make_model
-
-    return LinearFit() if model_type == names.LINEAR_REGRESSION else make_model(model_type)
+    run = ev.first_passing(found.runs, honest)
+    return _note(found, run)

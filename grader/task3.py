@@ -1,142 +1,171 @@
-"""Task 3's checks: one run per model, its metrics, and a logged model that reproduces them."""
+"""Task 3's checks: one run per model, its metrics and its logged model, each checked
+against a re-fit of that model type with the run's logged hyperparameters."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import numpy as np
+from mlflow.entities import LoggedModelStatus
 
 from grader import evidence as ev
-from grader.models import ModelFiles, ModelNotLoadable, load_sklearn_model, read_mlmodel
-from grader.registry import Fail, check
-from labkit import names
+from grader.checks import check
+from grader.errors import Fail
+from grader.lab import (
+    EXPERIMENT_TASK3, MODEL_NAME, MODEL_TYPES, PARAM_MODEL_TYPE, SCRIPTS, TEST_METRICS,
+    estimator_class, logged_hyperparams,
+)
+from grader.models import ModelNotLoadable
 
 TASK = "task3"
-
-
-@dataclass
-class Task3:
-    runs: dict[str, object]  # model type -> its newest finished run
-    generated: list[str] = field(default_factory=list)  # types found by tag, not by run name
-    missing: list[str] = field(default_factory=list)
-    crashed: list = field(default_factory=list)
-
-
-def facts(ctx) -> Task3:
-    return ctx.memo(TASK, lambda: _facts(ctx))
-
-
-def _facts(ctx) -> Task3:
-    """Per model type, the newest finished run named after it (or tagged with it)."""
-    runs = ctx.store.runs(names.EXPERIMENT_TASK3)
-    done = ev.finished(runs)
-    task3 = Task3({})
-    for model_type in names.MODEL_TYPES:
-        named = next((r for r in done if r.info.run_name == model_type), None)
-        tagged = next((r for r in done if r.data.tags.get(names.PARAM_MODEL_TYPE) == model_type), None)
-        if named is not None:
-            task3.runs[model_type] = named
-        elif tagged is not None:
-            task3.runs[model_type] = tagged
-            task3.generated.append(model_type)
-        else:
-            task3.missing.append(model_type)
-    graded = list(task3.runs.values())
-    oldest = min(graded, key=lambda r: r.info.start_time) if graded else None
-    task3.crashed = ev.unfinished_newer_than(runs, oldest)
-    if graded and task3.crashed and not task3.missing:
-        ctx.notes["3.1"] = ev.crash_note(task3.crashed[0], oldest, TASK)
-    return task3
-
-
-def _runs(ctx) -> Task3:
-    task3 = facts(ctx)
-    if task3.missing:
-        what = f"a finished run for {', '.join(task3.missing)} in '{names.EXPERIMENT_TASK3}'"
-        raise ev.no_run(what, TASK, task3.crashed)
-    return task3
-
-
 RUNS_HINT = "start one run per model: `with mlflow.start_run(run_name=model_name) as run:`"
 METRICS_HINT = "inside the `with` block, in one call: mlflow.log_metrics(metrics)"
-MODEL_HINT = ("mlflow.sklearn.log_model(model, name=names.MODEL_NAME, "
-              "input_example=split.X_test.head(5), **SKLEARN_LOG_OPTIONS)")
+MODEL_HINT = ('model_info = mlflow.sklearn.log_model(model, name=MODEL_NAME, input_example=X_test.head(5), '
+              'serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES, '
+              'pip_requirements=PIP_REQUIREMENTS)')
+PREDICTION_RTOL = 1e-6
+PREDICTION_ATOL = 1e-6  # ms: a model and its re-fit predict the same numbers
 
 
-@check("3.1", "one finished run per model, named " + ", ".join(names.MODEL_TYPES), RUNS_HINT)
+def runs_of(ctx) -> dict[str, ev.Found]:
+    """Per model type, its runs: named after it, else (no run_name given) tagged with it."""
+    def find():
+        return {m: ev.find_runs(ctx, EXPERIMENT_TASK3, m, lambda r, m=m: r.data.tags.get(PARAM_MODEL_TYPE) == m)
+                for m in MODEL_TYPES}
+
+    return ctx.memo(TASK, find)
+
+
+def _every(ctx) -> list:
+    return [r for found in runs_of(ctx).values() for r in found.runs]
+
+
+def _each_model(ctx, test) -> str | None:
+    """``test(run, model_type)`` holds for a run of every model type; else Fail, naming crashes."""
+    by_type = runs_of(ctx)
+    missing = [m for m, found in by_type.items() if not found.runs]
+    if missing:
+        every = ev.ordered(_every(ctx))
+        crashed = [r for r in every if r.info.status != ev.FINISHED]
+        rationale = (f"expected a run for {', '.join(missing)} in '{EXPERIMENT_TASK3}', "
+                     f"found {ev.names(every) or 'none'}")
+        if crashed:
+            raise Fail(f"{rationale}: {ev.crash(crashed[0])}", ev.crash_hint(crashed[0], TASK))
+        raise Fail(rationale, f"run {SCRIPTS[TASK]}: its loop makes one run per model")
+    graded = [ev.first_passing(found.runs, lambda r, m=m: test(r, m)) for m, found in by_type.items()]
+    return ev.crash_note(graded, _every(ctx))
+
+
+def refit(ctx, run, model_type: str):
+    """A re-fit of the run's model type, with the hyperparameters it logged, on the lab's split."""
+    return ctx.refit(model_type, logged_hyperparams(model_type, run.data.params), ev.label(run))
+
+
+@check("3.1", "one run per model, named " + ", ".join(MODEL_TYPES), RUNS_HINT,
+       evidence=lambda ctx: all(f.named for f in runs_of(ctx).values()) and "a run named after each model")
 def one_run_per_model(ctx):
-    task3 = _runs(ctx)
-    if task3.generated:
-        found = ", ".join(f"'{task3.runs[m].info.run_name}' for {m}" for m in task3.generated)
-        raise Fail(f"expected runs named {', '.join(task3.generated)}, found generated names: {found}",
-                   "your runs have generated names: pass run_name=model_name to mlflow.start_run")
+    note = _each_model(ctx, lambda run, model_type: None)
+    unnamed = {m: f.runs[0] for m, f in runs_of(ctx).items() if not f.named}
+    if unnamed:
+        found = ", ".join(f"'{r.info.run_name}' for {m}" for m, r in unnamed.items())
+        raise Fail(f"expected runs named {', '.join(unnamed)}, found {found}",
+                   "pass run_name=model_name to mlflow.start_run")
+    return note
 
 
-@check("3.2", "each task-3 run logs rmse, mae and r2", METRICS_HINT)
+def _has_metrics(ctx) -> str | None:
+    held = [r for r in _every(ctx) if set(TEST_METRICS) <= set(r.data.metrics)]
+    return held and f"metrics in {ev.names(held)}"
+
+
+@check("3.2", "each task-3 run logs rmse, mae and r2 equal to a re-fit of its model",
+       METRICS_HINT, evidence=_has_metrics)
 def metrics_logged(ctx):
-    task3 = _runs(ctx)
-    for run in task3.runs.values():
-        ev.require_keys("metric", names.TEST_METRICS, run.data.metrics, ev.label(run), METRICS_HINT)
-        ev.require_finite(run.data.metrics, names.TEST_METRICS, ev.label(run))
+    def honest(run, model_type) -> None:
+        where, metrics = ev.label(run), run.data.metrics
+        found = runs_of(ctx)[model_type]
+        hint = ev.stray_hint(found.runs, found.others, "metrics", TEST_METRICS) or METRICS_HINT
+        ev.require_keys("metric", TEST_METRICS, metrics, where, hint)
+        ev.require_finite(metrics, TEST_METRICS, where)
+        twin = refit(ctx, run, model_type)
+        ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(twin), lambda: ctx.scores(twin, "train"), where,
+                           f"a {model_type} re-fit from the run's params",
+                           "log the dict `metrics` your code computed on X_test: " + METRICS_HINT,
+                           guess=lambda key: _own_model_guess(ctx, run, key))
+
+    return _each_model(ctx, honest)
 
 
-@check("3.3", "each task-3 run logs a model with a signature whose test predictions "
-       "reproduce its metrics", MODEL_HINT, depends=("3.2",))
-def models_reproduce_metrics(ctx):
-    task3 = _runs(ctx)
-    split = ctx.split()
-    for run in task3.runs.values():
-        model = logged_model(ctx, run, task3)
-        test, train = ev.scores(estimator(ctx, model), split)
-        ev.compare_to_refit(run.data.metrics, test, train, ev.label(run),
-                            "the grader's score of the logged model")
+def _own_model_guess(ctx, run, key: str):
+    """When the metrics are honest for the model the run logged, the model is what is off."""
+    try:
+        model = _model_of(ctx, run)
+    except Fail:
+        return None
+    if ev.same(run.data.metrics[key], ctx.scores(model)[key]):
+        return ("they are the metrics of the model logged in this run, which was not fitted as "
+                "the lab's split and params give: trained on other rows?",
+                "fit the model on X_train and y_train, with the params the run logs")
+    return None
 
 
-def logged_model(ctx, run, task3: Task3 | None = None):
-    """The run's newest model logged under names.MODEL_NAME, with a signature, or Fail."""
+def _has_model(ctx) -> str | None:
+    held = [r for r in _every(ctx) if ctx.store.logged_models(r)]
+    return held and f"logged models in {ev.names(held)}"
+
+
+@check("3.3", "each task-3 run logs a model with a signature that predicts like a re-fit of its "
+       "model type", MODEL_HINT, depends=("3.2",), evidence=_has_model)
+def models_logged(ctx):
+    def faithful(run, model_type) -> None:
+        model = _model_of(ctx, run)
+        where = ev.label(run)
+        expected = estimator_class(model_type).__name__
+        if type(model).__name__ != expected:
+            raise Fail(f"expected a {expected} in {where}, found a {type(model).__name__}",
+                       "log `model`, the model this iteration of the loop trained")
+        twin = refit(ctx, run, model_type)
+        X_test = ctx.split().X_test
+        if not np.allclose(model.predict(X_test), twin.predict(X_test),
+                           rtol=PREDICTION_RTOL, atol=PREDICTION_ATOL):
+            rmse, twin_rmse = ctx.scores(model)["rmse"], ctx.scores(twin)["rmse"]
+            raise Fail(f"expected the model in {where} to predict like a {model_type} re-fit from its "
+                       f"params on the lab's training split, found other predictions (test rmse "
+                       f"{ev.how_far(rmse, twin_rmse)} the re-fit's): trained on other rows or params?",
+                       "log the model fitted on X_train and y_train in this run: " + MODEL_HINT)
+
+    return _each_model(ctx, faithful)
+
+
+def _model_of(ctx, run):
+    """The estimator the run logged under MODEL_NAME, with a signature, loaded safely; or Fail."""
+    where = ev.label(run)
     models = ctx.store.logged_models(run)
     if not models:
-        crashed = [r for r in (task3.crashed if task3 else [])
-                   if "untrusted types" in r.data.tags.get(names.TAG_ERROR, "").lower()]
-        raise Fail(f"expected a logged model in {ev.label(run)}, found none",
-                   ev.SKOPS_HINT if crashed else MODEL_HINT)
-    named = [m for m in models if m.name == names.MODEL_NAME]
+        hint = MODEL_HINT
+        if run.info.status != ev.FINISHED:
+            hint = ev.crash_hint(run, TASK)
+            where = f"{where}, which {ev.what_happened(run)}"
+        raise Fail(f"expected a logged model in {where}, found none", hint)
+    named = [m for m in models if m.name == MODEL_NAME]
     if not named:
-        found = ", ".join(f"'{m.name}'" for m in models)
-        raise Fail(f"expected a model named '{names.MODEL_NAME}' in {ev.label(run)}, found {found}",
-                   "log it with name=names.MODEL_NAME")
-    model = named[0]
-    if not _has_signature(ctx, model):
-        raise Fail(f"expected a signature on the model of {ev.label(run)}, found none",
-                   "pass input_example=split.X_test.head(5) to log_model: MLflow infers the "
-                   "signature from it")
-    return model
-
-
-def _has_signature(ctx, model) -> bool:
-    def read():
-        try:
-            return bool((read_mlmodel(model_files(ctx, model)).get("signature") or {}).get("inputs"))
-        except ModelNotLoadable:
-            return False
-
-    return ctx.memo(f"signature:{model.model_id}", read)
-
-
-def estimator(ctx, model):
-    """The model loaded by the safe loader (once per grading), or Fail with the reason."""
-    def load():
-        try:
-            return load_sklearn_model(model, ctx.store.client, model_files(ctx, model))
-        except ModelNotLoadable as exc:
-            return exc
-
-    loaded = ctx.memo(f"model:{model.model_id}", load)
-    if isinstance(loaded, ModelNotLoadable):
-        raise Fail(f"expected a model the grader can load, found one that is not: {loaded}",
-                   "log it with mlflow.sklearn.log_model(..., **SKLEARN_LOG_OPTIONS): skops format, "
-                   "not pickle")
-    return loaded
-
-
-def model_files(ctx, model) -> ModelFiles:
-    """The model's files, fetched once per grading: the signature check and the loader share them."""
-    return ctx.memo(f"files:{model.model_id}", lambda: ctx.closing(ModelFiles(model, ctx.store.client)))
+        raise Fail(f"expected a model named '{MODEL_NAME}' in {where}, found "
+                   f"{', '.join(repr(m.name) for m in models)}", "log it with name=MODEL_NAME")
+    logged = next((m for m in named if m.status == LoggedModelStatus.READY), named[0])
+    if logged.status != LoggedModelStatus.READY:
+        crashed = run.info.status != ev.FINISHED
+        raise Fail(f"expected a logged model in {where}, found one whose logging never finished "
+                   f"({logged.status})" + (f": {ev.crash(run)}" if crashed else ""),
+                   ev.crash_hint(run, TASK) if crashed else MODEL_HINT)
+    files = ctx.files(logged)
+    try:
+        signed = files.has_signature()
+    except ModelNotLoadable as exc:
+        raise Fail(f"expected the model files of {where}, found that {exc}",
+                   f"the lab's artifacts folder lost them: run {SCRIPTS[TASK]} again") from None
+    if not signed:
+        raise Fail(f"expected a signature on the model of {where}, found none",
+                   "pass input_example=X_test.head(5) to log_model: MLflow infers the signature from it")
+    try:
+        return ctx.load(logged)
+    except ModelNotLoadable as exc:
+        raise Fail(f"expected a model the grader can load in {where}, found one that is not: {exc}",
+                   "log it as the TODO says, in skops format: " + MODEL_HINT) from None

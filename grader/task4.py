@@ -1,176 +1,262 @@
-"""Task 4's checks: the best run picked, registered, aliased, and its score logged honestly."""
+"""Task 4's checks: the best task-3 run picked, its model registered and aliased, and the
+staging model's score logged honestly."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from grader import evidence as ev
 from grader import task3
-from grader.models import ModelNotLoadable
-from grader.registry import Fail, check
-from labkit import names
+from grader.checks import check
+from grader.errors import Fail
+from grader.lab import (
+    ALIAS, EXPERIMENT_TASK3, EXPERIMENT_TASK4, METRIC_R2, METRIC_RMSE, METRIC_STAGING_RMSE,
+    PARAM_MODEL_URI, REGISTERED_MODEL, RUN_REGISTRY, SCRIPTS, STAGING_URI, TAG_BEST_RUN,
+)
+from grader.models import ModelNotLoadable, same_location
 
 TASK = "task4"
 STAGE = "Staging"  # the deprecated stage an alias replaces
-STAGE_URI = f"models:/{names.REGISTERED_MODEL}/{STAGE}"
+STAGE_URI = f"models:/{REGISTERED_MODEL}/{STAGE}"
+PICK_HINT = ('runs = mlflow.search_runs(experiment_names=[TASK3_EXPERIMENT], filter_string='
+             '"attributes.status = \'FINISHED\'", order_by=["metrics.r2 DESC"]), then '
+             'best_run_id = runs.iloc[0]["run_id"]')
+REGISTER_HINT = "version = mlflow.register_model(model_uri, REGISTERED_MODEL)"
+ALIAS_HINT = "client.set_registered_model_alias(REGISTERED_MODEL, ALIAS, version.version)"
+STAGING_HINT = ('staged_model = mlflow.pyfunc.load_model(STAGING_URI), then mlflow.log_param("model_uri", '
+                'STAGING_URI) and mlflow.log_metric("staging_rmse", the RMSE of its predictions on X_test)')
 
 
-@dataclass
-class Task4:
-    run: object | None  # the newest finished task-4 run
-    versions: list = field(default_factory=list)  # newest first
-    aliases: dict = field(default_factory=dict)
-    crashed: list = field(default_factory=list)
-
-    @property
-    def newest(self):
-        return self.versions[0] if self.versions else None
+def runs(ctx) -> ev.Found:
+    return ctx.memo(TASK, lambda: ev.find_runs(ctx, EXPERIMENT_TASK4, RUN_REGISTRY))
 
 
-def facts(ctx) -> Task4:
-    return ctx.memo(TASK, lambda: _facts(ctx))
+def _found(ctx) -> ev.Found:
+    found = runs(ctx)
+    if not found.runs:
+        raise Fail(f"expected a run in experiment '{EXPERIMENT_TASK4}', found none",
+                   f"run {SCRIPTS[TASK]}, then grade again")
+    return found
 
 
-def _facts(ctx) -> Task4:
-    store = ctx.store
-    runs = store.runs(names.EXPERIMENT_TASK4)
-    done = ev.finished(runs)
-    run = done[0] if done else None
-    task4 = Task4(run, store.versions(names.REGISTERED_MODEL), store.aliases(names.REGISTERED_MODEL),
-                  ev.unfinished_newer_than(runs, run))
-    if run is not None and task4.crashed:
-        ctx.notes["4.1"] = ev.crash_note(task4.crashed[0], run, TASK)
-    return task4
+def best_runs(ctx, before: int) -> list:
+    """The finished task-3 runs with the highest r2 among those started before ``before``
+    (a run logged later could not have been picked); only runs that hold a logged model
+    count, unless none does. Runs tied on r2 are all best."""
+    done = [r for r in ctx.store.runs(EXPERIMENT_TASK3) if r.info.status == ev.FINISHED
+            and METRIC_R2 in r.data.metrics and ev.start(r) < before]
+    done = [r for r in done if ctx.store.logged_models(r)] or done
+    if not done:
+        return []
+    top = max(r.data.metrics[METRIC_R2] for r in done)
+    return [r for r in done if ev.same(r.data.metrics[METRIC_R2], top)]
 
 
-def _task4_run(ctx) -> Task4:
-    task4 = facts(ctx)
-    if task4.run is None:
-        raise ev.no_run(f"a run in experiment '{names.EXPERIMENT_TASK4}'", TASK, task4.crashed)
-    return task4
-
-
-def best_task3_run(ctx):
-    """The task-3 run with the highest logged r2 (3.2 passed, so every run has one)."""
-    runs = task3.facts(ctx).runs.values()
-    return max(runs, key=lambda r: r.data.metrics[names.METRIC_R2])
+def distinct(a, b) -> tuple[str, str]:
+    """Labels for two runs; with their ids when their names alone would read the same."""
+    la, lb = ev.label(a), ev.label(b)
+    if la == lb:
+        la, lb = f"{la} ({a.info.run_id[:8]})", f"{lb} ({b.info.run_id[:8]})"
+    return la, lb
 
 
 def _r2(run) -> str:
-    value = run.data.metrics.get(names.METRIC_R2)
+    value = run.data.metrics.get(METRIC_R2)
     return f"r2 {value:.3f}" if value is not None else "no r2"
 
 
-def picked_run(ctx):
-    """The task-3 run the task-4 script picked (recorded on its run), or None."""
-    task4 = _task4_run(ctx)
-    run_id = task4.run.data.tags.get(names.TAG_BEST_RUN)
-    if run_id is None and task4.newest is not None:
-        run_id = task4.newest.run_id
+def _check_pick(ctx, run) -> None:
+    run_id = run.data.tags.get(TAG_BEST_RUN)
+    if not run_id:
+        raise Fail(f"expected {ev.label(run)} to record the task-3 run it picked (tag {TAG_BEST_RUN}), "
+                   "found no pick", PICK_HINT)
+    picked = ctx.store.run(run_id)
+    best = best_runs(ctx, ev.start(run))
+    if not best:
+        raise Fail(f"expected a finished task-3 run with r2 to pick from, found none",
+                   f"finish task 3 ({SCRIPTS['task3']}), then run task 4 again")
+    if picked is None:
+        raise Fail(f"expected the pick in {ev.label(run)} to be a run of the store, found run id {run_id!r}",
+                   PICK_HINT)
+    if any(picked.info.run_id == b.info.run_id for b in best):
+        return
+    expected, found = distinct(best[0], picked)
+    if ctx.store.experiment_name(picked.info.experiment_id) != EXPERIMENT_TASK3:
+        why, hint = " of another experiment", "search the experiment TASK3_EXPERIMENT: " + PICK_HINT
+    elif picked.info.status != ev.FINISHED:
+        happened = ev.what_happened(picked)
+        why = "" if happened.startswith("ended") else f", which {happened}"  # its label has the status
+        hint = "keep only finished runs: filter_string=\"attributes.status = 'FINISHED'\""
+    elif not ctx.store.logged_models(picked) and ctx.store.logged_models(best[0]):
+        why, hint = f" ({_r2(picked)}), which holds no logged model", PICK_HINT
+    else:
+        why, hint = f" ({_r2(picked)})", "the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first"
+    raise Fail(f"expected the pick to be the best task-3 {expected} ({_r2(best[0])}), found {found}{why}",
+               hint)
+
+
+def accepted(ctx) -> list:
+    """The task-3 runs whose model 4.2 and 4.3 accept: the best runs a task-4 run picked."""
+    def find():
+        best = []
+        for run in runs(ctx).runs:
+            try:
+                _check_pick(ctx, run)
+            except Fail:
+                continue
+            best.extend(b for b in best_runs(ctx, ev.start(run)) if b not in best)
+        return best
+
+    return ctx.memo("accepted", find)
+
+
+@check("4.1", "the task-4 run picks the task-3 run with the highest r2", PICK_HINT, depends=("3.2",),
+       evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and "a pick")
+def picks_best_run(ctx):
+    found = _found(ctx)
+    run = ev.first_passing(found.runs, lambda r: _check_pick(ctx, r))
+    return ev.crash_note([run], found.runs)
+
+
+def version_model(ctx, version):
+    """The logged model a registered version was made from, whatever URI registered it."""
+    return resolve_uri(ctx, f"models:/{version.model_id}" if version.model_id else version.source)
+
+
+def resolve_uri(ctx, uri: str):
+    """The logged model behind a model URI (runs:/, models:/m-…, models:/name@alias,
+    models:/name/version or /stage, or a storage location), or None."""
+    store = ctx.store
+    if uri.startswith("models:/"):
+        target = uri[len("models:/"):].strip("/")
+        if target.startswith("m-") and "/" not in target:
+            return store.logged_model(target)
+        if "@" in target:
+            name, key = target.split("@", 1)
+        else:
+            name, _, key = target.rpartition("/")
+        version = _version_by(ctx, name, key, alias="@" in target)
+        return version_model(ctx, version) if version is not None else None
+    if uri.startswith("runs:/"):
+        run_id, _, path = uri[len("runs:/"):].partition("/")
+        run = store.run(run_id)
+        models = [m for m in store.logged_models(run) if m.name == path.strip("/")] if run else []
+        return models[0] if models else None
+    for experiment in (EXPERIMENT_TASK3, EXPERIMENT_TASK4):
+        found = store.experiment(experiment)
+        for model in store.models_of_experiment(found.experiment_id) if found else ():
+            if same_location(model.artifact_location, uri):
+                return model
+    return None
+
+
+def _version_by(ctx, name: str, key: str, alias: bool):
+    versions = ctx.store.versions(name)
+    if alias:
+        number = ctx.store.aliases(name).get(key)
+        return next((v for v in versions if str(v.version) == number), None)
+    if key.isdigit():
+        return next((v for v in versions if str(v.version) == key), None)
+    return next((v for v in versions if (v.current_stage or "").lower() == key.lower()), None)
+
+
+def version_run(ctx, version):
+    model = version_model(ctx, version)
+    run_id = version.run_id or (model.source_run_id if model is not None else None)
     return ctx.store.run(run_id) if run_id else None
 
 
-PICK_HINT = ("mlflow.search_runs(experiment_names=[names.EXPERIMENT_TASK3], "
-             "order_by=[\"metrics.r2 DESC\"]), then keep the first row's run_id")
-REGISTER_HINT = "version = mlflow.register_model(model_uri, names.REGISTERED_MODEL)"
-ALIAS_HINT = ("client.set_registered_model_alias(names.REGISTERED_MODEL, names.ALIAS, "
-              "version.version)")
-STAGING_HINT = ("load names.STAGING_URI with mlflow.pyfunc.load_model, then log the param "
-                "model_uri and the metric staging_rmse of its test predictions")
+def _made_from_best(ctx, version) -> bool:
+    run = version_run(ctx, version)
+    return run is not None and any(run.info.run_id == b.info.run_id for b in accepted(ctx))
 
 
-@check("4.1", "the task-4 run picks the task-3 run with the highest r2", PICK_HINT, depends=("3.2",))
-def picks_best_run(ctx):
-    best = best_task3_run(ctx)
-    picked = picked_run(ctx)
-    if picked is None:
-        raise Fail(f"expected the task-4 run to pick the best task-3 {ev.label(best)}, found no pick")
-    best_r2 = best.data.metrics[names.METRIC_R2]
-    picked_r2 = picked.data.metrics.get(names.METRIC_R2)
-    task3_experiment = ctx.store.experiment(names.EXPERIMENT_TASK3).experiment_id
-    if picked.info.experiment_id == task3_experiment and picked_r2 is not None and ev.same(picked_r2, best_r2):
-        return None
-    raise Fail(f"expected the best task-3 {ev.label(best)} ({_r2(best)}), "
-               f"found {ev.label(picked)} ({_r2(picked)}) picked",
-               "the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first")
+def _describe(ctx, version) -> str:
+    run = version_run(ctx, version)
+    source = ev.label(run) if run is not None else f"source {version.source!r}"
+    return f"version {version.version}, made from {source}"
 
 
-@check("4.2", f"the registered model '{names.REGISTERED_MODEL}' has a newest version made "
-       "from that run's model", REGISTER_HINT, depends=("4.1", "3.3"))
+def _expected_version(ctx) -> str:
+    return f"a version of '{REGISTERED_MODEL}' made from the model of {ev.names(accepted(ctx))}"
+
+
+@check("4.2", f"the registered model '{REGISTERED_MODEL}' has a version made from that run's model",
+       REGISTER_HINT, depends=("4.1", "3.3"),
+       evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and f"versions of '{REGISTERED_MODEL}'")
 def best_model_registered(ctx):
-    task4 = facts(ctx)
-    picked = picked_run(ctx)
-    if task4.newest is None:
-        others = [n for n in ctx.store.registered_model_names() if n != names.REGISTERED_MODEL]
-        hint = (f"you registered '{others[0]}': use names.REGISTERED_MODEL"
-                if others else None)
-        raise Fail(f"expected a registered model '{names.REGISTERED_MODEL}' with a version, "
-                   "found none", hint)
-    source = ctx.store.run(task4.newest.run_id) if task4.newest.run_id else None
-    if source is None or source.info.run_id != picked.info.run_id:
-        found = ev.label(source) if source is not None else f"source {task4.newest.source!r}"
-        raise Fail(f"expected version {task4.newest.version} to come from {ev.label(picked)}, "
-                   f"found {found}",
-                   "register model_uri, the model of best_run_id, then run task 4 again")
-
-
-@check("4.3", f"the alias '{names.ALIAS}' points to that version", ALIAS_HINT, depends=("4.2",))
-def alias_set(ctx):
-    task4 = facts(ctx)
-    newest = task4.newest
-    aliased = task4.aliases.get(names.ALIAS)
-    if aliased == str(newest.version):
+    versions = ctx.store.versions(REGISTERED_MODEL)
+    if any(_made_from_best(ctx, v) for v in versions):
         return None
-    if aliased is None and newest.current_stage == STAGE:
-        return (f"version {newest.version} is in the stage {STAGE}: that passes, but stages are "
-                f"deprecated and aliases replace them; next time use {ALIAS_HINT}")
-    found = f"it on version {aliased}" if aliased else "no such alias"
-    raise Fail(f"expected alias '{names.ALIAS}' on version {newest.version}, found {found}",
-               "point the alias at the version you just registered: " + ALIAS_HINT)
+    if not versions:
+        others = [n for n in ctx.store.registered_model_names() if n != REGISTERED_MODEL]
+        hint = (f"you registered '{others[0]}': register under REGISTERED_MODEL (\"{REGISTERED_MODEL}\")"
+                if others else REGISTER_HINT)
+        raise Fail(f"expected a registered model '{REGISTERED_MODEL}' with a version, found none", hint)
+    raise Fail(f"expected {_expected_version(ctx)}, found {_describe(ctx, versions[0])}",
+               "register model_uri, the model of best_run_id: " + REGISTER_HINT)
+
+
+def staging_version(ctx):
+    """The version behind the alias; without one, a version in the deprecated stage Staging."""
+    versions = ctx.store.versions(REGISTERED_MODEL)
+    number = ctx.store.aliases(REGISTERED_MODEL).get(ALIAS)
+    if number is not None:
+        return next((v for v in versions if str(v.version) == number), None), False
+    staged = [v for v in versions if v.current_stage == STAGE and _made_from_best(ctx, v)]
+    return (staged[0], True) if staged else (None, False)
+
+
+@check("4.3", f"the alias '{ALIAS}' points to a version of that run's model", ALIAS_HINT, depends=("4.2",),
+       evidence=lambda ctx: ALIAS in ctx.store.aliases(REGISTERED_MODEL) and f"the alias '{ALIAS}'")
+def alias_set(ctx):
+    version, by_stage = staging_version(ctx)
+    if version is not None and _made_from_best(ctx, version):
+        if by_stage:
+            return (f"version {version.version} is in the stage {STAGE}: that passes, but stages are "
+                    f"deprecated and aliases replace them; next time use {ALIAS_HINT}")
+        return None
+    found = f"it on {_describe(ctx, version)}" if version is not None else "no such alias"
+    raise Fail(f"expected alias '{ALIAS}' on {_expected_version(ctx)}, found {found}",
+               "point the alias at the version you registered: " + ALIAS_HINT)
 
 
 @check("4.4", "the task-4 run logs model_uri and a staging_rmse equal to the grader's score "
-       "of the staging model", STAGING_HINT, depends=("4.3",))
+       "of the staging model", STAGING_HINT, depends=("4.3",),
+       evidence=lambda ctx: [r for r in runs(ctx).runs if METRIC_STAGING_RMSE in r.data.metrics]
+       and f"{METRIC_STAGING_RMSE} in a task-4 run")
 def staging_scored(ctx):
-    task4 = _task4_run(ctx)
-    run, where = task4.run, ev.label(task4.run)
-    ev.require_keys("param", [names.PARAM_MODEL_URI], run.data.params, where, STAGING_HINT)
-    uri = run.data.params[names.PARAM_MODEL_URI]
-    version, accepted = _staging_version(task4)
-    if uri not in accepted:
-        raise Fail(f"expected param model_uri = '{names.STAGING_URI}', found {uri!r}",
-                   "load the model by its alias, names.STAGING_URI, and log that URI")
-    ev.require_keys("metric", [names.METRIC_STAGING_RMSE], run.data.metrics, where, STAGING_HINT)
-    ev.require_finite(run.data.metrics, [names.METRIC_STAGING_RMSE], where)
-    logged = run.data.metrics[names.METRIC_STAGING_RMSE]
-    test, train = ev.scores(_load(ctx, version), ctx.split())
-    rmse = names.METRIC_RMSE
-    if ev.same(logged, test[rmse]):
-        return None
-    source = f"the grader's score of version {version.version}"
-    if ev.same(logged, train[rmse]):
-        raise Fail(f"expected staging_rmse {test[rmse]:.6g} on the test split ({source}), found "
-                   f"{logged:.6g}, the value on the training split",
-                   "predict split.X_test with the loaded model and compare with split.y_test")
-    raise Fail(f"expected staging_rmse {test[rmse]:.6g} ({source}), found {logged:.6g} in {where}",
-               "log the RMSE of the loaded model's test predictions, not a number typed by hand")
-
-
-def _staging_version(task4: Task4):
-    """The version behind the alias (or, without one, the newest in stage Staging) and its URIs."""
-    number = task4.aliases.get(names.ALIAS)
-    if number is None:
-        return task4.newest, {names.STAGING_URI, STAGE_URI}
-    version = next(v for v in task4.versions if str(v.version) == number)
-    return version, {names.STAGING_URI}
-
-
-def _load(ctx, version):
-    from grader.models import logged_model_of_version
-
+    found = _found(ctx)
+    version, by_stage = staging_version(ctx)
+    logged = version_model(ctx, version)
+    if logged is None:
+        raise Fail(f"expected a logged model behind version {version.version}, found source {version.source!r}",
+                   "register the model_uri of the best run's logged model: " + REGISTER_HINT)
     try:
-        model = logged_model_of_version(version, ctx.store)
+        model = ctx.load(logged)
     except ModelNotLoadable as exc:
-        raise Fail(f"expected a model the grader can load behind '{names.ALIAS}', found: {exc}",
-                   "log models with mlflow.sklearn.log_model(..., **SKLEARN_LOG_OPTIONS)") from None
-    return task3.estimator(ctx, model)
+        raise Fail(f"expected a model the grader can load behind '{ALIAS}', found: {exc}",
+                   task3.MODEL_HINT) from None
+
+    def scored(run) -> None:
+        where, params = ev.label(run), run.data.params
+        hint = ev.stray_hint(found.runs, found.others, "params", [PARAM_MODEL_URI]) or STAGING_HINT
+        ev.require_keys("param", [PARAM_MODEL_URI], params, where, hint)
+        uri = params[PARAM_MODEL_URI]
+        if uri != STAGING_URI and not (by_stage and uri == STAGE_URI):
+            target = resolve_uri(ctx, uri)
+            if target is None or target.model_id != logged.model_id:
+                raise Fail(f"expected param model_uri = '{STAGING_URI}' in {where}, found {uri!r}",
+                           "load the model by its alias, STAGING_URI, and log that URI")
+        hint = ev.stray_hint(found.runs, found.others, "metrics", [METRIC_STAGING_RMSE]) or STAGING_HINT
+        ev.require_keys("metric", [METRIC_STAGING_RMSE], run.data.metrics, where, hint)
+        ev.require_finite(run.data.metrics, [METRIC_STAGING_RMSE], where)
+        ev.compare_metrics({METRIC_RMSE: run.data.metrics[METRIC_STAGING_RMSE]}, [METRIC_RMSE],
+                           ctx.scores(model), lambda: ctx.scores(model, "train"),
+                           where, f"version {version.version} (its RMSE, as {METRIC_STAGING_RMSE})",
+                           "log the RMSE of the loaded model's predictions on X_test: " + STAGING_HINT)
+
+    run = ev.first_passing(found.runs, scored)
+    uri = run.data.params[PARAM_MODEL_URI]
+    notes = [ev.crash_note([run], found.runs)]
+    if uri not in (STAGING_URI, STAGE_URI):
+        notes.insert(0, f"{uri} is the staging model today; STAGING_URI follows the alias when it moves")
+    return "; ".join(n for n in notes if n) or None

@@ -32,13 +32,6 @@ STUDENTS = ["complete", "partial", "untouched", "typed", "empty", "evil"]
 WITHOUT_EMAIL = {"empty"}
 
 
-def todo_ids() -> list[str]:
-    """The gradebook's TODO columns: the grader's registry, in order."""
-    from grader.registry import all_checks
-
-    return [check.id for check in all_checks()]
-
-
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CLASS_"))}
     env.update(PYTHONUTF8="1", **extra)

@@ -6,18 +6,16 @@ through MLFLOW_TRACKING_URI, exactly as a student's shell would.
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
 import subprocess
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import pytest
+import zygote
 
-from labkit.codegen import render
+from labkit.maintainers.codegen import render
+from labkit.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
 TASK_SCRIPTS = {
@@ -28,61 +26,13 @@ TASK_SCRIPTS = {
 }
 
 
-class Zygote:
-    """A process that imported the lab once and forks a child per script (see zygote.py)."""
-
-    def __init__(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("zygote.py"))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, cwd=ROOT, env=env,
-        )
-        self.lock = threading.Lock()
-        ready = self.process.stdout.readline()
-        if not ready:
-            raise RuntimeError("the zygote process did not start")
-        atexit.register(self.close)
-
-    def run(self, argv: list[str], env: dict[str, str], cwd: Path,
-            timeout: float) -> subprocess.CompletedProcess:
-        with tempfile.TemporaryDirectory() as tmp:
-            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            request = {"argv": argv, "env": env, "cwd": str(cwd), "timeout": timeout,
-                       "stdout": str(out), "stderr": str(err)}
-            with self.lock:
-                self.process.stdin.write(json.dumps(request) + "\n")
-                self.process.stdin.flush()
-                answer = json.loads(self.process.stdout.readline())
-            stdout = out.read_text(encoding="utf-8", errors="replace") if out.exists() else ""
-            stderr = err.read_text(encoding="utf-8", errors="replace") if err.exists() else ""
-        if answer["timed_out"]:
-            raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr)
-        return subprocess.CompletedProcess(argv, answer["returncode"], stdout, stderr)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            self.process.wait(timeout=10)
-
-
-_zygote: Zygote | None = None
-
-
-def zygote() -> Zygote:
-    global _zygote
-    if _zygote is None or _zygote.process.poll() is not None:
-        _zygote = Zygote()
-    return _zygote
-
-
 def run_python(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 180,
                fresh: bool = False) -> subprocess.CompletedProcess:
     """``python ARGV`` with this env and folder: in a fresh interpreter, or forked warm."""
     if fresh or not hasattr(os, "fork"):
         return subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True,
                               text=True, timeout=timeout)
-    return zygote().run([str(a) for a in argv], env, cwd, timeout)
+    return zygote.run([str(a) for a in argv], env, cwd, timeout)
 
 
 class LabStore:
@@ -125,6 +75,23 @@ class LabStore:
         from mlflow import MlflowClient
 
         return MlflowClient(tracking_uri=self.uri)
+
+
+# The tier of whole files (see pyproject.toml's markers; `make test-fast` leaves these out).
+FILE_MARKS = {
+    "test_classroom.py": ("postgres", "slow"),
+    "test_ui_screenshots.py": ("browser", "slow"),
+    "test_notebooks.py": ("slow",),
+    "test_model_deployment.py": ("slow",),
+    "test_docs_commands.py": ("slow",),
+    "test_ui_command.py": ("slow",),
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for mark in FILE_MARKS.get(item.path.name, ()):
+            item.add_marker(mark)
 
 
 @pytest.fixture

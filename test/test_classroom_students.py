@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from classroom_world import classroom, environment, write_roster  # noqa: F401
+from grader.registry import todo_ids
+
+TODOS = len(todo_ids())
 
 pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
 
@@ -98,13 +101,13 @@ def test_reset_then_restore_brings_a_student_back_whole(classroom):
     assert list(emptied["experiments"]) == ["Default"] and not emptied["registered_models"]
     assert not emptied["experiments"]["Default"]["runs"]
     graded = classroom.grade("complete")  # same password, nothing left to grade
-    assert graded.returncode == 1 and "Score: 0/15" in graded.stdout, graded.stderr
+    assert graded.returncode == 1 and f"Score: 0/{TODOS}" in graded.stdout, graded.stderr
 
     restore = classroom.classroom("restore", "complete", *state)
     assert restore.returncode == 0, restore.stderr
     assert workspace_view(classroom, "complete") == before
     graded = classroom.grade("complete")
-    assert graded.returncode == 0 and "Score: 15/15" in graded.stdout, graded.stdout + graded.stderr
+    assert graded.returncode == 0 and f"Score: {TODOS}/{TODOS}" in graded.stdout, graded.stdout + graded.stderr
 
 
 def test_restore_refuses_a_workspace_that_is_not_empty(classroom):

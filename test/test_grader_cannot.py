@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import LabStore
+from conftest import LabStore, free_port
 from test_grader_support import CHECK_PY, run_check
 
 CANNOT_GRADE = 2
@@ -86,12 +86,6 @@ def test_an_unreadable_folder(solutions_store, tmp_path):
     finally:
         locked.chmod(0o700)
     assert_cannot_grade(result, f"Cannot read {locked / 'mlflow.db'}", "permission")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_server_that_is_down_is_reported_within_5_seconds():

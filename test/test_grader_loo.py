@@ -6,14 +6,11 @@ from __future__ import annotations
 import pytest
 from test_grader_support import grade_results, task3_copy, task3_store  # noqa: F401 - fixtures
 
+from grader.checks import task_of
 from grader.core import FAIL, PASS, SKIP
-from grader.registry import all_checks, dependents_of
+from grader.registry import dependents_of, todo_ids
 
-TODO_IDS = [c.id for c in all_checks()]
-
-
-def task_of(todo_id: str) -> str:
-    return "task" + todo_id.split(".")[0]
+TODO_IDS = todo_ids()
 
 
 def store_with_one_todo_reverted(todo_id: str, lab_store, request):
@@ -31,6 +28,7 @@ def store_with_one_todo_reverted(todo_id: str, lab_store, request):
     return store, ["task3", "task4"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("todo_id", TODO_IDS)
 def test_reverting_one_todo_fails_it_and_only_its_dependents(todo_id, lab_store, request):
     store, tasks = store_with_one_todo_reverted(todo_id, lab_store, request)

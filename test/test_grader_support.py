@@ -2,21 +2,27 @@
 
 Task scripts run as subprocesses on real SQLite stores in temporary folders; the
 grader runs in process (``grade``) or as the students run it (``grader/check.py``).
+A student's mistake is the solution with one TODO's lines replaced (``run_with``,
+found by the TODO markers, so the tests do not depend on the solutions' other lines)
+or a few lines of plain MLflow (``run_snippet``).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
-import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore, run_python
 
-from labkit.codegen import render
+from labkit.maintainers.codegen import render
 
 CHECK_PY = ROOT / "grader" / "check.py"
+BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN TODO (?P<id>\d+\.\d+):")
+END = re.compile(r"^\s*# END TODO (?P<id>\d+\.\d+)\s*$")
 
 
 def grade_results(store: LabStore, *tasks: str) -> dict:
@@ -31,6 +37,10 @@ def statuses(results: dict) -> dict[str, str]:
     return {check_id: r.status for check_id, r in results.items()}
 
 
+def failing(results: dict) -> dict[str, str]:
+    return {i: r.status for i, r in results.items() if r.status != "pass"}
+
+
 def run_check(env: dict, *args: str, cwd: Path | None = None, timeout: float = 120,
               fresh: bool = False) -> subprocess.CompletedProcess:
     """``python grader/check.py ARGS``: in a new interpreter as a student runs it (``fresh``),
@@ -38,22 +48,38 @@ def run_check(env: dict, *args: str, cwd: Path | None = None, timeout: float = 1
     return run_python([str(CHECK_PY), *args], env, cwd or ROOT, timeout, fresh)
 
 
-def run_modified(store: LabStore, task: str, replacements: list[tuple[str, str]],
-                 check: bool = True) -> subprocess.CompletedProcess:
-    """Run the solution of ``task`` with some of its lines replaced: a student's mistake."""
-    source = render((SOLUTIONS_DIR / TASK_SCRIPTS[task]).read_text(encoding="utf-8"), set())
-    for old, new in replacements:
-        assert old in source, f"not in the {task} solution: {old!r}"
-        source = source.replace(old, new)
-    script = store.folder / f"mistake_{TASK_SCRIPTS[task]}"
-    script.write_text(source, encoding="utf-8")
+def with_todo(source: str, todo_id: str, code: str) -> str:
+    """``source`` with the solution lines of TODO ``todo_id`` replaced by ``code``
+    (indented as the TODO), markers and stub kept for ``render``."""
+    lines = source.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines)
+                 if (m := BEGIN.match(line)) and m["id"] == todo_id)
+    indent = BEGIN.match(lines[start])["indent"]
+    body = start + 1
+    while lines[body].lstrip().startswith("#") and not lines[body].strip() == "# STUB":
+        body += 1
+    stop = body
+    while not (lines[stop].strip() == "# STUB" or END.match(lines[stop])):
+        stop += 1
+    new = textwrap.indent(textwrap.dedent(code).strip("\n") + "\n", indent)
+    return "".join(lines[:body]) + new + "".join(lines[stop:])
+
+
+def run_with(store: LabStore, task: str, todos: dict[str, str] | None = None, append: str = "",
+             check: bool = True, name: str = "mistake") -> subprocess.CompletedProcess:
+    """Run the solution of ``task`` with some TODOs' lines replaced (and ``append`` at its end)."""
+    source = (SOLUTIONS_DIR / TASK_SCRIPTS[task]).read_text(encoding="utf-8")
+    for todo_id, code in (todos or {}).items():
+        source = with_todo(source, todo_id, code)
+    script = store.folder / f"{name}_{TASK_SCRIPTS[task]}"
+    script.write_text(render(source, set()) + textwrap.dedent(append), encoding="utf-8")
     return store.run(script, check=check)
 
 
 def run_snippet(store: LabStore, code: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a few lines of Python on the store (MLFLOW_TRACKING_URI points at it)."""
+    """Run a few lines of plain MLflow on the store (MLFLOW_TRACKING_URI points at it)."""
     script = store.folder / "snippet.py"
-    script.write_text(code, encoding="utf-8")
+    script.write_text(textwrap.dedent(code), encoding="utf-8")
     return store.run(script, check=check)
 
 
@@ -76,4 +102,5 @@ def task3_store(tmp_path_factory) -> LabStore:
 
 @pytest.fixture
 def task3_copy(task3_store, tmp_path) -> LabStore:
+    """A copy of task3_store's database to write to (new artifacts land beside task3_store's)."""
     return copy_store(task3_store, tmp_path / "store")

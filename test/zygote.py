@@ -1,35 +1,44 @@
-"""Run Python scripts in forked children of a process that has already imported the lab.
+"""Run Python scripts in processes forked from one that has already imported the lab's libraries.
 
 Each task script spends most of its seconds importing MLflow, scikit-learn, pandas and
-matplotlib. The tests run hundreds of them, so a "zygote" process imports all that once
-and forks a child per script. The child is a real, separate process: it gets the
-script's environment, folder, argv and output files, runs the script as ``__main__``
-(uncaught exceptions go through ``sys.excepthook``, atexit handlers run), and its exit
-code comes back as a subprocess's would. Nothing in the zygote touches a store before
-it forks, so no connection or MLflow state is shared with a child.
-
-POSIX only (os.fork); the test suite runs on Linux. Protocol: one JSON request per line
-on stdin, one JSON answer per line on stdout.
+matplotlib, and the tests run hundreds of them. multiprocessing's ``forkserver``
+imports those once (``set_forkserver_preload``) and forks a child per script. The
+child is a real, separate process: it gets the script's environment, folder, argv and
+output files, runs the script as ``__main__`` (uncaught exceptions go through
+``sys.excepthook``, atexit handlers run, as in an interpreter of its own), and its
+exit code comes back as a subprocess's would. The fork server touches no store, so no
+connection or MLflow state is shared with a child. POSIX only (the suite runs on Linux).
 """
 
 from __future__ import annotations
 
 import atexit
-import json
+import multiprocessing
 import os
 import runpy
 import signal
+import subprocess
 import sys
-import time
+import tempfile
+from pathlib import Path
 
 PRELOAD = [
-    "scipy.special", "mlflow", "mlflow.sklearn", "mlflow.pyfunc", "mlflow.models", "mlflow.tracking",
+    "mlflow", "mlflow.sklearn", "mlflow.pyfunc", "mlflow.models", "mlflow.tracking",
     "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store",
-    "sklearn.ensemble", "sklearn.linear_model", "sklearn.model_selection", "skops.io",
-    "pandas", "matplotlib.figure",
-    "labkit.data", "labkit.models", "labkit.metrics", "labkit.plots", "labkit.task",
-    "labkit.tracking", "labkit.todo", "labkit.store", "grader.core", "grader.check",
+    "sklearn.ensemble", "sklearn.linear_model", "sklearn.model_selection", "sklearn.metrics",
+    "skops.io", "pandas", "matplotlib.figure", "labkit", "grader.core", "grader.render",
 ]
+
+_context = None
+
+
+def context():
+    """The forkserver context every script's process comes from (its server starts once)."""
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(PRELOAD)
+    return _context
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -45,7 +54,7 @@ def _child(request: dict) -> None:
     """In the forked child: become the script's process, run it, and never return."""
     code = 1
     try:
-        os.setsid()
+        os.setsid()  # its own process group: a timeout kills whatever it started too
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -67,7 +76,7 @@ def _child(request: dict) -> None:
         except BaseException:  # noqa: BLE001 - what the interpreter itself would do
             sys.excepthook(*sys.exc_info())
             code = 1
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # a multiprocessing child skips them; a script's process runs them
     finally:
         try:
             sys.stdout.flush()
@@ -76,40 +85,24 @@ def _child(request: dict) -> None:
             os._exit(code)
 
 
-def _serve_one(request: dict) -> dict:
-    pid = os.fork()
-    if pid == 0:
-        _child(request)
-    deadline = time.monotonic() + request["timeout"]
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return {"returncode": os.waitstatus_to_exitcode(status), "timed_out": False}
-        if time.monotonic() > deadline:
+def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """``python ARGV`` in a forked child; TimeoutExpired (and the child killed) after ``timeout``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        request = {"argv": [str(a) for a in argv], "env": env, "cwd": str(cwd),
+                   "stdout": str(out), "stderr": str(err)}
+        child = context().Process(target=_child, args=(request,))
+        child.start()
+        child.join(timeout)
+        timed_out = child.exitcode is None
+        if timed_out:
             try:
-                os.killpg(pid, signal.SIGKILL)
+                os.killpg(child.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            os.waitpid(pid, 0)
-            return {"returncode": -9, "timed_out": True}
-        time.sleep(0.02)
-
-
-def main() -> None:
-    import importlib
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    for name in PRELOAD:
-        importlib.import_module(name)
-    sys.stdout.write(json.dumps({"ready": True}) + "\n")
-    sys.stdout.flush()
-    for line in sys.stdin:
-        answer = _serve_one(json.loads(line))
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    main()
+            child.join()
+        stdout = out.read_text(encoding="utf-8", errors="replace") if out.exists() else ""
+        stderr = err.read_text(encoding="utf-8", errors="replace") if err.exists() else ""
+    if timed_out:
+        raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr)
+    return subprocess.CompletedProcess(argv, child.exitcode, stdout, stderr)

@@ -1,0 +1,52 @@
+"""What a check is, and the decorator a task module registers its checks with.
+
+A check is a small function of the grading context, one per TODO. It returns None
+(or a note) when what its description says is true, and raises ``Fail`` with a
+rationale ("expected X, found Y") and, where it can tell the likely mistake, a
+tailored hint. Its ``hint`` here is the generic next step, shown on a failure.
+``evidence`` says, for a TODO that is skipped, whether what it asks for is already
+in the store (a short phrase, or None when it is not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    description: str
+    hint: str
+    depends: tuple[str, ...]
+    run: Callable
+    evidence: Callable | None = None
+
+    @property
+    def task(self) -> str:
+        return task_of(self.id)
+
+
+def task_of(check_id: str) -> str:
+    return "task" + check_id.split(".")[0]
+
+
+def sort_key(check_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in check_id.split("."))
+
+
+REGISTERED: dict[str, Check] = {}
+
+
+def check(check_id: str, description: str, hint: str, depends: tuple[str, ...] = (),
+          evidence: Callable | None = None):
+    """Register the decorated function as the check of TODO ``check_id``."""
+
+    def register(func: Callable) -> Callable:
+        if check_id in REGISTERED:
+            raise ValueError(f"check {check_id} is registered twice")
+        REGISTERED[check_id] = Check(check_id, description, hint, tuple(depends), func, evidence)
+        return func
+
+    return register
