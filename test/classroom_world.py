@@ -89,18 +89,16 @@ def typed_task1(folder: Path) -> Path:
 
 
 def log_evil_student(env: dict[str, str], marker: Path) -> None:
-    """Task-3 runs whose models, logged with cloudpickle, write ``marker`` when unpickled."""
+    """Task-3 runs with honest metrics (a fit of the lab's model of each type) whose logged
+    models, written with cloudpickle, write ``marker`` when they are unpickled."""
     code = f"""
 import mlflow
-import pandas as pd
 from sklearn.linear_model import LinearRegression
 from mlflow.models import infer_signature
 from grader import lab
 
-data = pd.read_csv({str(ROOT / "data" / "devops_metrics.csv")!r})
-X = data[["cpu_usage_pct", "memory_usage_pct", "disk_io_mbps", "network_latency_ms",
-          "concurrent_users"]].astype("float64").head(5)
-signature = infer_signature(X, [0.0] * len(X))
+split = lab.split_data()
+signature = infer_signature(split.X_test.head(5), [0.0] * 5)
 
 class Evil(LinearRegression):
     def __reduce__(self):
@@ -108,9 +106,10 @@ class Evil(LinearRegression):
 
 mlflow.set_experiment(lab.EXPERIMENT_TASK3)
 for model_type in lab.MODEL_TYPES:
+    model = lab.make_model(model_type, **lab.DEFAULT_HYPERPARAMS[model_type]).fit(split.X_train, split.y_train)
     with mlflow.start_run(run_name=model_type) as run:
         mlflow.log_param(lab.PARAM_MODEL_TYPE, model_type)
-        mlflow.log_metrics({{lab.METRIC_RMSE: 20.0, lab.METRIC_MAE: 15.0, lab.METRIC_R2: 0.8}})
+        mlflow.log_metrics(lab.regression_metrics(split.y_test, model.predict(split.X_test)))
         info = mlflow.sklearn.log_model(Evil(), name=lab.MODEL_NAME, serialization_format="cloudpickle",
                                         signature=signature, pip_requirements=["scikit-learn"])
 version = mlflow.register_model(info.model_uri, lab.REGISTERED_MODEL)
