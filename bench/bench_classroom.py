@@ -118,8 +118,8 @@ def local_baseline(folder: Path) -> tuple[float, float, str]:
     uri = "sqlite:///" + (folder / "mlflow.db").as_posix()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["MLFLOW_TRACKING_URI"] = uri
-    code = ("import sys; sys.path.insert(0, %r); from labkit.store import use_lab_store; "
-            "import os; use_lab_store(); from bench.bench_classroom import log_complete_student; "
+    code = ("import sys; sys.path.insert(0, %r); from labkit.store import prepare_lab_store; "
+            "import os; prepare_lab_store(); from bench.bench_classroom import log_complete_student; "
             "log_complete_student(dict(os.environ))") % str(ROOT)
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, cwd=ROOT)
     started = time.monotonic()

@@ -5,7 +5,9 @@ A check is a small function of the grading context, one per TODO. It returns Non
 rationale ("expected X, found Y") and, where it can tell the likely mistake, a
 tailored hint. Its ``hint`` here is the generic next step, shown on a failure.
 ``evidence`` says, for a TODO that is skipped, whether what it asks for is already
-in the store (a short phrase, or None when it is not).
+in the store (a short phrase, or None when it is not). ``quotes`` and ``names`` are what
+the TODO's text in the script must show: the strings the check looks for (quoted) and
+the script's constants or variables that hold them (test/test_contract.py holds both).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class Check:
     depends: tuple[str, ...]
     run: Callable
     evidence: Callable | None = None
+    quotes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
     @property
     def task(self) -> str:
@@ -40,13 +44,14 @@ REGISTERED: dict[str, Check] = {}
 
 
 def check(check_id: str, description: str, hint: str, depends: tuple[str, ...] = (),
-          evidence: Callable | None = None):
+          evidence: Callable | None = None, quotes=(), names=()):
     """Register the decorated function as the check of TODO ``check_id``."""
 
     def register(func: Callable) -> Callable:
         if check_id in REGISTERED:
             raise ValueError(f"check {check_id} is registered twice")
-        REGISTERED[check_id] = Check(check_id, description, hint, tuple(depends), func, evidence)
+        REGISTERED[check_id] = Check(check_id, description, hint, tuple(depends), func, evidence,
+                                     tuple(quotes), tuple(names))
         return func
 
     return register

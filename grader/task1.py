@@ -43,7 +43,8 @@ def _note(found: ev.Found, run) -> str | None:
 
 
 @check("1.1", f"a task-1 run is in experiment '{EXPERIMENT_TASK1}'", EXPERIMENT_HINT,
-       evidence=lambda ctx: runs(ctx).runs and f"runs in '{runs(ctx).experiment}'")
+       evidence=lambda ctx: runs(ctx).runs and f"runs in '{runs(ctx).experiment}'",
+       quotes=(EXPERIMENT_TASK1,), names=("EXPERIMENT_NAME",))
 def experiment_is_set(ctx):
     found = _found(ctx)
     run = ev.ordered(found.runs)[0]
@@ -59,7 +60,8 @@ def experiment_is_set(ctx):
 
 
 @check("1.2", f"the task-1 run is named '{RUN_BASELINE}'", RUN_HINT,
-       evidence=lambda ctx: runs(ctx).named and f"run '{RUN_BASELINE}'")
+       evidence=lambda ctx: runs(ctx).named and f"run '{RUN_BASELINE}'",
+       quotes=(RUN_BASELINE,), names=("RUN_NAME",))
 def run_is_named(ctx):
     found = _found(ctx)
     run = ev.ordered(found.runs)[0]
@@ -84,7 +86,8 @@ def _has_params(ctx) -> str | None:
 
 
 @check("1.3", "the task-1 run logs params model_type, random_state and test_size with their values",
-       PARAMS_HINT, evidence=_has_params)
+       PARAMS_HINT, evidence=_has_params,
+       quotes=(PARAM_MODEL_TYPE, PARAM_RANDOM_STATE, PARAM_TEST_SIZE), names=("MODEL_TYPE", "RANDOM_STATE", "TEST_SIZE"))
 def params_are_logged(ctx):
     found = _found(ctx)
     hint = ev.stray_hint(found.runs, found.others, "params", EXPECTED_PARAMS) or PARAMS_HINT
@@ -98,7 +101,8 @@ def _has_metrics(ctx) -> str | None:
 
 
 @check("1.4", "the task-1 run logs rmse, mae and r2 equal to a re-fit on the test split",
-       METRICS_HINT, depends=("1.3",), evidence=_has_metrics)
+       METRICS_HINT, depends=("1.3",), evidence=_has_metrics,
+       quotes=TEST_METRICS, names=("rmse", "mae", "r2"))
 def metrics_are_honest(ctx):
     found = _found(ctx)
     hint = ev.stray_hint(found.runs, found.others, "metrics", TEST_METRICS) or METRICS_HINT

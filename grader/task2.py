@@ -64,19 +64,22 @@ def _runs_holding(ctx, kind: str, keys) -> str | None:
 
 
 @check("2.1", "every sweep run logs n_estimators", N_ESTIMATORS_HINT,
-       evidence=lambda ctx: _runs_holding(ctx, "params", [PARAM_N_ESTIMATORS]))
+       evidence=lambda ctx: _runs_holding(ctx, "params", [PARAM_N_ESTIMATORS]),
+       quotes=(PARAM_N_ESTIMATORS,), names=("n_estimators",))
 def n_estimators_logged(ctx):
     return _each_run(ctx, lambda run, config: _values(run, config, [PARAM_N_ESTIMATORS], N_ESTIMATORS_HINT))
 
 
 @check("2.2", "every sweep run logs max_depth, min_samples_leaf and random_state", OTHER_PARAMS_HINT,
-       evidence=lambda ctx: _runs_holding(ctx, "params", OTHER_PARAMS))
+       evidence=lambda ctx: _runs_holding(ctx, "params", OTHER_PARAMS),
+       quotes=OTHER_PARAMS, names=("other_params",))
 def other_params_logged(ctx):
     return _each_run(ctx, lambda run, config: _values(run, config, OTHER_PARAMS, OTHER_PARAMS_HINT))
 
 
 @check("2.3", "every sweep run logs rmse, mae, r2 and train_time_s; a re-fit of each reproduces them",
-       METRICS_HINT, depends=("2.1", "2.2"), evidence=lambda ctx: _runs_holding(ctx, "metrics", SWEEP_METRICS))
+       METRICS_HINT, depends=("2.1", "2.2"), evidence=lambda ctx: _runs_holding(ctx, "metrics", SWEEP_METRICS),
+       quotes=SWEEP_METRICS, names=("train_time",))
 def metrics_logged(ctx):
     def honest(run, config) -> None:
         where, metrics = ev.label(run), run.data.metrics
@@ -96,7 +99,8 @@ def metrics_logged(ctx):
 
 
 @check("2.4", "every sweep run carries the tags task and model_family", TAGS_HINT,
-       evidence=lambda ctx: _runs_holding(ctx, "tags", SWEEP_TAGS))
+       evidence=lambda ctx: _runs_holding(ctx, "tags", SWEEP_TAGS),
+       quotes=(), names=("SWEEP_TAGS",))
 def tags_set(ctx):
     def tagged(run, config) -> None:
         tags = run.data.tags

@@ -60,7 +60,8 @@ def refit(ctx, run, model_type: str):
 
 
 @check("3.1", "one run per model, named " + ", ".join(MODEL_TYPES), RUNS_HINT,
-       evidence=lambda ctx: all(f.named for f in runs_of(ctx).values()) and "a run named after each model")
+       evidence=lambda ctx: all(f.named for f in runs_of(ctx).values()) and "a run named after each model",
+       quotes=(), names=("model_name",))
 def one_run_per_model(ctx):
     note = _each_model(ctx, lambda run, model_type: None)
     unnamed = {m: f.runs[0] for m, f in runs_of(ctx).items() if not f.named}
@@ -77,7 +78,8 @@ def _has_metrics(ctx) -> str | None:
 
 
 @check("3.2", "each task-3 run logs rmse, mae and r2 equal to a re-fit of its model",
-       METRICS_HINT, evidence=_has_metrics)
+       METRICS_HINT, evidence=_has_metrics,
+       quotes=TEST_METRICS, names=("metrics",))
 def metrics_logged(ctx):
     def honest(run, model_type) -> None:
         where, metrics = ev.label(run), run.data.metrics
@@ -113,7 +115,8 @@ def _has_model(ctx) -> str | None:
 
 
 @check("3.3", "each task-3 run logs a model with a signature that predicts like a re-fit of its "
-       "model type", MODEL_HINT, depends=("3.2",), evidence=_has_model)
+       "model type", MODEL_HINT, depends=("3.2",), evidence=_has_model,
+       quotes=("skops",), names=("model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS", "serialization_format", "input_example"))
 def models_logged(ctx):
     def faithful(run, model_type) -> None:
         model = _model_of(ctx, run)

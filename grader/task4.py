@@ -109,7 +109,8 @@ def accepted(ctx) -> list:
 
 
 @check("4.1", "the task-4 run picks the task-3 run with the highest r2", PICK_HINT, depends=("3.2",),
-       evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and "a pick")
+       evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and "a pick",
+       quotes=(), names=("TASK3_EXPERIMENT", "FINISHED", f"metrics.{METRIC_R2} DESC", "best_run_id"))
 def picks_best_run(ctx):
     found = _found(ctx)
     run = ev.first_passing(found.runs, lambda r: _check_pick(ctx, r))
@@ -181,7 +182,8 @@ def _expected_version(ctx) -> str:
 
 @check("4.2", f"the registered model '{REGISTERED_MODEL}' has a version made from that run's model",
        REGISTER_HINT, depends=("4.1", "3.3"),
-       evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and f"versions of '{REGISTERED_MODEL}'")
+       evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and f"versions of '{REGISTERED_MODEL}'",
+       quotes=(), names=("model_uri", "REGISTERED_MODEL", "version"))
 def best_model_registered(ctx):
     versions = ctx.store.versions(REGISTERED_MODEL)
     if any(_made_from_best(ctx, v) for v in versions):
@@ -206,7 +208,8 @@ def staging_version(ctx):
 
 
 @check("4.3", f"the alias '{ALIAS}' points to a version of that run's model", ALIAS_HINT, depends=("4.2",),
-       evidence=lambda ctx: ALIAS in ctx.store.aliases(REGISTERED_MODEL) and f"the alias '{ALIAS}'")
+       evidence=lambda ctx: ALIAS in ctx.store.aliases(REGISTERED_MODEL) and f"the alias '{ALIAS}'",
+       quotes=(ALIAS,), names=("ALIAS", "REGISTERED_MODEL"))
 def alias_set(ctx):
     version, by_stage = staging_version(ctx)
     if version is not None and _made_from_best(ctx, version):
@@ -222,7 +225,8 @@ def alias_set(ctx):
 @check("4.4", "the task-4 run logs model_uri and a staging_rmse equal to the grader's score "
        "of the staging model", STAGING_HINT, depends=("4.3",),
        evidence=lambda ctx: [r for r in runs(ctx).runs if METRIC_STAGING_RMSE in r.data.metrics]
-       and f"{METRIC_STAGING_RMSE} in a task-4 run")
+       and f"{METRIC_STAGING_RMSE} in a task-4 run",
+       quotes=(PARAM_MODEL_URI, METRIC_STAGING_RMSE), names=("STAGING_URI", "X_test", "y_test"))
 def staging_scored(ctx):
     found = _found(ctx)
     version, by_stage = staging_version(ctx)

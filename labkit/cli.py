@@ -18,7 +18,7 @@ from labkit.store import (
     is_remote,
     sqlite_path,
     tracking_uri,
-    use_lab_store,
+    prepare_lab_store,
 )
 
 TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
@@ -90,7 +90,7 @@ def cmd_ui(args) -> int:
               f"http://{args.host}:{args.port}? If not, try --port {ui_port_suggestion(args.port, args.host)}.")
         return 2
     try:
-        use_lab_store()  # create the store and experiments from the client side first
+        prepare_lab_store()  # create the store and experiments from the client side first
     except StoreError as exc:
         print(exc)
         return 2

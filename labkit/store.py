@@ -177,10 +177,12 @@ def check_sqlite(db: Path) -> None:
         raise StoreError(f"{db} cannot be opened ({exc}). Run `python -m labkit reset`?")
 
 
-def use_lab_store(create: bool = True) -> str:
-    """Point MLflow at the lab's store, create it and the lab's experiments if needed."""
-    import mlflow
+def prepare_lab_store(create: bool = True) -> str:
+    """Check the lab's store, create it and the lab's experiments if needed; return its URI.
 
+    It does not point MLflow at the store: a task script does that itself, visibly, with
+    ``mlflow.set_tracking_uri(labkit.start(...))``.
+    """
     uri = tracking_uri()
     fail_fast_on_dead_servers()
     if is_remote(uri):
@@ -190,7 +192,6 @@ def use_lab_store(create: bool = True) -> str:
             check_sqlite(db)
         if create:
             _create_local_store(uri)
-    mlflow.set_tracking_uri(uri)
     return uri
 
 

@@ -6,7 +6,7 @@ import sys
 
 from labkit import plots
 from labkit.crash import install_crash_note
-from labkit.store import StoreError, is_remote, tracking_uri, use_lab_store
+from labkit.store import StoreError, is_remote, tracking_uri, prepare_lab_store
 from labkit.todo import print_open_todos
 from labkit.tracking import run_url, ui_base
 
@@ -14,7 +14,7 @@ from labkit.tracking import run_url, ui_base
 def start(title: str) -> str:
     """Check the lab's store (creating it if needed), announce the task, return the store's URI."""
     try:
-        uri = use_lab_store()
+        uri = prepare_lab_store()
     except StoreError as exc:
         sys.exit(str(exc))
     install_crash_note()

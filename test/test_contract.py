@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from grader.registry import todo_ids
+from grader.registry import all_checks, todo_ids
 
 import labkit
 from grader import lab
@@ -167,28 +167,9 @@ def test_the_constant_reader_fails_on_a_wrong_value(tmp_path):
 
 # ------------------------------------------------------------ what each TODO's text names
 
-# For each TODO, what the grader looks for: the strings (quoted in the text) and the
-# constants or variables of the script (named as words).
-TODO_NEEDS = {
-    "1.1": ([lab.EXPERIMENT_TASK1], ["EXPERIMENT_NAME"]),
-    "1.2": ([lab.RUN_BASELINE], ["RUN_NAME"]),
-    "1.3": ([lab.PARAM_MODEL_TYPE, lab.PARAM_RANDOM_STATE, lab.PARAM_TEST_SIZE],
-            ["MODEL_TYPE", "RANDOM_STATE", "TEST_SIZE"]),
-    "1.4": ([*lab.TEST_METRICS], ["rmse", "mae", "r2"]),
-    "2.1": ([lab.PARAM_N_ESTIMATORS], ["n_estimators"]),
-    "2.2": ([lab.PARAM_MAX_DEPTH, lab.PARAM_MIN_SAMPLES_LEAF, lab.PARAM_RANDOM_STATE],
-            ["other_params"]),
-    "2.3": ([*lab.TEST_METRICS, lab.METRIC_TRAIN_TIME], ["train_time"]),
-    "2.4": ([], ["SWEEP_TAGS"]),
-    "3.1": ([], ["model_name"]),
-    "3.2": ([*lab.TEST_METRICS], ["metrics"]),
-    "3.3": (["skops"], ["model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS",
-                        "serialization_format", "input_example"]),
-    "4.1": ([], ["TASK3_EXPERIMENT", "FINISHED", f"metrics.{lab.METRIC_R2} DESC", "best_run_id"]),
-    "4.2": ([], ["model_uri", "REGISTERED_MODEL", "version"]),
-    "4.3": ([lab.ALIAS], ["ALIAS", "REGISTERED_MODEL"]),
-    "4.4": ([lab.PARAM_MODEL_URI, lab.METRIC_STAGING_RMSE], ["STAGING_URI", "X_test", "y_test"]),
-}
+# What each TODO's text must show is declared with its check in the grader (quotes: the
+# strings the check looks for; names: the script's constants or variables that hold them).
+CHECKS = {check.id: check for check in all_checks()}
 TODO_LINE = re.compile(r"^\s*# TODO (?P<id>\d+\.\d+):")
 
 
@@ -209,13 +190,14 @@ def todo_texts() -> dict[str, str]:
 
 
 def test_the_todo_needs_cover_every_todo():
-    assert sorted(TODO_NEEDS) == sorted(todo_texts()) == sorted(todo_ids())
+    assert sorted(todo_texts()) == sorted(todo_ids())
+    assert all(CHECKS[i].quotes or CHECKS[i].names for i in todo_ids())
 
 
 @pytest.mark.parametrize("todo_id", todo_ids())
 def test_each_todo_names_the_exact_strings_and_constants_it_needs(todo_id):
     text = todo_texts()[todo_id]
-    strings, words = TODO_NEEDS[todo_id]
+    strings, words = CHECKS[todo_id].quotes, CHECKS[todo_id].names
     for value in strings:
         assert f'"{value}"' in text or f"'{value}'" in text, (
             f"TODO {todo_id} never quotes \"{value}\", which the grader looks for:\n{text}")
