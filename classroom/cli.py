@@ -52,6 +52,17 @@ def parse_args(argv):
                            help="the assignment's name in the Canvas and Moodle files")
     _state(gradebook, "private folder for the grading user's password (grading.env)")
 
+    board = commands.add_parser("board", help="a live web page of the class: each student's TODOs, refreshed as they work")
+    board.add_argument("--roster", type=Path, required=True)
+    _server(board)
+    board.add_argument("--host", default="127.0.0.1", help="the address the page listens on (default: 127.0.0.1, this machine only)")
+    board.add_argument("--port", type=int, default=8050, help="the page's port (default: 8050)")
+    board.add_argument("--every", type=float, default=30.0, help="seconds between refreshes (default: 30)")
+    board.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
+                       help="students graded at once (default: cores + 1, as the gradebook)")
+    board.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
+    _state(board, "private folder for the grading user's password (grading.env)")
+
     for name, text in [("reset", "back up a student's workspace, then empty it (same password)"),
                        ("deactivate", "take a student's access away, keeping their work"),
                        ("remove", "back up a student's workspace, then delete it and their user"),

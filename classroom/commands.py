@@ -115,6 +115,12 @@ def gradebook(args) -> int:
     return 0
 
 
+def board(args) -> int:
+    from classroom.board_server import run
+
+    return run(args)
+
+
 def serve(args) -> int:
     from classroom.serving import serve as run
 

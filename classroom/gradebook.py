@@ -67,10 +67,10 @@ class Gradebook:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                futures = {pool.submit(self._grade_one, s): s for s in students}
+                futures = {pool.submit(self.grade_student, s): s for s in students}
                 for future in as_completed(futures):
                     student = futures[future]
-                    row = row_for(student, future.result())
+                    row, _ = future.result()
                     rows[student.username] = row
                     writer.writerow(row)
                     handle.flush()
@@ -79,6 +79,12 @@ class Gradebook:
         self._write_sorted(ordered)
         self._summary(ordered, time.monotonic() - started)
         return ordered
+
+    def grade_student(self, student: Student) -> tuple[dict, Outcome]:
+        """One student, graded now: their gradebook row, and the grader's report behind it
+        (the board, classroom/board.py, grades through this too, so the two never disagree)."""
+        outcome = self._grade_one(student)
+        return row_for(student, outcome), outcome
 
     def _grade_one(self, student: Student) -> Outcome:
         if self.server_down:

@@ -1,0 +1,167 @@
+"""The live progress board's state: one row per student, one cell per TODO, kept fresh.
+
+A refresh looks at every workspace cheaply (classroom/board_changes.py) and grades again
+only the students whose work changed, through the gradebook's own per-student function
+(``Gradebook.grade_student``: the same isolated child, read-only grading user and TODO
+columns), so the board and the gradebook never disagree. The HTTP side is
+classroom/board_server.py; the page is classroom/board.html.
+
+A cell is ``pass``, ``fail``, ``skip`` (waits for another TODO) or ``not-started`` (the
+TODO has no point and its task has no run in the store yet).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from classroom.board_changes import Fingerprint, fingerprint_all
+from classroom.gradebook import NOT_GRADED, Gradebook
+from classroom.isolation import GRADED
+from classroom.roster import Student
+from classroom.server import health
+from grader.checks import task_of
+from grader.registry import CHECKS, todo_ids
+
+PASS, FAIL, SKIP, NOT_STARTED = "pass", "fail", "skip", "not-started"
+WAITING = "waiting"  # a row the first pass has not graded yet
+# The gradebook's columns the cells and the score show; any other column it fills is a flag.
+SHOWN_COLUMNS = {"student", *todo_ids(), "total", "max", "status", "problems"}
+
+
+@dataclass
+class Refresh:
+    """What the last finished refresh did."""
+
+    finished_at: float = 0.0  # time.time()
+    seconds: float = 0.0
+    looked_at: int = 0
+    regraded: list[str] = field(default_factory=list)
+    error: str = ""  # one line when the refresh could not look at the class
+
+
+def cells(report: dict | None, started: frozenset[str]) -> list[dict]:
+    """The row's cells from the grader's report: state and the grader's own words."""
+    if report is None:
+        return []
+    results = {r["id"]: r for r in report["results"]}
+    out = []
+    for todo in todo_ids():
+        result = results.get(todo, {"status": FAIL, "rationale": "not in the grader's report"})
+        state = {"pass": PASS, "fail": FAIL, "skip": SKIP}[result["status"]]
+        if state != PASS and task_of(todo) not in started:
+            state = NOT_STARTED
+        words = [result.get("rationale"), result.get("hint") and f"hint: {result['hint']}",
+                 result.get("note") and f"note: {result['note']}"]
+        out.append({"id": todo, "state": state, "text": "\n".join(w for w in words if w) or "passes"})
+    return out
+
+
+def stuck_on_most(rows: list[dict]) -> dict | None:
+    """The TODO that fails for the most students who started its task (its ``fail`` cells;
+    a skip waits for another TODO and a task not started is not being worked on). A tie
+    goes to the earlier TODO, which holds up the ones after it. None when nothing fails."""
+    failing: dict[str, list[str]] = {}
+    for row in rows:
+        for cell in row.get("cells", []):
+            if cell["state"] == FAIL:
+                failing.setdefault(cell["id"], []).append(row["student"])
+    if not failing:
+        return None
+    order = todo_ids()
+    todo = max(failing, key=lambda t: (len(failing[t]), -order.index(t)))
+    return {"todo": todo, "description": CHECKS[todo].description, "students": failing[todo]}
+
+
+class Board:
+    """The class's rows, refreshed by ``refresh()``; ``snapshot()`` is what the page shows."""
+
+    def __init__(self, book: Gradebook, students: list[Student]) -> None:
+        self.book = book
+        self.students = students
+        self.rows = {s.username: {"student": s.username, "name": s.name, "status": WAITING, "cells": []}
+                     for s in students}
+        self.prints: dict[str, Fingerprint] = {}
+        self.last = Refresh()
+        self.running: dict | None = None  # {"done", "total"} while a refresh grades
+        self.refreshes = 0  # finished refreshes
+        self.every: float | None = None  # seconds between automatic refreshes (the page says it)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def refresh(self) -> Refresh:
+        """Look at every workspace; grade again the students whose work changed."""
+        started = time.monotonic()
+        if not health(self.book.url, timeout=5):
+            return self._finish(Refresh(error=f"The class server at {self.book.url} does not answer; "
+                                              "the rows show the last grades. Is it running?"), started)
+        prints = fingerprint_all(self.book.url, [s.workspace for s in self.students])
+        changed = [s for s in self.students if self._changed(s, prints[s.workspace])]
+        with self.lock:
+            self.running = {"done": 0, "total": len(changed)}
+        self.book.server_down = False
+        regraded = []
+        with ThreadPoolExecutor(max_workers=self.book.jobs) as pool:
+            futures = {pool.submit(self._grade, s): s for s in changed}
+            try:
+                for future in as_completed(futures):
+                    student = futures[future]
+                    row, outcome = future.result()
+                    self._keep(student, row, outcome, prints[student.workspace])
+                    regraded.append(student.username)
+                    if self.stopping.is_set():
+                        break
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        return self._finish(Refresh(looked_at=len(self.students), regraded=regraded), started)
+
+    def _changed(self, student: Student, now: Fingerprint) -> bool:
+        row = self.rows[student.username]
+        if row["status"] in (WAITING, NOT_GRADED):  # never graded, or cut off by a server outage
+            return True
+        return self.prints.get(student.username) != now
+
+    def _grade(self, student: Student):
+        if self.stopping.is_set():
+            return {"student": student.username, "status": NOT_GRADED, "problems": "the board stopped"}, None
+        return self.book.grade_student(student)
+
+    def _keep(self, student: Student, row: dict, outcome, seen: Fingerprint) -> None:
+        report = outcome.report if outcome is not None and outcome.status == GRADED else None
+        flags = {k: v for k, v in row.items() if k not in SHOWN_COLUMNS and v not in (None, "")}
+        shown = {"student": student.username, "name": student.name, "status": row["status"],
+                 "total": row.get("total"), "max": row.get("max"), "problems": row.get("problems", ""),
+                 "flags": flags, "cells": cells(report, seen.started), "graded_at": time.time()}
+        with self.lock:
+            self.rows[student.username] = shown
+            self.prints[student.username] = seen
+            self.running["done"] += 1
+
+    def _finish(self, refresh: Refresh, started: float) -> Refresh:
+        refresh.seconds = time.monotonic() - started
+        refresh.finished_at = time.time()
+        with self.lock:
+            self.last, self.running = refresh, None
+            self.refreshes += 1
+        return refresh
+
+    def snapshot(self) -> dict:
+        """Everything the page shows, as plain JSON."""
+        with self.lock:
+            rows = [dict(self.rows[s.username]) for s in self.students]
+            last, running, refreshes = self.last, self.running and dict(self.running), self.refreshes
+        graded = [r for r in rows if r["status"] == GRADED]
+        return {
+            "todos": [{"id": t, "description": CHECKS[t].description} for t in todo_ids()],
+            "rows": rows,
+            "stuck": stuck_on_most(graded),
+            "ungraded": [{"student": r["student"], "why": r["problems"]}
+                         for r in rows if r["status"] not in (GRADED, WAITING)],
+            "refreshes": refreshes,
+            "every": self.every,
+            "running": running,
+            "last": {"finished_at": last.finished_at, "seconds": round(last.seconds, 2),
+                     "looked_at": last.looked_at, "regraded": last.regraded, "error": last.error},
+        }

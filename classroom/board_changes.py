@@ -1,0 +1,107 @@
+"""Has a student's work changed since the board last graded it? One cheap look per workspace.
+
+A student's grade depends only on what their workspace holds: its experiments, the runs in
+them (status, times, params, latest metrics, tags, logged models) and the registered
+models (versions, aliases). Three MlflowClient searches read all of that in one page each
+for a lab-sized workspace; a digest of the answer is the workspace's fingerprint. Same
+digest, same grade: the board grades a student again only when it differs.
+
+Not seen: a metric's earlier history (search_runs returns each metric's latest value),
+which no TODO grades, and a logged model's files changed in place without its run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from grader.lab import DEFAULT_EXPERIMENT, EXPERIMENTS
+
+# The looks are small HTTP requests that wait on the server, not on this process's CPU.
+LOOKS_AT_ONCE = 8
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    digest: str
+    started: frozenset[str] = field(default_factory=frozenset)  # tasks with a run in the store
+    error: str = ""  # why the workspace could not be read (the digest then holds the error)
+
+
+def fingerprint(client, workspace: str | None = None) -> Fingerprint:
+    """The fingerprint of ``workspace`` as ``client`` reads it (None: the client's own)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.workspace_context import ServerWorkspaceContext
+    from requests.exceptions import RequestException
+
+    # The ContextVar half of mlflow.set_workspace, without the process-wide variable: each
+    # thread reads its own workspace, and the requests carry it in their header.
+    with ServerWorkspaceContext(workspace):
+        try:
+            return _read(client)
+        except (MlflowException, RequestException) as exc:
+            reason = getattr(exc, "message", None) or str(exc)
+            reason = " ".join(reason.split())[:200]
+            return Fingerprint(digest=f"error: {reason}", error=reason)
+
+
+def fingerprint_all(tracking_uri: str, workspaces: list[str]) -> dict[str, Fingerprint]:
+    """Every workspace's fingerprint, several looks at once."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    with ThreadPoolExecutor(max_workers=LOOKS_AT_ONCE) as pool:
+        prints = pool.map(lambda w: fingerprint(client, w), workspaces)
+        return dict(zip(workspaces, prints))
+
+
+def _read(client) -> Fingerprint:
+    experiments = _all(client.search_experiments)
+    ids = [e.experiment_id for e in experiments]
+    runs = _all(client.search_runs, ids) if ids else []
+    models = _all(client.search_registered_models)
+    names = {e.experiment_id: e.name for e in experiments}
+    state = {
+        "experiments": sorted([e.experiment_id, e.name, e.lifecycle_stage] for e in experiments),
+        "runs": sorted(_run_state(r) for r in runs),
+        "models": sorted(_model_state(m) for m in models),
+    }
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+    return Fingerprint(digest, started_tasks({names[r.info.experiment_id] for r in runs}))
+
+
+def started_tasks(experiments_with_runs: set[str]) -> frozenset[str]:
+    """The tasks a student has started: a run in the task's experiment (for task 1, a run in
+    Default counts too: that is where a forgotten set_experiment puts it)."""
+    started = {task for task, name in EXPERIMENTS.items() if name in experiments_with_runs}
+    if DEFAULT_EXPERIMENT in experiments_with_runs:
+        started.add("task1")
+    return frozenset(started)
+
+
+def _all(search, *args) -> list:
+    """Every page of an MlflowClient search (one page for a lab-sized workspace)."""
+    found, token = [], None
+    while True:
+        page = search(*args, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
+
+
+def _run_state(run) -> list:
+    info, data = run.info, run.data
+    outputs = getattr(run.outputs, "model_outputs", None) or []
+    return [info.run_id, info.experiment_id, info.run_name, info.status, info.lifecycle_stage,
+            info.start_time, info.end_time, sorted(data.params.items()), sorted(data.metrics.items()),
+            sorted(data.tags.items()), sorted(o.model_id for o in outputs)]
+
+
+def _model_state(model) -> list:
+    versions = [[v.version, v.run_id, v.status, v.current_stage, v.source, v.last_updated_timestamp]
+                for v in model.latest_versions or []]
+    return [model.name, model.last_updated_timestamp, sorted((model.aliases or {}).items()),
+            sorted(versions), sorted((model.tags or {}).items())]

@@ -1,0 +1,160 @@
+"""``python -m classroom board``: the progress board's web page, on the instructor's machine.
+
+Standard library only: a threading HTTP server answers ``GET /`` (classroom/board.html),
+``GET /board.json`` (the board's snapshot, which the page polls) and ``POST /refresh``
+(refresh now; answers once a refresh started after the click has finished). A thread
+refreshes the board every ``--every`` seconds, counted from the end of the last refresh.
+Ctrl+C stops the server, ends the grading children this process started, and returns.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from classroom.board import Board
+
+PAGE = Path(__file__).with_name("board.html")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+ON_DEMAND_WAIT_S = 900
+
+
+class Refresher:
+    """Refreshes ``board`` every ``every`` seconds, or at once when asked."""
+
+    def __init__(self, board: Board, every: float) -> None:
+        self.board, self.every = board, every
+        self.wake = threading.Event()
+        self.done = threading.Condition()
+        self.thread = threading.Thread(target=self._loop, name="board-refresh", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.board.stopping.is_set():
+            self.wake.clear()  # a click from here on is answered by the refresh below
+            self.board.refresh()
+            with self.done:
+                self.done.notify_all()
+            self.wake.wait(self.every)
+
+    def refresh_now(self, timeout: float = ON_DEMAND_WAIT_S) -> None:
+        """Ask for a refresh and wait for one that started after this call to finish."""
+        with self.done:
+            target = self.board.refreshes + (2 if self.board.running is not None else 1)
+            self.wake.set()
+            self.done.wait_for(lambda: self.board.refreshes >= target or self.board.stopping.is_set(),
+                               timeout)
+
+    def stop(self) -> None:
+        self.board.stopping.set()
+        self.wake.set()
+        with self.done:
+            self.done.notify_all()
+
+
+def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if not self._host_ok():
+                return
+            if self.path in ("/", "/index.html"):
+                self._send(200, "text/html; charset=utf-8", PAGE.read_bytes())
+            elif self.path == "/board.json":
+                self._json(board.snapshot())
+            else:
+                self._send(404, "text/plain; charset=utf-8", b"Not found: the board is at /\n")
+
+        def do_POST(self) -> None:  # noqa: N802
+            if not self._host_ok():
+                return
+            if self.path != "/refresh":
+                self._send(404, "text/plain; charset=utf-8", b"Not found\n")
+                return
+            refresher.refresh_now()
+            self._json(board.snapshot())
+
+        def _host_ok(self) -> bool:
+            """On loopback, answer only pages that asked for this address (no DNS rebinding)."""
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+            if hosts is None or host in hosts:
+                return True
+            self._send(403, "text/plain; charset=utf-8", b"Open the board at its own address.\n")
+            return False
+
+        def _json(self, data: dict) -> None:
+            self._send(200, "application/json", json.dumps(data).encode("utf-8"))
+
+        def _send(self, code: int, kind: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # the page polls: keep the terminal quiet
+            pass
+
+    return Handler
+
+
+def serve_board(board: Board, host: str, port: int, every: float, announce=sys.stdout) -> None:
+    """Serve the board until Ctrl+C (KeyboardInterrupt), then stop everything it started."""
+    board.every = every
+    refresher = Refresher(board, every)
+    hosts = set(LOOPBACK) if host in LOOPBACK else None
+    server = ThreadingHTTPServer((host, port), handler_for(board, refresher, hosts))
+    server.daemon_threads = True
+    listener = threading.Thread(target=server.serve_forever, name="board-http", daemon=True)
+    listener.start()
+    refresher.start()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"The board: http://{shown}:{server.server_address[1]}/ ({len(board.students)} students, "
+          f"refreshed every {every:g} s and by its button). Ctrl+C stops it.", file=announce, flush=True)
+    if hosts is None:
+        print("Anyone who can reach this address sees the class's grades: the board has no sign-in.",
+              file=announce, flush=True)
+    try:
+        while listener.is_alive():
+            listener.join(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        refresher.stop()
+        server.shutdown()
+        server.server_close()
+        for child in multiprocessing.active_children():  # grading children of this process
+            child.kill()
+        refresher.thread.join(30)
+    print("Board stopped.", file=announce, flush=True)
+
+
+def run(args) -> int:
+    """Sign in as the admin once, then grade and look as the read-only grading user."""
+    from classroom.commands import admin_env, forget_admin_credentials, require_admin, signed_in_as
+    from classroom.gradebook import Gradebook
+    from classroom.grading_user import grading_env
+    from classroom.provision import Provisioner
+    from classroom.roster import read_roster
+
+    students = read_roster(args.roster)
+    admin = admin_env()
+    require_admin(args.server, admin)
+    with signed_in_as(admin):
+        provisioner = Provisioner(args.server, args.server, args.state / "connections")
+        workspaces = [s.workspace for s in students if s.workspace in provisioner.workspaces]
+        grader = grading_env(provisioner.auth, args.server, args.state, workspaces)
+    forget_admin_credentials()
+    grading = {**admin, **grader}
+    os.environ.update(grading)  # the board's own looks at the workspaces read as the grader too
+    book = Gradebook(args.server, grading, args.state / "board", jobs=args.jobs, timeout=args.timeout,
+                     progress=open(os.devnull, "w"))
+    serve_board(Board(book, students), args.host, args.port, args.every)
+    return 0
