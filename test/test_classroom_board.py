@@ -47,26 +47,28 @@ def test_the_same_workspace_gives_the_same_fingerprint(client):
     assert fingerprint(client) == fingerprint(client)
 
 
+# In this order, each on top of the ones before (one store: a new store costs seconds).
 CHANGES = {
     "a new run": lambda c, run: a_finished_run(c, lab.EXPERIMENT_TASK1, rmse=2.0),
     "a metric logged to a finished run": lambda c, run: c.log_metric(run, "r2", 0.5),
+    "a metric's new value": lambda c, run: c.log_metric(run, "r2", 0.6),
     "a param logged to a finished run": lambda c, run: c.log_param(run, "test_size", "0.2"),
     "a tag": lambda c, run: c.set_tag(run, "task", "baseline"),
     "a run renamed": lambda c, run: c.update_run(run, name="renamed"),
-    "a run deleted": lambda c, run: c.delete_run(run),
     "a run that failed": lambda c, run: c.set_terminated(run, status="FAILED"),
     "a new experiment": lambda c, run: c.create_experiment("exploring"),
     "a registered model": lambda c, run: c.create_registered_model(lab.REGISTERED_MODEL),
+    "a run deleted": lambda c, run: c.delete_run(run),
 }
 
 
-@pytest.mark.parametrize("change", list(CHANGES))
-def test_a_change_that_can_change_a_grade_changes_the_fingerprint(client, change):
+def test_a_change_that_can_change_a_grade_changes_the_fingerprint(client):
     """Does every kind of change a TODO can see make the student's fingerprint differ?"""
     run = a_finished_run(client, lab.EXPERIMENT_TASK1, rmse=1.0)
-    before = fingerprint(client)
-    CHANGES[change](client, run)
-    assert fingerprint(client).digest != before.digest, change
+    for change, make in CHANGES.items():
+        before = fingerprint(client)
+        make(client, run)
+        assert fingerprint(client).digest != before.digest, change
 
 
 def test_a_new_version_and_a_moved_alias_change_the_fingerprint(client):
@@ -138,3 +140,58 @@ def test_a_cell_of_a_task_not_started_says_so_and_keeps_the_graders_words():
     assert all(shown[t]["state"] == NOT_STARTED for t in todo_ids(["task2", "task3", "task4"]))
     assert shown["1.1"]["text"].startswith("expected a run in task1-baseline")
     assert "hint: finish 1.1 first" in shown["2.1"]["text"]
+
+
+# --- the refresh loop --------------------------------------------------------------------
+
+class CountingBoard:
+    """Just enough of a Board for the Refresher: counts refreshes, each taking ``seconds``."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        import threading
+
+        self.seconds, self.refreshes, self.running = seconds, 0, None
+        self.started: list[float] = []
+        self.stopping = threading.Event()
+
+    def refresh(self) -> None:
+        import time
+
+        self.started.append(time.monotonic())
+        self.running = {"done": 0, "total": 0}
+        time.sleep(self.seconds)
+        self.running = None
+        self.refreshes += 1
+
+
+def test_the_board_refreshes_by_itself_and_on_demand():
+    """Does the board refresh every `every` seconds, and does a click wait for a refresh
+    that started after it (not one already running, whose look came before the click)?"""
+    import threading
+    import time
+
+    from classroom.board_server import Refresher
+
+    board = CountingBoard(seconds=0.3)
+    refresher = Refresher(board, every=0.5)
+    refresher.start()
+    try:
+        time.sleep(1.9)
+        assert board.refreshes >= 2, "refreshes by itself"
+        gaps = [b - a for a, b in zip(board.started, board.started[1:])]
+        assert all(gap >= 0.5 + 0.3 - 0.05 for gap in gaps), "every 0.5 s counted from the end of the last"
+        refresher.every = 60  # from now on, only a click refreshes
+        time.sleep(1.0)
+        first = threading.Thread(target=refresher.refresh_now)
+        first.start()
+        while board.running is None:  # click while the first click's refresh runs
+            time.sleep(0.01)
+        clicked = time.monotonic()
+        refresher.refresh_now(timeout=10)
+        assert board.started[-1] > clicked and board.running is None
+        assert time.monotonic() - clicked < 5, "on demand, not at the next automatic refresh"
+        first.join(5)
+    finally:
+        refresher.stop()
+        refresher.thread.join(5)
+    assert not refresher.thread.is_alive()
