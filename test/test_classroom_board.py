@@ -9,11 +9,15 @@ only the student who logged a new run, and Ctrl+C.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from classroom_world import ROOT, classroom, write_roster  # noqa: F401 - the class's fixture
 
 from classroom.board import FAIL, NOT_STARTED, PASS, SKIP, cells, stuck_on_most
 from classroom.board_changes import fingerprint, started_tasks
 from grader import lab
+from grader.checks import task_of
 from grader.registry import todo_ids
 
 TODO_IDS = todo_ids()
@@ -195,3 +199,221 @@ def test_the_board_refreshes_by_itself_and_on_demand():
         refresher.stop()
         refresher.thread.join(5)
     assert not refresher.thread.is_alive()
+
+
+# --- on the class server, in a real browser --------------------------------------------
+
+GUIDE = ROOT / "INSTRUCTORS.md"
+# Students of the shared class in different states, one of the board's own who will start
+# while it runs, and one on the roster without a workspace.
+STATES = {
+    "empty": {},  # nothing logged
+    "typed": {"pass": set(todo_ids(["task1"])) - {"1.4"}, "fail": {"1.4"}, "started": {"task1"}},
+    "partial": {"pass": set(todo_ids(["task1", "task2"])), "started": {"task1", "task2", "task3"}},
+    "complete": {"pass": set(TODO_IDS), "started": {"task1", "task2", "task3", "task4"}},
+    "board-late": {},  # logs task 1 while the board runs
+}
+GHOST = "board-ghost"
+
+
+def guide_command() -> list[str]:
+    """The guide's board command, as a list of arguments."""
+    import re
+    import shlex
+
+    text = GUIDE.read_text(encoding="utf-8")
+    lines = [line for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+             for line in block.splitlines() if line.startswith("python -m classroom board")]
+    assert lines, "INSTRUCTORS.md shows no `python -m classroom board` command"
+    return shlex.split(lines[0])[4:]
+
+
+class RunningBoard:
+    """`python -m classroom board`, started as the guide says, on the test class."""
+
+    def __init__(self, room, roster: Path, *extra: str) -> None:
+        import subprocess
+        import sys
+
+        from labkit.net import free_port
+
+        self.port = free_port()
+        args = guide_command()
+        args = [{"roster.csv": str(roster), "http://127.0.0.1:5000": room.url}.get(a, a) for a in args]
+        args[args.index("--port") + 1] = str(self.port)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "classroom", "board", *args, "--state", str(room.state), *extra],
+            cwd=ROOT, env=room.admin_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        self.banner = self.process.stdout.readline()
+        assert self.url in self.banner, self.banner + self.process.stdout.read()
+
+    def json(self, path: str = "board.json", method: str = "GET") -> dict:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            return json.loads(answer.read())
+
+    def wait_for(self, done, timeout: float = 300) -> dict:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snapshot = self.json()
+            if done(snapshot):
+                return snapshot
+            time.sleep(0.5)
+        raise AssertionError(f"the board never got there: {snapshot}")
+
+    def interrupt(self) -> tuple[int, str]:
+        import os
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl+C in its terminal sends
+        output = self.process.communicate(timeout=60)[0]
+        return self.process.returncode, self.banner + output
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def board(classroom):
+    roster = classroom.folder / "roster_board.csv"
+    write_roster(roster, [*STATES, GHOST])
+    late = classroom.folder / "roster_board_late.csv"
+    write_roster(late, ["board-late"])
+    provisioned = classroom.classroom("provision", "--roster", str(late), "--server", classroom.url,
+                                      "--out", str(classroom.connections))
+    assert provisioned.returncode == 0, provisioned.stderr
+    running = RunningBoard(classroom, roster, "--every", "600")  # only the button refreshes here
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def chromium():
+    """Playwright's Chromium launched as the suite's screenshots are (tools/screenshots.py)."""
+    import importlib.util
+    import sys
+
+    tool = sys.modules.get("screenshots")
+    if tool is None:
+        spec = importlib.util.spec_from_file_location("screenshots", ROOT / "tools" / "screenshots.py")
+        tool = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = tool
+        spec.loader.exec_module(tool)
+    return tool.CHROMIUM, tool.CHROMIUM_ARGS
+
+
+def page_cells(page) -> dict[str, dict[str, str]]:
+    """student -> TODO -> the state the page shows (its cells' data-state)."""
+    found: dict[str, dict[str, str]] = {}
+    for student, todo, state in page.eval_on_selector_all(
+            "td.cell", "tds => tds.map(td => [td.dataset.student, td.dataset.todo, td.dataset.state])"):
+        found.setdefault(student, {})[todo] = state
+    return found
+
+
+def expected_cells(state: dict) -> dict[str, str | None]:
+    """What the page should show for each TODO; None where a fail and a skip are both fair."""
+    out: dict[str, str | None] = {}
+    for todo in TODO_IDS:
+        if todo in state.get("pass", ()):
+            out[todo] = PASS
+        elif task_of(todo) not in state.get("started", ()):
+            out[todo] = NOT_STARTED
+        else:
+            out[todo] = FAIL if todo in state.get("fail", ()) else None
+    return out
+
+
+@pytest.mark.postgres
+@pytest.mark.browser
+@pytest.mark.xdist_group("classroom")
+def test_the_board_shows_the_class_and_regrades_only_who_changed(classroom, board):
+    """Does the page show each student's cells, score and a cell's rationale, the stuck TODO and
+    who could not be graded; and after one student logs a run and the button is pressed, that
+    student's new cells, with nobody else graded again?"""
+    from playwright.sync_api import sync_playwright
+
+    first = board.wait_for(lambda s: s["refreshes"] >= 1)
+    assert {r["student"] for r in first["rows"] if r["status"] == "graded"} == set(STATES)
+    graded_at = {r["student"]: r["graded_at"] for r in first["rows"]}
+    executable, args = chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(board.url)
+            page.wait_for_selector("td.cell[data-student='complete'][data-todo='4.4']")
+            shown = page_cells(page)
+            assert list(shown) == [*STATES, GHOST][:len(shown)] and GHOST not in shown
+            for student, state in STATES.items():
+                for todo, expected in expected_cells(state).items():
+                    if expected is not None:
+                        assert shown[student][todo] == expected, (student, todo, shown[student])
+            assert set(shown["partial"][t] for t in todo_ids(["task3"])) <= {"fail", "skip"}
+            assert "fail" in {shown["partial"][t] for t in todo_ids(["task3"])}
+            scores = {s: page.text_content(f"td.score[data-student='{s}']") for s in STATES}
+            assert scores == {s: f"{len(st.get('pass', ()))}/{len(TODO_IDS)}" for s, st in STATES.items()}
+            assert page.text_content(f"#ungraded li[data-student='{GHOST}']").startswith(
+                f"{GHOST} could not be graded: ")
+            assert "stuck most on TODO 1.4" in page.text_content("#stuck")
+            assert "Last refreshed at" in page.text_content("#refreshed")
+            # A cell's rationale: the grader's words, on hover (title) and on click (#detail).
+            cell = page.locator("td.cell[data-student='typed'][data-todo='1.4']")
+            words = next(c["text"] for r in first["rows"] if r["student"] == "typed"
+                         for c in r["cells"] if c["id"] == "1.4")
+            assert words and words in cell.get_attribute("title")
+            cell.click()
+            assert words in page.text_content("#detail") and "TODO 1.4" in page.text_content("#detail")
+
+            classroom.run_script("board-late", ROOT / "solutions" / "task1_baseline.py")
+            page.click("#refresh")
+            late = "td.cell[data-student='board-late'][data-todo='1.4'][data-state='pass']"
+            page.wait_for_selector(late, timeout=120_000)
+            shown = page_cells(page)
+            assert all(shown["board-late"][t] == "pass" for t in todo_ids(["task1"]))
+            assert all(shown["board-late"][t] == "not-started" for t in todo_ids(["task2", "task3", "task4"]))
+            assert page.text_content("td.score[data-student='board-late']") == f"4/{len(TODO_IDS)}"
+            assert "re-graded 1: board-late" in page.text_content("#refreshed")
+        finally:
+            browser.close()
+    after = board.json()
+    regraded = {r["student"] for r in after["rows"] if r["graded_at"] != graded_at[r["student"]]}
+    assert regraded == {"board-late"} and after["last"]["regraded"] == ["board-late"]
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("classroom")
+def test_ctrl_c_stops_the_board_and_its_grading(classroom):
+    """Does Ctrl+C in the middle of the first pass stop the board and every process it started?"""
+    import os
+    import time
+
+    roster = classroom.folder / "roster_board_stop.csv"
+    write_roster(roster, ["complete", "partial", "typed", "empty"])
+    running = RunningBoard(classroom, roster)
+    try:
+        running.wait_for(lambda s: s["running"] is not None and s["refreshes"] == 0, timeout=120)
+        started = time.monotonic()
+        code, output = running.interrupt()
+        assert time.monotonic() - started < 30
+    finally:
+        running.stop()
+    assert code == 0 and "Board stopped." in output and "Traceback" not in output, output
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(running.process.pid, 0)  # nothing of its process group is left
+    with pytest.raises(OSError):
+        running.json()
