@@ -139,6 +139,10 @@ class Board:
             self.prints[student.username] = seen
             self.running["done"] += 1
 
+    def failed(self, why: str) -> None:
+        """A refresh that broke off: the rows keep their last grades, the page says why."""
+        self._finish(Refresh(error=why), time.monotonic())
+
     def _finish(self, refresh: Refresh, started: float) -> Refresh:
         refresh.seconds = time.monotonic() - started
         refresh.finished_at = time.time()

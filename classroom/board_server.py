@@ -13,7 +13,9 @@ import json
 import multiprocessing
 import os
 import sys
+import signal
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -39,7 +41,14 @@ class Refresher:
     def _loop(self) -> None:
         while not self.board.stopping.is_set():
             self.wake.clear()  # a click from here on is answered by the refresh below
-            self.board.refresh()
+            try:
+                self.board.refresh()
+            except Exception as exc:  # noqa: BLE001 - the rows keep their last grades; say why on the page
+                if self.board.stopping.is_set():
+                    return
+                traceback.print_exc()
+                self.board.failed(f"The last refresh failed ({type(exc).__name__}: {exc}); "
+                                  f"the next one, in {self.every:g} s, tries again.")
             with self.done:
                 self.done.notify_all()
             self.wake.wait(self.every)
@@ -108,6 +117,7 @@ def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
 def serve_board(board: Board, host: str, port: int, every: float, announce=sys.stdout) -> None:
     """Serve the board until Ctrl+C (KeyboardInterrupt), then stop everything it started."""
     board.every = every
+    start_grading_children_server()
     refresher = Refresher(board, every)
     hosts = set(LOOPBACK) if host in LOOPBACK else None
     server = ThreadingHTTPServer((host, port), handler_for(board, refresher, hosts))
@@ -134,6 +144,23 @@ def serve_board(board: Board, host: str, port: int, every: float, announce=sys.s
             child.kill()
         refresher.thread.join(30)
     print("Board stopped.", file=announce, flush=True)
+
+
+def start_grading_children_server() -> None:
+    """Start the grading children's fork server (classroom/isolation.py) now, deaf to Ctrl+C, as
+    the children it forks: a Ctrl+C while it imports the grader would print its traceback, and
+    this process ends the grading it started itself."""
+    from classroom.isolation import context
+
+    if context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the fork server
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run(args) -> int:
