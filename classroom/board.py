@@ -107,12 +107,12 @@ class Board:
             futures = {pool.submit(self._grade, s): s for s in changed}
             try:
                 for future in as_completed(futures):
+                    if self.stopping.is_set():  # its grading was cut short: not a grade
+                        break
                     student = futures[future]
                     row, outcome = future.result()
                     self._keep(student, row, outcome, prints[student.workspace])
                     regraded.append(student.username)
-                    if self.stopping.is_set():
-                        break
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
         return self._finish(Refresh(looked_at=len(self.students), regraded=regraded), started)

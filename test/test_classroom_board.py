@@ -228,6 +228,23 @@ def guide_command() -> list[str]:
     return shlex.split(lines[0])[4:]
 
 
+def test_the_guide_names_only_options_the_board_has():
+    """Does every option the guide's board section names exist in `python -m classroom board --help`?"""
+    import re
+    import subprocess
+    import sys
+
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("### Live, during the session: the progress board"):]
+    section = section[:section.index("\n#", 1)]
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", section))
+    assert {"--roster", "--server", "--port", "--host", "--every"} <= named
+    shown = subprocess.run([sys.executable, "-m", "classroom", "board", "--help"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert named <= set(re.findall(r"--[a-z][a-z-]*", shown.stdout)), named
+
+
 class RunningBoard:
     """`python -m classroom board`, started as the guide says, on the test class."""
 
