@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from classroom.board_changes import Fingerprint, fingerprint_all
+from classroom.board_changes import LOOKS_AT_ONCE, Fingerprint, looker
 from classroom.gradebook import NOT_GRADED, Gradebook
 from classroom.isolation import GRADED
 from classroom.roster import Student
@@ -89,32 +89,39 @@ class Board:
         self.refreshes = 0  # finished refreshes
         self.every: float | None = None  # seconds between automatic refreshes (the page says it)
         self.lock = threading.Lock()
+        self.look = looker(book.url)  # workspace -> Fingerprint
         self.stopping = threading.Event()
 
     def refresh(self) -> Refresh:
-        """Look at every workspace; grade again the students whose work changed."""
+        """Look at every workspace; grade again, as soon as it is seen, each student whose work changed."""
         started = time.monotonic()
         if not health(self.book.url, timeout=5):
             return self._finish(Refresh(error=f"The class server at {self.book.url} does not answer; "
                                               "the rows show the last grades. Is it running?"), started)
-        prints = fingerprint_all(self.book.url, [s.workspace for s in self.students])
-        changed = [s for s in self.students if self._changed(s, prints[s.workspace])]
         with self.lock:
-            self.running = {"done": 0, "total": len(changed)}
+            self.running = {"done": 0, "total": 0}
         self.book.server_down = False
-        regraded = []
-        with ThreadPoolExecutor(max_workers=self.book.jobs) as pool:
-            futures = {pool.submit(self._grade, s): s for s in changed}
+        regraded: list[str] = []
+        with ThreadPoolExecutor(LOOKS_AT_ONCE) as lookers, ThreadPoolExecutor(self.book.jobs) as graders:
+            looks = {lookers.submit(self.look, s.workspace): s for s in self.students}
+            gradings = {}
             try:
-                for future in as_completed(futures):
+                for seen in as_completed(looks):
+                    student = looks[seen]
+                    if self._changed(student, seen.result()):
+                        gradings[graders.submit(self._grade, student)] = (student, seen.result())
+                        with self.lock:
+                            self.running["total"] += 1
+                for graded in as_completed(gradings):
                     if self.stopping.is_set():  # its grading was cut short: not a grade
                         break
-                    student = futures[future]
-                    row, outcome = future.result()
-                    self._keep(student, row, outcome, prints[student.workspace])
+                    student, fingerprint = gradings[graded]
+                    row, outcome = graded.result()
+                    self._keep(student, row, outcome, fingerprint)
                     regraded.append(student.username)
             finally:
-                pool.shutdown(wait=False, cancel_futures=True)
+                lookers.shutdown(wait=False, cancel_futures=True)
+                graders.shutdown(wait=False, cancel_futures=True)
         return self._finish(Refresh(looked_at=len(self.students), regraded=regraded), started)
 
     def _changed(self, student: Student, now: Fingerprint) -> bool:

@@ -52,14 +52,19 @@ def fingerprint(client, workspace: str | None = None) -> Fingerprint:
             return Fingerprint(digest=f"error: {reason}", error=reason)
 
 
-def fingerprint_all(tracking_uri: str, workspaces: list[str]) -> dict[str, Fingerprint]:
-    """Every workspace's fingerprint, several looks at once."""
+def looker(tracking_uri: str):
+    """``look(workspace) -> Fingerprint`` through one MlflowClient (safe to call from many threads)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
+    return lambda workspace: fingerprint(client, workspace)
+
+
+def fingerprint_all(tracking_uri: str, workspaces: list[str]) -> dict[str, Fingerprint]:
+    """Every workspace's fingerprint, several looks at once."""
+    look = looker(tracking_uri)
     with ThreadPoolExecutor(max_workers=LOOKS_AT_ONCE) as pool:
-        prints = pool.map(lambda w: fingerprint(client, w), workspaces)
-        return dict(zip(workspaces, prints))
+        return dict(zip(workspaces, pool.map(look, workspaces)))
 
 
 def _read(client) -> Fingerprint:
