@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from grader.deadline import FORMAT
+
 DEFAULT_STATE = Path(os.environ.get("CLASS_STATE", ".classroom"))
 DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 
@@ -50,6 +52,8 @@ def parse_args(argv):
     gradebook.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
     gradebook.add_argument("--assignment", default="MLflow tracking lab",
                            help="the assignment's name in the Canvas and Moodle files")
+    gradebook.add_argument("--as-of", metavar="TIME",
+                           help=f"the deadline: grade only runs that ended by then ({FORMAT})")
     _state(gradebook, "private folder for the grading user's password (grading.env)")
 
     for name, text in [("reset", "back up a student's workspace, then empty it (same password)"),
