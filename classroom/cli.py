@@ -56,6 +56,9 @@ def parse_args(argv):
                            help=f"the deadline: grade only runs that ended by then ({FORMAT})")
     _state(gradebook, "private folder for the grading user's password (grading.env)")
 
+    release = commands.add_parser("release", help="write the lab without its solutions, for students")
+    release.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
+
     for name, text in [("reset", "back up a student's workspace, then empty it (same password)"),
                        ("deactivate", "take a student's access away, keeping their work"),
                        ("remove", "back up a student's workspace, then delete it and their user"),

@@ -7,6 +7,7 @@ import sys
 from contextlib import contextmanager
 
 from classroom.backup import BackupError
+from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
 from classroom.server import ServerError, health, signed_in_user
@@ -176,6 +177,18 @@ def restore(args) -> int:
     return 0
 
 
+def release(args) -> int:
+    from classroom.release import write_release
+
+    written = write_release(args.dir)
+    adapted = ", ".join(written.adapted) or "nothing"
+    print(f"Wrote the student release to {args.dir}: {len(written.copied)} files, no solutions "
+          f"(left out {len(written.left_out)} files: solutions/, the test suite but the serving bonus, "
+          f"bench/, tools/, .ci/, requirements-dev.txt; adapted {adapted}). Checked: no file holds "
+          "a solution's line. Hand out that folder as it is.")
+    return 0
+
+
 def env_required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -188,7 +201,7 @@ def env_required(name: str) -> str:
 
 def one_line(exc: Exception) -> str | None:
     """The one-line message for errors the instructor can fix, or None for a real bug."""
-    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline)):
+    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline, ReleaseError)):
         return str(exc)
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or "401" in str(exc)[:200]:
