@@ -15,7 +15,8 @@ Files that point at what is left out are adapted, never left dangling: the Makef
 loses the targets that need it (``demo``, ``generate``, ``test``, ``bench``, ...; found
 from what each rule runs and depends on), and every Markdown file loses the paragraphs,
 list items, table rows and code lines that name a file or a command that is gone
-(README.md also its "For maintainers" section, INSTRUCTORS.md its section on the tests).
+(README.md also its "For maintainers" section, INSTRUCTORS.md its sections on the release,
+the flags and the tests).
 The grader stays whole: its hints show a call after a failure, as a TODO's own hint does.
 
 Only the files git tracks or would track are copied (``git ls-files``), so no store,
@@ -45,7 +46,9 @@ GONE_COMMANDS = {  # commands of the lab that need what is left out
     "labkit demo": "it runs solutions/",
     "labkit generate": "it writes code/ from solutions/",
 }
-DROPPED_SECTIONS = {"README.md": ("For maintainers",), "INSTRUCTORS.md": ("How it is tested",)}
+DROPPED_SECTIONS = {"README.md": ("For maintainers",),
+                    "INSTRUCTORS.md": ("Their copy of the lab", "Runs of the solutions are flagged",
+                                       "How it is tested")}
 REWRITES = {  # exact phrases that would otherwise name what is gone
     "README.md": {"`make demo` needs Python": "`make setup` needs Python",
                   "the serving bonus scripts and the test suite": "the serving bonus scripts"},
