@@ -142,6 +142,32 @@ def test_a_folder_that_is_not_empty_is_refused_in_one_line(tmp_path, release):
     assert again.returncode == 2 and "no solutions/" in again.stderr
 
 
+def test_without_git_the_ignored_files_stay_and_a_leak_stops_the_release(tmp_path):
+    """In a lab that is no git checkout: are .gitignore's files (a store, a connection file)
+    left behind, and does a solution's line in a kept file stop the release, leaving nothing?"""
+    from classroom.release import ReleaseError, write_release
+
+    lab = tmp_path / "lab"
+    for rel, text in {
+        "solutions/task1_baseline.py": 'import mlflow\n# BEGIN TODO 1.1: Log it.\nmlflow.log_param("x", 1)\n# END TODO 1.1\n',
+        "code/task1_baseline.py": 'import mlflow\n# TODO 1.1: Log it.\ntodo("1.1")\n',
+        "README.md": "Run `python code/task1_baseline.py`.\n",
+        ".gitignore": "/mlflow.db\n*.env\n__pycache__/\n",
+        "mlflow.db": "a store", "alice.env": "MLFLOW_TRACKING_PASSWORD=secret",
+        "code/__pycache__/x.pyc": "", "docs/notes.md": "The answer:\n\n    mlflow.log_param(\"x\", 1)\n",
+    }.items():
+        (lab / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lab / rel).write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(ReleaseError, match="docs/notes.md:3"):
+        write_release(out, root=lab)
+    assert not out.exists(), "a release that leaks is not left behind"
+    (lab / "docs" / "notes.md").unlink()
+    written = write_release(out, root=lab)
+    assert sorted(written.copied) == [".gitignore", "README.md", "code/task1_baseline.py"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(written.copied)
+
+
 def student_python(release: Path, folder: Path) -> Path:
     """A virtual environment of the student's, with this one's libraries borrowed through a .pth
     line (no download), into which the release installs itself as the README says."""
