@@ -231,3 +231,19 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
         os.killpg(ui.pid, signal.SIGINT)
         output = ui.communicate(timeout=60)[0]
     assert f"Open http://127.0.0.1:{port}" in output and ui.returncode == 0, output
+
+
+@pytest.mark.parametrize("source, script", [
+    ("/home/ana/mlflow-lab/solutions/task3_compare.py", "solutions/task3_compare.py"),
+    ("solutions/task1_baseline.py", "solutions/task1_baseline.py"),
+    ("C:\\Users\\ana\\lab\\solutions\\task2_sweep.py", "solutions/task2_sweep.py"),
+    ("/home/ana/mlflow-lab/code/task3_compare.py", None),
+    ("/home/ana/solutions-notes/task3_compare.py", None),
+    ("-c", None), (None, None),
+])
+def test_the_gradebook_knows_a_solutions_script_by_the_path_mlflow_recorded(source, script):
+    """What the release keeps from students, the gradebook flags: is a run whose MLflow source is
+    a script in a solutions/ folder (any system's path) known, and any other not?"""
+    from classroom.gradebook import solution_script
+
+    assert solution_script(source) == script
