@@ -64,6 +64,7 @@ class Report:
     tracking_uri: str
     results: list[CheckResult]
     as_of: datetime | None = None  # the deadline, when grading saw only what was made by then
+    late_runs: int = 0  # runs the deadline left out (ended after it, or never)
 
     @property
     def score(self) -> int:
@@ -106,7 +107,7 @@ def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | N
                 results[check.id] = evaluate(check, context, results)
         finally:
             context.close()
-    return Report(tasks, store.uri, [results[c.id] for c in wanted], as_of)
+    return Report(tasks, store.uri, [results[c.id] for c in wanted], as_of, len(store.late))
 
 
 def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> CheckResult:

@@ -43,7 +43,9 @@ def deadline(report: Report) -> str:
     """``, as of 2025-03-14T23:59:00+01:00 (...)`` when grading had a deadline, else nothing."""
     if report.as_of is None:
         return ""
-    return f", as of {shown(report.as_of)} (runs that ended by then)"
+    late = report.late_runs
+    left_out = f"; {late} other run{'s' if late != 1 else ''} not counted" if late else ""
+    return f", as of {shown(report.as_of)} (runs that ended by then{left_out})"
 
 
 def result_dict(result) -> dict:
@@ -68,6 +70,7 @@ def to_json(report: Report) -> dict:
         "tracking_uri": report.tracking_uri,
         "tasks": list(report.tasks),
         "as_of": shown(report.as_of) if report.as_of is not None else None,
+        "late_runs": report.late_runs,
         "score": report.score,
         "max_score": report.max_score,
         "results": [result_dict(r) for r in report.results],

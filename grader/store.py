@@ -163,6 +163,7 @@ class Store:
         self.client = client
         self.folder = folder
         self.as_of = as_of
+        self.late: set[str] = set()  # the ids of runs seen that the deadline left out
         self.experiment = lru_cache(maxsize=None)(self._experiment)
         self.runs = lru_cache(maxsize=None)(self._runs)
         self.run = lru_cache(maxsize=None)(self._run)
@@ -175,7 +176,10 @@ class Store:
         """A run counts when it ended by the deadline (always, without one)."""
         if self.as_of is None:
             return True
-        return run.info.end_time is not None and run.info.end_time <= self.as_of
+        if run.info.end_time is not None and run.info.end_time <= self.as_of:
+            return True
+        self.late.add(run.info.run_id)
+        return False
 
     def _model_counts(self, model) -> bool:
         """A logged model counts with the run that logged it."""
