@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from labkit.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
+from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.store import (
     StoreError,
