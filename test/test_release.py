@@ -212,6 +212,10 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
     serving = run("test/serve_model.py", "--port", str(free_port()), timeout=120)
     assert serving.returncode == 2 and "task 4" in serving.stdout.lower() + serving.stderr.lower(), serving
     assert run("test/test_requests.py", "--help", timeout=120).returncode == 0
+    for command in ("demo", "generate"):  # the instructor's commands say why, in one line
+        result = run("-m", "labkit", command, timeout=120)
+        assert result.returncode == 2 and "no solutions/" in result.stdout, result
+        assert "Traceback" not in result.stderr, result.stderr
 
     port = free_port()
     ui = subprocess.Popen([str(python), "-m", "labkit", "ui", "--port", str(port)], cwd=release, env=env,
