@@ -23,7 +23,7 @@ from pathlib import Path
 
 from grader import lab as names
 from labkit.paths import SOLUTIONS_DIR
-from labkit.serving import SCENARIOS, ModelServer, free_port, server_gone
+from labkit.commands.serving import SCENARIOS, ModelServer, free_port, server_gone
 
 ROW = SCENARIOS["normal"]
 BODY = json.dumps({"dataframe_records": [ROW]})

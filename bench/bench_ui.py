@@ -18,8 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from labkit.cli import ui_command, ui_env
-from labkit.net import free_port, start_group, stop_group
+from labkit.commands.cli import ui_command, ui_env
+from labkit.commands.net import free_port, start_group, stop_group
 
 
 def processes_in_group(pgid: int) -> int:

@@ -23,6 +23,7 @@ from classroom.isolation import GRADED
 from classroom.roster import Student
 from classroom.server import health
 from grader.checks import task_of
+from grader.deadline import shown
 from grader.registry import CHECKS, todo_ids
 
 PASS, FAIL, SKIP, NOT_STARTED = "pass", "fail", "skip", "not-started"
@@ -89,7 +90,9 @@ class Board:
         self.refreshes = 0  # finished refreshes
         self.every: float | None = None  # seconds between automatic refreshes (the page says it)
         self.lock = threading.Lock()
-        self.look = looker(book.url)  # workspace -> Fingerprint
+        as_of = book.as_of
+        self.look = looker(book.url, None if as_of is None else int(as_of.timestamp() * 1000))
+        self.as_of = None if as_of is None else shown(as_of)
         self.stopping = threading.Event()
 
     def refresh(self) -> Refresh:
@@ -172,6 +175,7 @@ class Board:
                          for r in rows if r["status"] not in (GRADED, WAITING)],
             "refreshes": refreshes,
             "every": self.every,
+            "as_of": self.as_of,  # the deadline the grades are as of, or None
             "running": running,
             "last": {"finished_at": last.finished_at, "seconds": round(last.seconds, 2),
                      "looked_at": last.looked_at, "regraded": last.regraded, "error": last.error},

@@ -170,7 +170,9 @@ def run(args) -> int:
     from classroom.grading_user import grading_env
     from classroom.provision import Provisioner
     from classroom.roster import read_roster
+    from grader.deadline import parse_deadline
 
+    as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
     admin = admin_env()
     require_admin(args.server, admin)
@@ -182,6 +184,6 @@ def run(args) -> int:
     grading = {**admin, **grader}
     os.environ.update(grading)  # the board's own looks at the workspaces read as the grader too
     book = Gradebook(args.server, grading, args.state / "board", jobs=args.jobs, timeout=args.timeout,
-                     progress=open(os.devnull, "w"))
+                     progress=open(os.devnull, "w"), as_of=as_of)
     serve_board(Board(book, students), args.host, args.port, args.every)
     return 0

@@ -5,22 +5,23 @@ from __future__ import annotations
 import os
 
 
-def grade_and_send(env: dict[str, str], sender) -> None:
-    """Grade all tasks with only ``env``'s MLflow settings, then send one plain dict back."""
+def grade_and_send(env: dict[str, str], sender, as_of=None) -> None:
+    """Grade all tasks with only ``env``'s MLflow settings (as of the deadline ``as_of``, an
+    aware datetime, if given), then send one plain dict back."""
     for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
         del os.environ[key]
     os.environ.update(env)
-    sender.send(_grade())
+    sender.send(_grade(as_of))
     sender.close()
 
 
-def _grade() -> dict:
+def _grade(as_of=None) -> dict:
     from grader.core import grade
     from grader.errors import CannotGrade
     from grader.render import to_gradescope, to_json
 
     try:
-        report = grade(["all"])
+        report = grade(["all"], as_of=as_of)
     except CannotGrade as exc:
         return {"status": "cannot-grade", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the instructor's row says what broke

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from grader.deadline import FORMAT
+
 DEFAULT_STATE = Path(os.environ.get("CLASS_STATE", ".classroom"))
 DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 
@@ -50,6 +52,8 @@ def parse_args(argv):
     gradebook.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
     gradebook.add_argument("--assignment", default="MLflow tracking lab",
                            help="the assignment's name in the Canvas and Moodle files")
+    gradebook.add_argument("--as-of", metavar="TIME",
+                           help=f"the deadline: grade only runs that ended by then ({FORMAT})")
     _state(gradebook, "private folder for the grading user's password (grading.env)")
 
     board = commands.add_parser("board", help="a live web page of the class: each student's TODOs, refreshed as they work")
@@ -61,7 +65,12 @@ def parse_args(argv):
     board.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
                        help="students graded at once (default: cores + 1, as the gradebook)")
     board.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
+    board.add_argument("--as-of", metavar="TIME",
+                       help=f"the deadline: show grades as the gradebook --as-of gives them ({FORMAT})")
     _state(board, "private folder for the grading user's password (grading.env)")
+
+    release = commands.add_parser("release", help="write the lab without its solutions, for students")
+    release.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
 
     for name, text in [("reset", "back up a student's workspace, then empty it (same password)"),
                        ("deactivate", "take a student's access away, keeping their work"),

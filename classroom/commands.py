@@ -7,9 +7,11 @@ import sys
 from contextlib import contextmanager
 
 from classroom.backup import BackupError
+from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
 from classroom.server import ServerError, health, signed_in_user
+from grader.deadline import BadDeadline, parse_deadline
 
 ADMIN_HELP = ("Set MLFLOW_TRACKING_USERNAME=admin and MLFLOW_TRACKING_PASSWORD (or "
               "MLFLOW_AUTH_ADMIN_PASSWORD) to the server's admin password.")
@@ -88,6 +90,7 @@ def gradebook(args) -> int:
     from classroom.grading_user import grading_env
     from classroom.lms import write_lms_files
 
+    as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
     admin = admin_env()
     require_admin(args.server, admin)
@@ -98,7 +101,8 @@ def gradebook(args) -> int:
         workspaces = [s.workspace for s in students if s.workspace in provisioner.workspaces]
         grader = grading_env(provisioner.auth, args.server, args.state, workspaces)
     forget_admin_credentials()
-    book = Gradebook(args.server, {**admin, **grader}, args.out, jobs=args.jobs, timeout=args.timeout)
+    book = Gradebook(args.server, {**admin, **grader}, args.out, jobs=args.jobs, timeout=args.timeout,
+                     as_of=as_of)
     rows = book.grade_all(students)
     written = write_lms_files(args.out, students, rows, args.assignment)
     print(f"LMS import files: {', '.join(str(f) for f in written.files)}", file=sys.stderr)
@@ -179,6 +183,18 @@ def restore(args) -> int:
     return 0
 
 
+def release(args) -> int:
+    from classroom.release import write_release
+
+    written = write_release(args.dir)
+    adapted = ", ".join(written.adapted) or "nothing"
+    print(f"Wrote the student release to {args.dir}: {len(written.copied)} files, no solutions "
+          f"(left out {len(written.left_out)} files: solutions/, the test suite but the serving bonus, "
+          f"bench/, tools/, .ci/, requirements-dev.txt; adapted {adapted}). Checked: no file holds "
+          "a solution's line. Hand out that folder as it is.")
+    return 0
+
+
 def env_required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -191,7 +207,7 @@ def env_required(name: str) -> str:
 
 def one_line(exc: Exception) -> str | None:
     """The one-line message for errors the instructor can fix, or None for a real bug."""
-    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError)):
+    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline, ReleaseError)):
         return str(exc)
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or "401" in str(exc)[:200]:

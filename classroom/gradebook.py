@@ -5,6 +5,11 @@ Rows are written as students finish, so an interrupted run keeps what it graded;
 finished file is sorted in roster order. One student's broken state fills that
 student's row and never stops the others. If the server stops answering, grading
 stops launching students and says so in one line.
+
+A student whose points stand on runs logged from ``solutions/`` (MLflow's tag
+``mlflow.source.name``, which the grader reports with each passing TODO) is flagged in
+the ``flags`` column and in the summary; the points are not changed. With a deadline
+(``as_of``), only what was made by then counts (grader/deadline.py).
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
+from datetime import datetime
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from classroom.isolation import CANNOT_GRADE, GRADED, Outcome, grade_isolated
 from classroom.roster import Student
 from classroom.server import health
+from grader.deadline import shown
 from grader.registry import todo_ids
 
 TODO_IDS = todo_ids()
-COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems"]
+COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems", "flags"]
+SOLUTIONS_FOLDER = "solutions"
 NOT_GRADED = "not-graded"
 CSV_NAME = "gradebook.csv"
 
@@ -34,7 +42,8 @@ def row_for(student: Student, outcome: Outcome) -> dict:
     report = outcome.report
     points = {r["id"]: r["points"] for r in report["results"]}
     row.update({todo: points.get(todo, 0) for todo in TODO_IDS})
-    row.update(total=report["score"], max=report["max_score"], problems=problems(report))
+    row.update(total=report["score"], max=report["max_score"], problems=problems(report),
+               flags=flags(report))
     return row
 
 
@@ -44,15 +53,45 @@ def problems(report: dict) -> str:
     return " | ".join(f"{r['id']}: {r['rationale'] or r['status']}" for r in missed)
 
 
+def solution_runs(report: dict) -> dict[str, list[str]]:
+    """The solutions/ scripts that logged the runs passing TODOs stood on, each with those
+    TODOs: ``{"solutions/task3_compare.py": ["3.1", "3.2", "3.3"]}``."""
+    found: dict[str, list[str]] = {}
+    for result in report["results"]:
+        for evidence in result.get("evidence", []):
+            script = solution_script(evidence.get("source"))
+            if script and result["id"] not in found.setdefault(script, []):
+                found[script].append(result["id"])
+    return found
+
+
+def solution_script(source: str | None) -> str | None:
+    """``solutions/task3_compare.py`` when MLflow's source of a run (the script's path as it
+    was typed, on the student's computer) is a script in a folder named solutions."""
+    if not source:
+        return None
+    path = PureWindowsPath(source) if "\\" in source else PurePosixPath(source)
+    if len(path.parts) >= 2 and path.parts[-2] == SOLUTIONS_FOLDER:
+        return f"{SOLUTIONS_FOLDER}/{path.name}"
+    return None
+
+
+def flags(report: dict) -> str:
+    """``ran solutions/task3_compare.py (3.1, 3.2, 3.3)``: what the instructor should look at."""
+    return "; ".join(f"ran {script} ({', '.join(todos)})" for script, todos in solution_runs(report).items())
+
+
 class Gradebook:
     def __init__(self, server_url: str, admin_env: dict[str, str], out: Path,
-                 jobs: int = 2, timeout: float = 120.0, progress=sys.stderr) -> None:
+                 jobs: int = 2, timeout: float = 120.0, progress=sys.stderr,
+                 as_of: datetime | None = None) -> None:
         self.url = server_url
         self.admin_env = admin_env
         self.out = out
         self.jobs = jobs
         self.timeout = timeout
         self.progress = progress
+        self.as_of = as_of  # the deadline: only what was made by then counts
         self.server_down = False
 
     def student_env(self, student: Student) -> dict[str, str]:
@@ -89,7 +128,7 @@ class Gradebook:
     def _grade_one(self, student: Student) -> Outcome:
         if self.server_down:
             return Outcome(NOT_GRADED, error=f"not graded: the server at {self.url} stopped answering")
-        outcome = grade_isolated(self.student_env(student), self.timeout)
+        outcome = grade_isolated(self.student_env(student), self.timeout, self.as_of)
         if outcome.status == CANNOT_GRADE and not health(self.url):
             self.server_down = True
         if outcome.gradescope is not None:
@@ -110,11 +149,16 @@ class Gradebook:
     def _show(self, done: int, total: int, row: dict) -> None:
         width = len(str(total))
         score = f"{row['total']}/{row['max']}" if row["status"] == GRADED else row["status"]
-        print(f"[{done:>{width}}/{total}] {row['student']}: {score}", file=self.progress, flush=True)
+        flagged = f" (flagged: {row['flags']})" if row.get("flags") else ""
+        print(f"[{done:>{width}}/{total}] {row['student']}: {score}{flagged}", file=self.progress, flush=True)
 
     def _summary(self, rows: list[dict], seconds: float) -> None:
         graded = sum(1 for r in rows if r["status"] == GRADED)
-        print(f"Graded {graded} of {len(rows)} students in {seconds:.1f} s; "
+        flagged = [r["student"] for r in rows if r.get("flags")]
+        as_of = f" as of {shown(self.as_of)}" if self.as_of is not None else ""
+        flagged_text = (f"; {len(flagged)} flagged, their graded runs logged from {SOLUTIONS_FOLDER}/: "
+                        f"{', '.join(flagged)} (column flags)" if flagged else "")
+        print(f"Graded {graded} of {len(rows)} students{as_of} in {seconds:.1f} s{flagged_text}; "
               f"wrote {self.out / CSV_NAME} and {self.out / 'gradescope'}/<student>/results.json",
               file=self.progress)
         if self.server_down:

@@ -50,8 +50,9 @@ def context():
     return _context
 
 
-def grade_isolated(env: dict[str, str], timeout: float) -> Outcome:
-    """Grade every task with ``env`` (tracking URI, workspace, credentials) in a child process."""
+def grade_isolated(env: dict[str, str], timeout: float, as_of=None) -> Outcome:
+    """Grade every task with ``env`` (tracking URI, workspace, credentials) in a child process;
+    with ``as_of`` (an aware datetime), only what was made by that deadline counts."""
     import time
 
     from classroom.child import grade_and_send
@@ -59,7 +60,7 @@ def grade_isolated(env: dict[str, str], timeout: float) -> Outcome:
     started = time.monotonic()
     ctx = context()
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=grade_and_send, args=(env, sender), daemon=True)
+    child = ctx.Process(target=grade_and_send, args=(env, sender, as_of), daemon=True)
     child.start()
     sender.close()
     outcome = _receive(receiver, child, timeout)

@@ -1,4 +1,5 @@
-"""Grade the lab: ``python grader/check.py task1|task2|task3|task4|all [--json] [--gradescope FILE]``.
+"""Grade the lab: ``python grader/check.py task1|task2|task3|task4|all [--json] [--gradescope FILE]
+[--as-of TIME]``.
 
 Exit codes: 0 every TODO passes, 1 some TODO fails (or is skipped), 2 cannot grade.
 """
@@ -17,6 +18,7 @@ except ImportError:  # run from a checkout that is not installed: use this file'
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader.core import grade  # noqa: E402
+from grader.deadline import FORMAT, BadDeadline, parse_deadline  # noqa: E402
 from grader.errors import CannotGrade  # noqa: E402
 from grader.registry import TASKS  # noqa: E402
 from grader import render  # noqa: E402
@@ -33,6 +35,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--gradescope", metavar="FILE", type=Path,
                         help="also write a Gradescope results.json to FILE")
+    parser.add_argument("--as-of", metavar="TIME",
+                        help=f"grade only runs that ended by this deadline: {FORMAT}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
 
@@ -40,7 +44,12 @@ def parse_args(argv: list[str] | None):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        report = grade([args.task])
+        as_of = parse_deadline(args.as_of) if args.as_of is not None else None
+    except BadDeadline as exc:
+        print(f"Cannot grade: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_GRADE
+    try:
+        report = grade([args.task], as_of=as_of)
     except CannotGrade as exc:
         if args.debug:
             traceback.print_exc()

@@ -1,7 +1,10 @@
 """Grade the lab's TODOs from the tracking store: ``grade(tasks) -> Report``.
 
 The grader reads the store and never writes to it. It raises ``CannotGrade``, whose
-message is one line that names the fix, when there is nothing it can grade.
+message is one line that names the fix, when there is nothing it can grade. With
+``as_of`` (a deadline, grader/deadline.py) it sees only what was made by then. Each
+passing TODO names the runs it stood on, with where MLflow says they were logged from
+(the tag ``mlflow.source.name``: the script's path as it was run).
 """
 
 from __future__ import annotations
@@ -9,14 +12,31 @@ from __future__ import annotations
 import traceback
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from grader import evidence as ev
 from grader.checks import Check, task_of
 from grader.context import Context
+from grader.deadline import to_millis
 from grader.errors import CannotGrade, Fail
 from grader.registry import TASKS, checks_for, with_dependencies
 from grader.store import cannot_grade_from, open_store
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
+SOURCE_TAG = "mlflow.source.name"  # what MLflow records as the script a run was logged from
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A run a passing TODO stood on, and the script MLflow says logged it."""
+
+    run_id: str
+    run_name: str | None
+    source: str | None
+
+    @classmethod
+    def of(cls, run) -> "Evidence":
+        return cls(run.info.run_id, run.info.run_name, run.data.tags.get(SOURCE_TAG))
 
 
 @dataclass
@@ -30,6 +50,7 @@ class CheckResult:
     hint: str | None = None
     note: str | None = None
     depends: tuple[str, ...] = ()
+    evidence: list[Evidence] = field(default_factory=list)  # the runs a pass stood on
     debug: str | None = field(default=None, repr=False)  # a traceback, for --debug only
 
     @property
@@ -42,6 +63,8 @@ class Report:
     tasks: list[str]
     tracking_uri: str
     results: list[CheckResult]
+    as_of: datetime | None = None  # the deadline, when grading saw only what was made by then
+    late_runs: int = 0  # runs the deadline left out (ended after it, or never)
 
     @property
     def score(self) -> int:
@@ -69,11 +92,13 @@ def parse_tasks(names: list[str]) -> list[str]:
     return [t for t in TASKS if t in tasks]
 
 
-def grade(tasks: list[str], tracking_uri: str | None = None) -> Report:
-    """Grade the TODOs of ``tasks`` ("task1".."task4" or "all") in the lab's store."""
+def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | None = None) -> Report:
+    """Grade the TODOs of ``tasks`` ("task1".."task4" or "all") in the lab's store; with
+    ``as_of`` (time-zone aware), only what was made by then counts."""
     tasks = parse_tasks(list(tasks))
     wanted = checks_for(tasks)
-    with warnings.catch_warnings(), open_store(tracking_uri) as store:
+    deadline = to_millis(as_of) if as_of is not None else None
+    with warnings.catch_warnings(), open_store(tracking_uri, as_of=deadline) as store:
         warnings.simplefilter("ignore")  # MLflow's deprecation notices are not the student's
         context = Context(store)
         results: dict[str, CheckResult] = {}
@@ -82,7 +107,7 @@ def grade(tasks: list[str], tracking_uri: str | None = None) -> Report:
                 results[check.id] = evaluate(check, context, results)
         finally:
             context.close()
-    return Report(tasks, store.uri, [results[c.id] for c in wanted])
+    return Report(tasks, store.uri, [results[c.id] for c in wanted], as_of, len(store.late))
 
 
 def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> CheckResult:
@@ -92,7 +117,8 @@ def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> Ch
     if waiting:
         return skipped(result, check, context, waiting)
     try:
-        note = check.run(context)
+        with ev.recording() as taken:
+            note = check.run(context)
     except Fail as failure:
         result.status, result.rationale = FAIL, failure.rationale
         result.hint = failure.hint or check.hint
@@ -108,6 +134,7 @@ def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> Ch
         result.debug = traceback.format_exc()
     else:
         result.status, result.points, result.note = PASS, 1, note
+        result.evidence = list(dict.fromkeys(Evidence.of(run) for run in taken))
     return result
 
 

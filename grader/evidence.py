@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -65,9 +67,29 @@ def crash_hint(run, task: str) -> str:
     return f"fix that error, then run {SCRIPTS[task]} again"
 
 
+# The runs the verdicts in a ``recording()`` block were given (grader/core.py reports them).
+_graded: ContextVar[list | None] = ContextVar("graded", default=None)
+
+
+@contextmanager
+def recording():
+    """Collect the runs the verdicts of this block grade: every verdict on runs hands them
+    to ``crash_note``, which notes them here."""
+    taken: list = []
+    token = _graded.set(taken)
+    try:
+        yield taken
+    finally:
+        _graded.reset(token)
+
+
 def crash_note(graded, candidates) -> str | None:
-    """Say when a verdict counts a crashed run, or uses runs older than a newer crash."""
+    """Say when a verdict counts a crashed run, or uses runs older than a newer crash.
+    ``graded`` are the runs the verdict stands on (noted for ``recording``)."""
     graded = list(graded)
+    taken = _graded.get()
+    if taken is not None:
+        taken.extend(graded)
     notes = [f"{crash(r)}; what it logged before counts" for r in graded if r.info.status != FINISHED]
     crashed = [r for r in ordered(candidates) if r.info.status != FINISHED and r not in graded]
     if crashed:

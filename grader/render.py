@@ -6,6 +6,7 @@ import os
 import sys
 
 from grader.core import FAIL, PASS, SKIP, Report
+from grader.deadline import shown
 
 LABELS = {PASS: "PASS", FAIL: "FAIL", SKIP: "SKIP"}
 COLOURS = {PASS: "32", FAIL: "31", SKIP: "33"}  # green, red, yellow
@@ -22,7 +23,7 @@ def to_text(report: Report, colour: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if colour else text
 
-    lines = [paint(f"Grading {', '.join(report.tasks)} in {report.tracking_uri}", "2")]
+    lines = [paint(f"Grading {', '.join(report.tasks)} in {report.tracking_uri}{deadline(report)}", "2")]
     for result in report.results:
         points = f"{result.points}/{result.max_points}"
         status = paint(LABELS[result.status], COLOURS[result.status])
@@ -38,6 +39,15 @@ def to_text(report: Report, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def deadline(report: Report) -> str:
+    """``, as of 2025-03-14T23:59:00+01:00 (...)`` when grading had a deadline, else nothing."""
+    if report.as_of is None:
+        return ""
+    late = report.late_runs
+    left_out = f"; {late} other run{'s' if late != 1 else ''} not counted" if late else ""
+    return f", as of {shown(report.as_of)} (runs that ended by then{left_out})"
+
+
 def result_dict(result) -> dict:
     return {
         "id": result.id,
@@ -50,6 +60,8 @@ def result_dict(result) -> dict:
         "hint": result.hint,
         "note": result.note,
         "depends": list(result.depends),
+        "evidence": [{"run_id": e.run_id, "run_name": e.run_name, "source": e.source}
+                     for e in result.evidence],
     }
 
 
@@ -57,6 +69,8 @@ def to_json(report: Report) -> dict:
     return {
         "tracking_uri": report.tracking_uri,
         "tasks": list(report.tasks),
+        "as_of": shown(report.as_of) if report.as_of is not None else None,
+        "late_runs": report.late_runs,
         "score": report.score,
         "max_score": report.max_score,
         "results": [result_dict(r) for r in report.results],
@@ -79,7 +93,7 @@ def to_gradescope(report: Report) -> dict:
         })
     return {
         "score": report.score,
-        "output": f"Score: {report.score}/{report.max_score} ({', '.join(report.tasks)})",
+        "output": f"Score: {report.score}/{report.max_score} ({', '.join(report.tasks)}){deadline(report)}",
         "tests": tests,
     }
 

@@ -5,10 +5,16 @@ SQLite store is first copied with SQLite's backup API (a consistent snapshot, ta
 through a read-only connection) into a temporary folder, and the client reads the
 copy. A tracking server is asked /health first, with a short timeout, so a dead or
 hung server is reported in seconds.
+
+With a deadline (``as_of``, milliseconds), the Store hides what was made after it:
+runs, the models they logged, registered versions, their stages and aliases, by the
+rules of grader/deadline.py. Every check reads the store through it, so every check
+sees the same world.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import sqlite3
 import tempfile
@@ -32,8 +38,10 @@ MAX_RESULTS = 1000
 
 
 @contextmanager
-def open_store(uri: str | None = None):
-    """Yield a read-only ``Store`` for ``uri`` (default: the lab's store), or raise CannotGrade."""
+def open_store(uri: str | None = None, as_of: int | None = None):
+    """Yield a read-only ``Store`` for ``uri`` (default: the lab's store), or raise CannotGrade.
+
+    ``as_of`` (milliseconds since the epoch) hides what was made after it."""
     uri = uri or tracking_uri()
     if is_remote(uri):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -42,17 +50,17 @@ def open_store(uri: str | None = None):
             check_server(uri, timeout=SERVER_HEALTH_TIMEOUT_S)
         except StoreError as exc:
             raise CannotGrade(str(exc)) from None
-        yield connect(uri, uri)
+        yield connect(uri, uri, as_of=as_of)
         return
     db = sqlite_path(uri)
     if db is None:  # another database (e.g. PostgreSQL): MLflow opens it as is
-        yield connect(uri, uri)
+        yield connect(uri, uri, as_of=as_of)
         return
     db = Path(os.path.abspath(db))
     with tempfile.TemporaryDirectory(prefix="lab-grader-", ignore_cleanup_errors=True) as tmp:
         copy = Path(tmp) / "snapshot.db"
         snapshot_sqlite(db, copy)
-        store = connect(uri, "sqlite:///" + copy.as_posix(), store_folder=db.parent)
+        store = connect(uri, "sqlite:///" + copy.as_posix(), store_folder=db.parent, as_of=as_of)
         try:
             yield store
         finally:
@@ -106,11 +114,12 @@ def check_file(db: Path) -> None:
         )
 
 
-def connect(shown_uri: str, read_uri: str, store_folder: Path | None = None) -> "Store":
+def connect(shown_uri: str, read_uri: str, store_folder: Path | None = None,
+            as_of: int | None = None) -> "Store":
     """A Store whose first query has answered; CannotGrade with the reason otherwise."""
     try:
         store = Store(shown_uri, MlflowClient(tracking_uri=read_uri, registry_uri=read_uri),
-                      store_folder)
+                      store_folder, as_of)
         store.experiment(DEFAULT_EXPERIMENT)  # the first query: fail here, not in a check
         return store
     except CannotGrade:
@@ -145,17 +154,54 @@ class Store:
 
     ``folder`` is the local store's folder: artifacts whose stored absolute path no
     longer exists (the lab folder was moved or copied) are looked for beside it.
+    ``as_of`` (milliseconds) hides what was made after that deadline (grader/deadline.py).
     """
 
-    def __init__(self, uri: str, client: MlflowClient, folder: Path | None = None) -> None:
+    def __init__(self, uri: str, client: MlflowClient, folder: Path | None = None,
+                 as_of: int | None = None) -> None:
         self.uri = uri
         self.client = client
         self.folder = folder
+        self.as_of = as_of
+        self.late: set[str] = set()  # the ids of runs seen that the deadline left out
         self.experiment = lru_cache(maxsize=None)(self._experiment)
         self.runs = lru_cache(maxsize=None)(self._runs)
         self.run = lru_cache(maxsize=None)(self._run)
         self.models_of_experiment = lru_cache(maxsize=None)(self._models_of_experiment)
         self.logged_model = lru_cache(maxsize=None)(self._logged_model)
+
+    # What a deadline lets through (the rules: grader/deadline.py).
+
+    def counts(self, run) -> bool:
+        """A run counts when it ended by the deadline (always, without one)."""
+        if self.as_of is None:
+            return True
+        if run.info.end_time is not None and run.info.end_time <= self.as_of:
+            return True
+        self.late.add(run.info.run_id)
+        return False
+
+    def _model_counts(self, model) -> bool:
+        """A logged model counts with the run that logged it."""
+        if self.as_of is None:
+            return True
+        if model.source_run_id:
+            run = self.run(model.source_run_id)
+            return run is not None
+        return (model.creation_timestamp or 0) <= self.as_of
+
+    def _as_of_deadline(self, version):
+        """The version as the deadline saw it, or None if it was made after it."""
+        if self.as_of is None:
+            return version
+        if (version.creation_timestamp or 0) > self.as_of:
+            return None
+        if (version.last_updated_timestamp or 0) > self.as_of and version.current_stage not in (None, "None"):
+            version = copy.copy(version)
+            version.current_stage = "None"  # changed after the deadline: its stage then is unknown
+        return version
+
+    # The queries.
 
     def _experiment(self, name: str):
         return self.client.get_experiment_by_name(name)
@@ -173,13 +219,15 @@ class Store:
             return []
         runs = self.client.search_runs([experiment.experiment_id], max_results=MAX_RESULTS,
                                        order_by=["attributes.start_time DESC"])
+        runs = [r for r in runs if self.counts(r)]
         return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.end_time or 0), reverse=True)
 
     def _run(self, run_id: str):
         try:
-            return self.client.get_run(run_id)
+            run = self.client.get_run(run_id)
         except MlflowException:
             return None
+        return run if self.counts(run) else None
 
     def _models_of_experiment(self, experiment_id: str) -> tuple:
         """Every model logged in an experiment, newest first."""
@@ -191,6 +239,7 @@ class Store:
             token = page.token
             if not token:
                 break
+        models = [m for m in models if self._model_counts(m)]
         return tuple(sorted(models, key=lambda m: m.creation_timestamp or 0, reverse=True))
 
     def logged_models(self, run) -> list:
@@ -200,24 +249,33 @@ class Store:
 
     def _logged_model(self, model_id: str):
         try:
-            return self.client.get_logged_model(model_id)
+            model = self.client.get_logged_model(model_id)
         except MlflowException:
             return None
+        return model if self._model_counts(model) else None
 
     def versions(self, model_name: str) -> list:
         """The versions of a registered model, newest first (none if it does not exist)."""
         versions = self.client.search_model_versions(f"name = '{model_name}'")
+        versions = [v for v in map(self._as_of_deadline, versions) if v is not None]
         return sorted(versions, key=lambda v: int(v.version), reverse=True)
 
     def aliases(self, model_name: str) -> dict[str, str]:
+        """Alias -> version number; with a deadline, only aliases on versions made by then."""
         try:
             model = self.client.get_registered_model(model_name)
         except MlflowException:
             return {}
-        return {alias: str(version) for alias, version in (model.aliases or {}).items()}
+        aliases = {alias: str(version) for alias, version in (model.aliases or {}).items()}
+        if self.as_of is not None:
+            counted = {str(v.version) for v in self.versions(model_name)}
+            aliases = {alias: number for alias, number in aliases.items() if number in counted}
+        return aliases
 
     def registered_model_names(self) -> list[str]:
-        return [m.name for m in self.client.search_registered_models(max_results=100)]
+        models = self.client.search_registered_models(max_results=100)
+        return [m.name for m in models
+                if self.as_of is None or (m.creation_timestamp or 0) <= self.as_of]
 
     def close(self) -> None:
         self.client = None

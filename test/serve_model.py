@@ -13,10 +13,10 @@ import sys
 import time
 
 from grader import lab as names
-from labkit.serving import (
+from labkit.commands.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, example_curl, port_is_free, staged_version,
 )
-from labkit.net import stop_on_signals
+from labkit.commands.net import stop_on_signals
 from labkit.store import tracking_uri
 
 

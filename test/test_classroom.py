@@ -11,11 +11,13 @@ import os
 import re
 import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from classroom_world import (ROOT, STUDENTS, WITHOUT_EMAIL, classroom, environment,  # noqa: F401
+from classroom_world import (ROOT, SCRIPTS, STUDENTS, WITHOUT_EMAIL, classroom, environment,  # noqa: F401
                              gradebook, write_roster)
 
 from classroom.connection import read_env_file  # noqa: E402
@@ -407,3 +409,49 @@ def test_a_server_that_goes_down_keeps_the_rows_graded_before(classroom, gradebo
     on_disk = list(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
     assert [r["student"] for r in on_disk] == [s.username for s in students]
     assert on_disk[0]["total"] == str(len(TODO_IDS))
+
+
+SOLVED_BY_SOLUTIONS = {"complete": SCRIPTS, "partial": SCRIPTS[:2]}  # what classroom_world runs
+
+
+def test_students_whose_graded_runs_came_from_solutions_are_flagged_not_docked(gradebook):
+    """Is a student whose points stand on runs of solutions/ flagged (points unchanged, the summary
+    says so), and one who ran code/ (or their own script) not?"""
+    _, rows, result = gradebook
+    for username in STUDENTS:
+        flagged = set(re.findall(r"ran (solutions/\S+) \(", rows[username]["flags"]))
+        assert flagged == {f"solutions/{s}" for s in SOLVED_BY_SOLUTIONS.get(username, [])}, username
+    assert rows["complete"]["total"] == str(len(TODO_IDS)), "a flag changes no points"
+    assert "(3.1, 3.2, 3.3)" in rows["complete"]["flags"], "the flag names the TODOs it concerns"
+    summary = next(line for line in result.stderr.splitlines() if line.startswith("Graded "))
+    assert "2 flagged" in summary and "complete, partial" in summary, summary
+
+
+def test_the_gradebook_as_of_a_deadline_ignores_runs_after_it(classroom):
+    """On the class server: untouched task 1, the deadline, then the solution. Graded as of the
+    deadline, before and after the late run, the row is the same (0 points); as of a later
+    time, the late run counts."""
+    roster = classroom.folder / "roster_deadline.csv"
+    write_roster(roster, ["late"])
+    made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                               "--out", str(classroom.connections))
+    assert made.returncode == 0, made.stderr
+    classroom.run_script("late", ROOT / "code" / SCRIPTS[0])
+    deadline = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+
+    def row_as_of(moment: str, name: str) -> dict:
+        out = classroom.folder / f"deadline-{name}"
+        book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
+                                   "--out", str(out), "--state", str(classroom.state), "--as-of", moment)
+        assert book.returncode == 0, book.stderr
+        assert f"as of {moment[:19]}" in book.stderr, "the summary names the deadline"
+        return next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
+
+    before = row_as_of(deadline, "before")
+    classroom.run_script("late", ROOT / "solutions" / SCRIPTS[0])
+    after = row_as_of(deadline, "after")
+    assert before == after and after["total"] == "0", "a run after the deadline changed the grade"
+    later = row_as_of(datetime.now(timezone.utc).isoformat(), "later")
+    assert later["total"] == str(len(todo_ids(["task1"]))), "a run before the deadline counts"
+    assert "ran solutions/task1_baseline.py" in later["flags"]

@@ -24,7 +24,7 @@ from classroom_world import ROOT, clean_env
 from classroom.postgres import Cluster, free_port, pg_binary  # noqa: E402
 from classroom.server import health  # noqa: E402
 
-pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+pytestmark = [pytest.mark.xdist_group("classroom-serve"), pytest.mark.postgres]
 
 GUIDE = ROOT / "INSTRUCTORS.md"
 

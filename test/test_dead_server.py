@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.net import free_port, server_gone, start_group, stop_group
+from labkit.commands.net import free_port, server_gone, start_group, stop_group
 from labkit.paths import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP")

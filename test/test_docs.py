@@ -197,7 +197,7 @@ def test_the_guide_names_the_files_students_work_in():
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
 def test_the_port_the_guide_suggests_for_the_ui_is_free_of_the_serving_bonus(guide):
-    from labkit.serving import DEFAULT_PORT
+    from labkit.commands.serving import DEFAULT_PORT
 
     markdown = text(guide)
     ports = [int(port) for port in re.findall(r"labkit ui --port (\d+)", markdown)]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from grader import lab as names
 from labkit.paths import ROOT
-from labkit.serving import (
+from labkit.commands.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, free_port, port_is_free, server_gone,
     staged_version,
 )

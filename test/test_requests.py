@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from grader.lab import FEATURES
-from labkit.serving import DEFAULT_PORT, HOST, SCENARIOS, ping
+from labkit.commands.serving import DEFAULT_PORT, HOST, SCENARIOS, ping
 
 JSON = "application/json"
 BATCH_ROWS = 50

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 from procs import HAS_PROC, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
 
-from labkit.cli import ui_port_suggestion
+from labkit.commands.cli import ui_port_suggestion
 
 
 def free_port() -> int:

@@ -42,8 +42,7 @@ STUDENT_INTRO = (
     "from the top (Run All), then grade from a terminal at the repository root:\n\n"
     "```\npython grader/check.py {task}\n```\n\n"
     "The notebook logs to the lab's store wherever Jupyter was started. "
-    "Generated from `solutions/{script}` by `{command}`; the script `code/{script}` "
-    "is the same task."
+    "The script `code/{script}` is the same task."
 )
 SOLUTION_INTRO = (
     "The solution of the task as a notebook, generated from `solutions/{script}` "

@@ -3,7 +3,7 @@
 The server runs in its own process group (its own console group on Windows), so a
 Ctrl+C in the terminal reaches only the Python script that started it, which then
 stops the whole group: `mlflow models serve` and the `uvicorn` it launches
-(``labkit.net``).
+(``labkit.commands.net``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from grader import lab as names
-from labkit.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
+from labkit.commands.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
     HOST, free_port, port_is_free, server_gone, start_group, stop_group,
 )
 from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path

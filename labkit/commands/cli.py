@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from labkit.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
+from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.store import (
     StoreError,
@@ -143,7 +143,18 @@ def run_scripts(folder, scripts=TASK_SCRIPTS) -> int:
     return 0
 
 
+def no_solutions() -> bool:
+    """True (and one line saying so) in a student's copy of the lab, which has no solutions/."""
+    if (SOLUTIONS_DIR / TASK_SCRIPTS[0]).is_file():
+        return False
+    print(f"This copy of the lab has no {SOLUTIONS_DIR.name}/ (a student release): "
+          "the demo and code generation are for the instructor's copy.")
+    return True
+
+
 def cmd_demo(args) -> int:
+    if no_solutions():
+        return 2
     code = run_scripts(SOLUTIONS_DIR)
     if code != 0:
         return code
@@ -155,6 +166,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_generate(args) -> int:
+    if no_solutions():
+        return 2
     from labkit.maintainers import codegen
 
     code = codegen.main([])
