@@ -104,6 +104,22 @@ def test_started_tasks_are_the_tasks_with_a_run(client):
     assert started_tasks({lab.DEFAULT_EXPERIMENT}) == {"task1"}, "a forgotten set_experiment"
 
 
+def test_with_a_deadline_only_runs_that_ended_by_then_count(client):
+    """With --as-of, is a run that ended after the deadline neither a change nor a started task
+    (grader/deadline.py: a run counts when it ended by the deadline)?"""
+    import time
+
+    a_finished_run(client, lab.EXPERIMENT_TASK1, rmse=1.0)
+    deadline = int(time.time() * 1000)
+    time.sleep(0.01)
+    at_deadline = fingerprint(client, as_of_ms=deadline)
+    a_finished_run(client, lab.EXPERIMENT_TASK1, rmse=2.0)
+    assert fingerprint(client, as_of_ms=deadline).digest == at_deadline.digest
+    a_finished_run(client, lab.EXPERIMENT_TASK2, rmse=2.0)
+    assert fingerprint(client, as_of_ms=deadline).started == {"task1"}
+    assert fingerprint(client).started == {"task1", "task2"}, "without a deadline it counts"
+
+
 def test_a_workspace_that_cannot_be_read_is_a_fingerprint_with_its_reason(monkeypatch):
     """Does an unreadable workspace give a fingerprint that says why, instead of raising?"""
     from mlflow import MlflowClient
@@ -391,6 +407,9 @@ def test_the_board_shows_the_class_and_regrades_only_who_changed(classroom, boar
             assert page.text_content(f"#ungraded li[data-student='{GHOST}']").startswith(
                 f"{GHOST} could not be graded: ")
             assert "stuck most on TODO 1.4" in page.text_content("#stuck")
+            # The gradebook's flags, in its words: `complete` ran the shipped solutions.
+            assert "ran solutions/task1_baseline.py" in page.text_content("td.flags[data-student='complete']")
+            assert page.text_content("td.flags[data-student='typed']") == ""
             assert "Last refreshed at" in page.text_content("#refreshed")
             # A cell's rationale: the grader's words, on hover (title) and on click (#detail).
             cell = page.locator("td.cell[data-student='typed'][data-todo='1.4']")
