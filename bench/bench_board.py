@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1)  # the commands' default
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="bench-board-"))
     password = secrets.token_urlsafe(16)
     admin = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password,
@@ -102,7 +103,8 @@ def main() -> None:
             snapshot = board.snapshot()
     n = len(students)
     print(f"class of {n} on PostgreSQL + mlflow server ({args.jobs} graded at once, {os.cpu_count()} cores); "
-          f"their work logged in {logging_s:.0f} s")
+          f"their work logged in {logging_s:.0f} s; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after (other work on the machine slows every figure alike)")
     print(f"  gradebook, whole class               {book_s:7.1f} s   {book_s / n:5.2f} s/student"
           f"   scores: {', '.join(sorted({str(r.get('total')) for r in rows}))}")
     print(f"  board, first full pass               {first.seconds:7.1f} s   {first.seconds / n:5.2f} s/student"

@@ -272,7 +272,7 @@ class RunningBoard:
         import subprocess
         import sys
 
-        from labkit.net import free_port
+        from conftest import free_port
 
         self.port = free_port()
         args = guide_command()
