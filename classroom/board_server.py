@@ -114,14 +114,27 @@ def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
     return Handler
 
 
-def serve_board(board: Board, host: str, port: int, every: float, announce=sys.stdout) -> None:
-    """Serve the board until Ctrl+C (KeyboardInterrupt), then stop everything it started."""
+def open_port(host: str, port: int) -> ThreadingHTTPServer:
+    """The board's listening socket, taken before anything else starts; one line if it cannot be."""
+    from classroom.server import ServerError
+
+    try:
+        server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
+    except OSError as exc:
+        raise ServerError(f"The board cannot listen on {host}:{port} ({exc.strerror or exc}). "
+                          "Is another board running there? Pass another --port.") from None
+    server.daemon_threads = True
+    return server
+
+
+def serve_board(board: Board, server: ThreadingHTTPServer, every: float, announce=sys.stdout) -> None:
+    """Serve the board on ``server`` until Ctrl+C (KeyboardInterrupt), then stop everything it started."""
     board.every = every
     start_grading_children_server()
     refresher = Refresher(board, every)
+    host = server.server_address[0]
     hosts = set(LOOPBACK) if host in LOOPBACK else None
-    server = ThreadingHTTPServer((host, port), handler_for(board, refresher, hosts))
-    server.daemon_threads = True
+    server.RequestHandlerClass = handler_for(board, refresher, hosts)
     listener = threading.Thread(target=server.serve_forever, name="board-http", daemon=True)
     listener.start()
     refresher.start()
@@ -174,6 +187,7 @@ def run(args) -> int:
 
     as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
+    server = open_port(args.host, args.port)
     admin = admin_env()
     require_admin(args.server, admin)
     with signed_in_as(admin):
@@ -185,5 +199,5 @@ def run(args) -> int:
     os.environ.update(grading)  # the board's own looks at the workspaces read as the grader too
     book = Gradebook(args.server, grading, args.state / "board", jobs=args.jobs, timeout=args.timeout,
                      progress=open(os.devnull, "w"), as_of=as_of)
-    serve_board(Board(book, students), args.host, args.port, args.every)
+    serve_board(Board(book, students), server, args.every)
     return 0

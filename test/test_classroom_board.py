@@ -265,6 +265,25 @@ def test_the_guide_names_only_options_the_board_has():
     assert named <= set(re.findall(r"--[a-z][a-z-]*", shown.stdout)), named
 
 
+def test_a_port_in_use_is_one_line(tmp_path):
+    """Does a board whose port is taken say so in one line that names --port, before signing in?"""
+    import socket
+    import subprocess
+    import sys
+
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, ["alice"])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        board = subprocess.run([sys.executable, "-m", "classroom", "board", "--roster", str(roster),
+                                "--server", "http://127.0.0.1:9", "--port", str(port)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120)
+    assert board.returncode == 2
+    assert board.stderr.strip().count("\n") == 0 and "--port" in board.stderr, board.stderr
+
+
 class RunningBoard:
     """`python -m classroom board`, started as the guide says, on the test class."""
 
