@@ -35,8 +35,8 @@ def client(lab_store, monkeypatch):
 
 
 def a_finished_run(client, experiment: str, **metrics):
-    experiment_id = (client.get_experiment_by_name(experiment) or None)
-    experiment_id = experiment_id.experiment_id if experiment_id else client.create_experiment(experiment)
+    found = client.get_experiment_by_name(experiment)
+    experiment_id = found.experiment_id if found else client.create_experiment(experiment)
     run = client.create_run(experiment_id, run_name="a-run")
     client.log_param(run.info.run_id, "model_type", "LinearRegression")
     for key, value in metrics.items():
