@@ -7,7 +7,11 @@ import sys
 
 from grader.core import FAIL, PASS, SKIP, Report
 from grader.deadline import shown
+from labkit.i18n import Domain, language
 
+_, N_, _n = Domain("grader").functions()
+
+# The verdict words stay PASS/FAIL/SKIP in every language: tools and students search for them.
 LABELS = {PASS: "PASS", FAIL: "FAIL", SKIP: "SKIP"}
 COLOURS = {PASS: "32", FAIL: "31", SKIP: "33"}  # green, red, yellow
 
@@ -23,7 +27,8 @@ def to_text(report: Report, colour: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if colour else text
 
-    lines = [paint(f"Grading {', '.join(report.tasks)} in {report.tracking_uri}{deadline(report)}", "2")]
+    lines = [paint(_("Grading {tasks} in {uri}{deadline}", tasks=", ".join(report.tasks),
+                     uri=report.tracking_uri, deadline=deadline(report)), "2")]
     for result in report.results:
         points = f"{result.points}/{result.max_points}"
         status = paint(LABELS[result.status], COLOURS[result.status])
@@ -31,10 +36,10 @@ def to_text(report: Report, colour: bool = False) -> str:
         if result.rationale:
             lines.append(f"       {result.rationale}")
         if result.hint and result.status != PASS:
-            lines.append(f"       hint: {result.hint}")
+            lines.append("       " + _("hint: {hint}", hint=result.hint))
         if result.note:
-            lines.append(f"       note: {result.note}")
-    score = f"Score: {report.score}/{report.max_score}"
+            lines.append("       " + _("note: {note}", note=result.note))
+    score = _("Score: {score}/{max_score}", score=report.score, max_score=report.max_score)
     lines.append(paint(score, "1;32" if report.all_passed else "1"))
     return "\n".join(lines) + "\n"
 
@@ -44,8 +49,9 @@ def deadline(report: Report) -> str:
     if report.as_of is None:
         return ""
     late = report.late_runs
-    left_out = f"; {late} other run{'s' if late != 1 else ''} not counted" if late else ""
-    return f", as of {shown(report.as_of)} (runs that ended by then{left_out})"
+    left_out = _n("; {count} other run not counted", "; {count} other runs not counted", late,
+                  count=late) if late else ""
+    return _(", as of {time} (runs that ended by then{left_out})", time=shown(report.as_of), left_out=left_out)
 
 
 def result_dict(result) -> dict:
@@ -68,6 +74,7 @@ def result_dict(result) -> dict:
 def to_json(report: Report) -> dict:
     return {
         "tracking_uri": report.tracking_uri,
+        "language": language(),
         "tasks": list(report.tasks),
         "as_of": shown(report.as_of) if report.as_of is not None else None,
         "late_runs": report.late_runs,
@@ -81,19 +88,20 @@ def to_gradescope(report: Report) -> dict:
     """A Gradescope autograder results.json: one test per TODO, and the total score."""
     tests = []
     for result in report.results:
-        output = [result.rationale, result.hint and f"hint: {result.hint}",
-                  result.note and f"note: {result.note}"]
+        output = [result.rationale, result.hint and _("hint: {hint}", hint=result.hint),
+                  result.note and _("note: {note}", note=result.note)]
         tests.append({
             "name": f"{result.id} {result.description}",
             "number": result.id,
             "score": result.points,
             "max_score": result.max_points,
             "status": "passed" if result.status == PASS else "failed",
-            "output": "\n".join(line for line in output if line) or "passed",
+            "output": "\n".join(line for line in output if line) or _("passed"),
         })
     return {
         "score": report.score,
-        "output": f"Score: {report.score}/{report.max_score} ({', '.join(report.tasks)}){deadline(report)}",
+        "output": _("Score: {score}/{max_score} ({tasks}){deadline}", score=report.score,
+                    max_score=report.max_score, tasks=", ".join(report.tasks), deadline=deadline(report)),
         "tests": tests,
     }
 

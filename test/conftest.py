@@ -18,6 +18,10 @@ from labkit.maintainers.codegen import render
 from labkit.commands.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
+# The suite reads the lab's English messages unless a test asks for Spanish (LAB_LANG=es in
+# its child's environment), whatever the language of the machine that runs it.
+os.environ["LAB_LANG"] = "en"
+
 TASK_SCRIPTS = {
     "task1": "task1_baseline.py",
     "task2": "task2_sweep.py",

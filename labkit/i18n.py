@@ -1,0 +1,151 @@
+"""The lab's own messages in English (the default) or Spanish, with the standard gettext.
+
+Each package of the lab has its own catalog (a gettext *domain*): ``labkit``, ``grader``
+and ``classroom``, in ``locale/es/LC_MESSAGES/DOMAIN.po`` (compiled next to it as ``.mo``).
+A module takes the functions of its domain and marks its messages with them::
+
+    from labkit.i18n import Domain
+    _, N_, _n = Domain("grader").functions()
+
+    print(_("Grading {tasks} in {uri}", tasks=names, uri=uri))      # translated now
+    HINT = N_("call mlflow.set_experiment(EXPERIMENT_NAME)")          # translated when shown
+    _n("{count} run not counted", "{count} runs not counted", late, count=late)
+
+Messages use named ``{placeholders}`` filled after translation, never f-strings, so that
+``python -m labkit.maintainers.catalogs update`` can extract them (test/test_catalogs.py
+fails when a message has no Spanish text, or a catalog keeps one the code no longer has).
+
+The language, first found wins: ``set_language()`` (a command's ``--lang es|en``), then
+``LAB_LANG`` (Windows sets none of the next ones), then gettext's own ``LANGUAGE``,
+``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` (``es_MX.UTF-8`` means Spanish, ``C`` English).
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import sys
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGES = ("en", "es")
+DEFAULT = "en"
+GETTEXT_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+_chosen: str | None = None
+_warned: set[str] = set()
+_catalogs: dict[tuple[str, str], gettext.NullTranslations] = {}
+
+
+def normalise(value: str) -> str | None:
+    """``es_MX.UTF-8`` -> ``es``; ``C``, ``POSIX`` -> ``en``; a language the lab lacks -> None."""
+    code = value.strip().split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+    if code in ("c", "posix"):
+        return DEFAULT
+    return code if code in LANGUAGES else None
+
+
+def from_environment(env=None) -> str:
+    """The language the environment asks for: LAB_LANG, else gettext's variables."""
+    env = os.environ if env is None else env
+    lab = env.get("LAB_LANG", "").strip()
+    if lab:
+        code = normalise(lab)
+        if code is None and lab not in _warned:
+            _warned.add(lab)
+            print(f"LAB_LANG={lab} is not a language of the lab ({' or '.join(LANGUAGES)}): "
+                  f"using English; set LAB_LANG=es for Spanish", file=sys.stderr)
+        return code or DEFAULT
+    for variable in GETTEXT_VARIABLES:
+        value = env.get(variable, "").strip()
+        if value:  # the first one set wins, as in gettext; LANGUAGE may list several
+            for part in value.split(":"):
+                code = normalise(part)
+                if code:
+                    return code
+            return DEFAULT
+    return DEFAULT
+
+
+def set_language(code: str | None) -> None:
+    """Speak ``code`` from now on (``--lang``); None goes back to the environment's choice."""
+    global _chosen
+    if code is not None and code not in LANGUAGES:
+        raise ValueError(f"unknown language {code!r}: use one of {', '.join(LANGUAGES)}")
+    _chosen = code
+
+
+def language() -> str:
+    return _chosen or from_environment()
+
+
+def environment_for(language_code: str | None = None) -> dict[str, str]:
+    """The variables a child process needs to speak the same language as this one."""
+    return {"LAB_LANG": language_code or language()}
+
+
+def catalog(domain: str, code: str | None = None) -> gettext.NullTranslations:
+    code = code or language()
+    key = (domain, code)
+    if key not in _catalogs:
+        if code == DEFAULT:
+            _catalogs[key] = gettext.NullTranslations()
+        else:
+            _catalogs[key] = gettext.translation(domain, LOCALE_DIR, languages=[code], fallback=True)
+    return _catalogs[key]
+
+
+def _fill(text: str, values: dict) -> str:
+    return text.format(**{k: str(v) if isinstance(v, Lazy) else v for k, v in values.items()}) if values else text
+
+
+class Lazy:
+    """A message translated when it is shown (``str()``), for texts made at import time."""
+
+    __slots__ = ("domain", "message", "values")
+
+    def __init__(self, domain: str, message: str, values: dict):
+        self.domain, self.message, self.values = domain, message, values
+
+    def __str__(self) -> str:
+        return _fill(catalog(self.domain).gettext(self.message), self.values)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __add__(self, other) -> str:
+        return str(self) + str(other)
+
+    def __radd__(self, other) -> str:
+        return str(other) + str(self)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.message!r})"
+
+    def english(self) -> str:
+        return _fill(self.message, self.values)
+
+
+class Domain:
+    """The gettext domain of one package of the lab."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def gettext(self, message: str, **values) -> str:
+        return _fill(catalog(self.name).gettext(message), values)
+
+    def lazy(self, message: str, **values) -> Lazy:
+        return Lazy(self.name, message, values)
+
+    def ngettext(self, singular: str, plural: str, count: int, **values) -> str:
+        return _fill(catalog(self.name).ngettext(singular, plural, count), values)
+
+    def functions(self):
+        """``_`` (now), ``N_`` (when shown) and ``_n`` (with a plural) for this domain."""
+        return self.gettext, self.lazy, self.ngettext
+
+
+def text(value) -> str | None:
+    """A message as shown now: a Lazy translated, a str or None as it is."""
+    return None if value is None else str(value)
