@@ -15,6 +15,9 @@ import time
 from pathlib import Path
 
 from classroom.provision import in_workspace
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 FORMAT = "classroom-workspace-backup/1"
 MANIFEST = "backup.json"
@@ -47,8 +50,9 @@ def take_backup(client, workspace: str, server_url: str, folder: Path) -> dict:
             }
     except Exception as exc:  # noqa: BLE001 - nothing is deleted; say so in one line
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise BackupError(f"Could not back up workspace '{workspace}' ({reason}); nothing was deleted. "
-                          f"Remove the incomplete {folder} and try again.") from exc
+        raise BackupError(_("Could not back up workspace '{workspace}' ({reason}); nothing was deleted. "
+                            "Remove the incomplete {folder} and try again.",
+                            workspace=workspace, reason=reason, folder=folder)) from exc
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     check_backup(folder, manifest)
     return manifest
@@ -123,22 +127,30 @@ def check_backup(folder: Path, manifest: dict | None = None) -> dict:
     try:
         stored = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{folder} is not a readable backup ({exc}). Is the path right?") from None
+        raise BackupError(_("{folder} is not a readable backup ({reason}). Is the path right?",
+                            folder=folder, reason=exc)) from None
     if stored.get("format") != FORMAT or (manifest is not None and stored != manifest):
-        raise BackupError(f"{folder / MANIFEST} is not a {FORMAT} backup, or differs from what was taken.")
+        raise BackupError(_("{manifest} is not a {format} backup, or differs from what was taken.",
+                            manifest=folder / MANIFEST, format=FORMAT))
     for experiment in stored["experiments"]:
         for item in experiment["runs"] + experiment["logged_models"]:
             if not (folder / item["artifacts"]).is_dir():
-                raise BackupError(f"The backup in {folder} lacks {item['artifacts']}: take it again.")
+                raise BackupError(_("The backup in {folder} lacks {files}: take it again.",
+                                    folder=folder, files=item["artifacts"]))
         for model in experiment["logged_models"]:
             if count_files(folder / model["artifacts"]) == 0:
-                raise BackupError(f"The backup in {folder} holds no files for logged model "
-                                  f"{model['artifacts']}: take it again.")
+                raise BackupError(_("The backup in {folder} holds no files for logged model "
+                                    "{files}: take it again.", folder=folder, files=model["artifacts"]))
     return stored
 
 
 def summary(manifest: dict) -> str:
     runs = sum(len(e["runs"]) for e in manifest["experiments"])
     models = sum(len(e["logged_models"]) for e in manifest["experiments"])
-    return (f"{len(manifest['experiments'])} experiments, {runs} runs, {models} logged models, "
-            f"{len(manifest['registered_models'])} registered models")
+    experiments, registered = len(manifest["experiments"]), len(manifest["registered_models"])
+    return ", ".join([
+        _n("{count} experiment", "{count} experiments", experiments, count=experiments),
+        _n("{count} run", "{count} runs", runs, count=runs),
+        _n("{count} logged model", "{count} logged models", models, count=models),
+        _n("{count} registered model", "{count} registered models", registered, count=registered),
+    ])

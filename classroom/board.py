@@ -7,7 +7,9 @@ columns), so the board and the gradebook never disagree. The HTTP side is
 classroom/board_server.py; the page is classroom/board.html.
 
 A cell is ``pass``, ``fail``, ``skip`` (waits for another TODO) or ``not-started`` (the
-TODO has no point and its task has no run in the store yet).
+TODO has no point and its task has no run in the store yet). A cell's text is the grader's
+words in the board's language (the gradebook's children speak it), with this module's own
+"hint:" and "note:" in the same language.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from classroom.server import health
 from grader.checks import task_of
 from grader.deadline import shown
 from grader.registry import CHECKS, todo_ids
+from labkit.i18n import Domain, text
+
+_, N_, _n = Domain("classroom").functions()
 
 PASS, FAIL, SKIP, NOT_STARTED = "pass", "fail", "skip", "not-started"
 WAITING = "waiting"  # a row the first pass has not graded yet
@@ -50,13 +55,13 @@ def cells(report: dict | None, started: frozenset[str]) -> list[dict]:
     results = {r["id"]: r for r in report["results"]}
     out = []
     for todo in todo_ids():
-        result = results.get(todo, {"status": FAIL, "rationale": "not in the grader's report"})
+        result = results.get(todo, {"status": FAIL, "rationale": _("not in the grader's report")})
         state = {"pass": PASS, "fail": FAIL, "skip": SKIP}[result["status"]]
         if state != PASS and task_of(todo) not in started:
             state = NOT_STARTED
-        words = [result.get("rationale"), result.get("hint") and f"hint: {result['hint']}",
-                 result.get("note") and f"note: {result['note']}"]
-        out.append({"id": todo, "state": state, "text": "\n".join(w for w in words if w) or "passes"})
+        words = [result.get("rationale"), result.get("hint") and _("hint: {hint}", hint=result["hint"]),
+                 result.get("note") and _("note: {note}", note=result["note"])]
+        out.append({"id": todo, "state": state, "text": "\n".join(w for w in words if w) or _("passes")})
     return out
 
 
@@ -73,7 +78,7 @@ def stuck_on_most(rows: list[dict]) -> dict | None:
         return None
     order = todo_ids()
     todo = max(failing, key=lambda t: (len(failing[t]), -order.index(t)))
-    return {"todo": todo, "description": CHECKS[todo].description, "students": failing[todo]}
+    return {"todo": todo, "description": text(CHECKS[todo].description), "students": failing[todo]}
 
 
 class Board:
@@ -99,8 +104,9 @@ class Board:
         """Look at every workspace; grade again, as soon as it is seen, each student whose work changed."""
         started = time.monotonic()
         if not health(self.book.url, timeout=5):
-            return self._finish(Refresh(error=f"The class server at {self.book.url} does not answer; "
-                                              "the rows show the last grades. Is it running?"), started)
+            return self._finish(Refresh(error=_("The class server at {url} does not answer; "
+                                                "the rows show the last grades. Is it running?",
+                                                url=self.book.url)), started)
         with self.lock:
             self.running = {"done": 0, "total": 0}
         self.book.server_down = False
@@ -135,7 +141,7 @@ class Board:
 
     def _grade(self, student: Student):
         if self.stopping.is_set():
-            return {"student": student.username, "status": NOT_GRADED, "problems": "the board stopped"}, None
+            return {"student": student.username, "status": NOT_GRADED, "problems": _("the board stopped")}, None
         return self.book.grade_student(student)
 
     def _keep(self, student: Student, row: dict, outcome, seen: Fingerprint) -> None:
@@ -168,7 +174,7 @@ class Board:
             last, running, refreshes = self.last, self.running and dict(self.running), self.refreshes
         graded = [r for r in rows if r["status"] == GRADED]
         return {
-            "todos": [{"id": t, "description": CHECKS[t].description} for t in todo_ids()],
+            "todos": [{"id": t, "description": text(CHECKS[t].description)} for t in todo_ids()],
             "rows": rows,
             "stuck": stuck_on_most(graded),
             "ungraded": [{"student": r["student"], "why": r["problems"]}

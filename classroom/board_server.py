@@ -5,6 +5,10 @@ Standard library only: a threading HTTP server answers ``GET /`` (classroom/boar
 (refresh now; answers once a refresh started after the click has finished). A thread
 refreshes the board every ``--every`` seconds, counted from the end of the last refresh.
 Ctrl+C stops the server, ends the grading children this process started, and returns.
+
+The page speaks the command's language (``--lang``, LAB_LANG): ``GET /`` serves board.html
+with its words (``PAGE_WORDS``, from the classroom catalog) as JSON in the page; the page's
+script fills its headings with them and its sentences' ``{placeholders}`` with the board's data.
 """
 
 from __future__ import annotations
@@ -20,10 +24,65 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from classroom.board import Board
+from labkit.i18n import Domain, language
+
+_, N_, _n = Domain("classroom").functions()
 
 PAGE = Path(__file__).with_name("board.html")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 ON_DEMAND_WAIT_S = 900
+
+# The page's own words (board.html reads them as WORDS; its say() fills the {placeholders}).
+PAGE_WORDS = {
+    "title": N_("Class progress board"),
+    "not_refreshed": N_("Not refreshed yet: the first pass grades every student."),
+    "refresh": N_("Refresh now"),
+    "refreshing": N_("Refreshing…"),
+    "legend_pass": N_("pass (the TODO has its point)"),
+    "legend_fail": N_("fail (the grader's check fails)"),
+    "legend_skip": N_("skipped (waits for another TODO)"),
+    "legend_not_started": N_("not started (no run of that task yet)"),
+    "legend_how": N_("Hover or click a cell for the grader's words."),
+    "detail_empty": N_("Click a cell to see why."),
+    "refresh_failed": N_("The refresh at {time} could not finish (the reason is below); "
+                         "the rows show the grades from before."),
+    "refreshed": N_("Last refreshed at {time} (took {seconds} s): looked at {looked_at} students, "
+                    "re-graded {count}{who}. Refreshes by itself every {every} s."),
+    "as_of": N_("Grades as of the deadline {time}."),
+    "running": N_("Refreshing: graded {done} of the {total} students whose work changed so far…"),
+    "stuck_one": N_("The class is stuck most on TODO {todo} ({description}): failing for "
+                    "{count} student: {students}"),
+    "stuck_many": N_("The class is stuck most on TODO {todo} ({description}): failing for "
+                     "{count} students: {students}"),
+    "nobody_stuck": N_("Nobody is stuck on a failing TODO."),
+    "ungraded": N_("{student} could not be graded: {why}"),
+    "head_student": N_("Student"),
+    "head_score": N_("Score"),
+    "head_flags": N_("Flags"),
+    "waiting_row": N_("not graded yet: the first pass is on its way"),
+    "ungraded_row": N_("could not be graded: {why}"),
+    "cell_title": N_("{todo} {state}: {text}"),
+    "detail": N_("{student} · TODO {todo} ({description}): {state}"),
+    "no_answer": N_("The board does not answer: is `python -m classroom board` still running?"),
+    # A cell's state, and an ungraded row's status (the gradebook's status column), as shown.
+    "state_pass": N_("pass"),
+    "state_fail": N_("fail"),
+    "state_skip": N_("skip"),
+    "state_not-started": N_("not-started"),
+    "status_waiting": N_("waiting"),
+    "status_cannot-grade": N_("cannot-grade"),
+    "status_timed-out": N_("timed-out"),
+    "status_crashed": N_("crashed"),
+    "status_not-graded": N_("not-graded"),
+}
+
+
+def page() -> bytes:
+    """board.html in the language spoken now: its ``lang`` and its words."""
+    words = json.dumps({key: str(word) for key, word in PAGE_WORDS.items()}, ensure_ascii=False)
+    html = PAGE.read_text(encoding="utf-8")
+    html = html.replace("__LANG__", language()).replace("__WORDS__", words.replace("</", "<\\/"))
+    return html.encode("utf-8")
 
 
 class Refresher:
@@ -47,8 +106,8 @@ class Refresher:
                 if self.board.stopping.is_set():
                     return
                 traceback.print_exc()
-                self.board.failed(f"The last refresh failed ({type(exc).__name__}: {exc}); "
-                                  f"the next one, in {self.every:g} s, tries again.")
+                self.board.failed(_("The last refresh failed ({error}); the next one, in {seconds:g} s, "
+                                    "tries again.", error=f"{type(exc).__name__}: {exc}", seconds=self.every))
             with self.done:
                 self.done.notify_all()
             self.wake.wait(self.every)
@@ -74,17 +133,17 @@ def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
             if not self._host_ok():
                 return
             if self.path in ("/", "/index.html"):
-                self._send(200, "text/html; charset=utf-8", PAGE.read_bytes())
+                self._send(200, "text/html; charset=utf-8", page())
             elif self.path == "/board.json":
                 self._json(board.snapshot())
             else:
-                self._send(404, "text/plain; charset=utf-8", b"Not found: the board is at /\n")
+                self._send(404, "text/plain; charset=utf-8", _("Not found: the board is at /").encode() + b"\n")
 
         def do_POST(self) -> None:  # noqa: N802
             if not self._host_ok():
                 return
             if self.path != "/refresh":
-                self._send(404, "text/plain; charset=utf-8", b"Not found\n")
+                self._send(404, "text/plain; charset=utf-8", _("Not found").encode() + b"\n")
                 return
             refresher.refresh_now()
             self._json(board.snapshot())
@@ -94,7 +153,7 @@ def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
             if hosts is None or host in hosts:
                 return True
-            self._send(403, "text/plain; charset=utf-8", b"Open the board at its own address.\n")
+            self._send(403, "text/plain; charset=utf-8", _("Open the board at its own address.").encode() + b"\n")
             return False
 
         def _json(self, data: dict) -> None:
@@ -121,8 +180,9 @@ def open_port(host: str, port: int) -> ThreadingHTTPServer:
     try:
         server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
     except OSError as exc:
-        raise ServerError(f"The board cannot listen on {host}:{port} ({exc.strerror or exc}). "
-                          "Is another board running there? Pass another --port.") from None
+        raise ServerError(_("The board cannot listen on {host}:{port} ({reason}). "
+                            "Is another board running there? Pass another --port.",
+                            host=host, port=port, reason=exc.strerror or exc)) from None
     server.daemon_threads = True
     return server
 
@@ -139,10 +199,13 @@ def serve_board(board: Board, server: ThreadingHTTPServer, every: float, announc
     listener.start()
     refresher.start()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"The board: http://{shown}:{server.server_address[1]}/ ({len(board.students)} students, "
-          f"refreshed every {every:g} s and by its button). Ctrl+C stops it.", file=announce, flush=True)
+    print(_n("The board: {url} ({count} student, refreshed every {seconds:g} s and by its button). "
+             "Ctrl+C stops it.",
+             "The board: {url} ({count} students, refreshed every {seconds:g} s and by its button). "
+             "Ctrl+C stops it.", len(board.students), url=f"http://{shown}:{server.server_address[1]}/",
+             count=len(board.students), seconds=every), file=announce, flush=True)
     if hosts is None:
-        print("Anyone who can reach this address sees the class's grades: the board has no sign-in.",
+        print(_("Anyone who can reach this address sees the class's grades: the board has no sign-in."),
               file=announce, flush=True)
     try:
         while listener.is_alive():
@@ -156,7 +219,7 @@ def serve_board(board: Board, server: ThreadingHTTPServer, every: float, announc
         for child in multiprocessing.active_children():  # grading children of this process
             child.kill()
         refresher.thread.join(30)
-    print("Board stopped.", file=announce, flush=True)
+    print(_("Board stopped."), file=announce, flush=True)
 
 
 def start_grading_children_server() -> None:

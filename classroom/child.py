@@ -8,9 +8,12 @@ import os
 def grade_and_send(env: dict[str, str], sender, as_of=None) -> None:
     """Grade all tasks with only ``env``'s MLflow settings (as of the deadline ``as_of``, an
     aware datetime, if given), then send one plain dict back."""
+    from labkit.i18n import set_language
+
     for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
         del os.environ[key]
     os.environ.update(env)
+    set_language(None)  # speak what env says: LAB_LANG, the instructor's language (Gradebook.student_env)
     sender.send(_grade(as_of))
     sender.close()
 

@@ -1,4 +1,8 @@
-"""``python -m classroom COMMAND``: argument parsing only (INSTRUCTORS.md walks through each)."""
+"""``python -m classroom COMMAND``: argument parsing only (INSTRUCTORS.md walks through each).
+
+Every command takes ``--lang es|en`` (else ``LAB_LANG``, else gettext's variables: see
+labkit/i18n.py): the language of its messages, of the gradebook's problems and of the board.
+"""
 
 from __future__ import annotations
 
@@ -8,97 +12,134 @@ import sys
 from pathlib import Path
 
 from grader.deadline import FORMAT
+from labkit.i18n import LANGUAGES, Domain, set_language
+
+_, N_, _n = Domain("classroom").functions()
 
 DEFAULT_STATE = Path(os.environ.get("CLASS_STATE", ".classroom"))
 DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 
 
 def parse_args(argv):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    set_language(asked_language(argv))  # so that --help speaks it too
     parser = argparse.ArgumentParser(prog="python -m classroom",
-                                     description="A whole class on one MLflow tracking server.")
+                                     description=_("A whole class on one MLflow tracking server."))
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="start the class server (settings from the environment, see INSTRUCTORS.md)")
+    serve = commands.add_parser("serve", help=_("start the class server (settings from the environment, "
+                                                "see INSTRUCTORS.md)"))
     serve.add_argument("--host", default=os.environ.get("CLASS_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("CLASS_PORT", "5000")))
     serve.add_argument("--allowed-hosts", default=os.environ.get("CLASS_ALLOWED_HOSTS", ""),
-                       help="host names students use to reach the server (comma-separated)")
+                       help=_("host names students use to reach the server (comma-separated)"))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("CLASS_WORKERS", "2")))
     serve.add_argument("--artifacts", type=Path, default=Path(os.environ.get("CLASS_ARTIFACTS", "class-artifacts")))
-    _state(serve, "private folder for the auth config, the server log and the status file")
+    _state(serve, _("private folder for the auth config, the server log and the status file"))
     serve.add_argument("--throwaway-postgres", action="store_true",
-                       help="try it out: a temporary PostgreSQL cluster, deleted when the server stops")
+                       help=_("try it out: a temporary PostgreSQL cluster, deleted when the server stops"))
 
-    status = commands.add_parser("status", help="what the class server runs, where, and since when")
-    _state(status, "the folder `serve` was given (--state)")
+    status = commands.add_parser("status", help=_("what the class server runs, where, and since when"))
+    _state(status, _("the folder `serve` was given (--state)"))
 
-    provision = commands.add_parser("provision", help="create each student's workspace, user and role")
+    provision = commands.add_parser("provision", help=_("create each student's workspace, user and role"))
     provision.add_argument("--roster", type=Path, required=True)
     _server(provision)
-    provision.add_argument("--public-url", help="the URL students use, if not --server")
+    provision.add_argument("--public-url", help=_("the URL students use, if not --server"))
     provision.add_argument("--out", type=Path, default=DEFAULT_CONNECTIONS,
-                           help="where each student's <username>.env goes (private: never commit it)")
+                           help=_("where each student's <username>.env goes (private: never commit it)"))
     provision.add_argument("--reset-password", action="append", default=[], metavar="USERNAME",
-                           help="give this student a new password and connection file")
+                           help=_("give this student a new password and connection file"))
 
-    gradebook = commands.add_parser("gradebook", help="grade every student; write a CSV, Gradescope, Canvas and Moodle files")
+    gradebook = commands.add_parser("gradebook", help=_("grade every student; write a CSV, Gradescope, "
+                                                        "Canvas and Moodle files"))
     gradebook.add_argument("--roster", type=Path, required=True)
     _server(gradebook)
     gradebook.add_argument("--out", type=Path, required=True)
     # One more than the cores: a child waiting on the server leaves a core free (measured:
     # 0.73 s per student with 3 at once on 2 cores, 1.06 s with 2).
     gradebook.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
-                           help="students graded at once (default: cores + 1)")
-    gradebook.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
+                           help=_("students graded at once (default: cores + 1)"))
+    gradebook.add_argument("--timeout", type=float, default=120.0, help=_("seconds allowed per student"))
     gradebook.add_argument("--assignment", default="MLflow tracking lab",
-                           help="the assignment's name in the Canvas and Moodle files")
+                           help=_("the assignment's name in the Canvas and Moodle files"))
     gradebook.add_argument("--as-of", metavar="TIME",
-                           help=f"the deadline: grade only runs that ended by then ({FORMAT})")
-    _state(gradebook, "private folder for the grading user's password (grading.env)")
+                           help=_("the deadline: grade only runs that ended by then ({format})", format=FORMAT))
+    _state(gradebook, _("private folder for the grading user's password (grading.env)"))
 
-    board = commands.add_parser("board", help="a live web page of the class: each student's TODOs, refreshed as they work")
+    board = commands.add_parser("board", help=_("a live web page of the class: each student's TODOs, "
+                                                "refreshed as they work"))
     board.add_argument("--roster", type=Path, required=True)
     _server(board)
-    board.add_argument("--host", default="127.0.0.1", help="the address the page listens on (default: 127.0.0.1, this machine only)")
-    board.add_argument("--port", type=int, default=8050, help="the page's port (default: 8050)")
-    board.add_argument("--every", type=float, default=30.0, help="seconds between refreshes (default: 30)")
+    board.add_argument("--host", default="127.0.0.1",
+                       help=_("the address the page listens on (default: 127.0.0.1, this machine only)"))
+    board.add_argument("--port", type=int, default=8050, help=_("the page's port (default: 8050)"))
+    board.add_argument("--every", type=float, default=30.0, help=_("seconds between refreshes (default: 30)"))
     board.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
-                       help="students graded at once (default: cores + 1, as the gradebook)")
-    board.add_argument("--timeout", type=float, default=120.0, help="seconds allowed per student")
+                       help=_("students graded at once (default: cores + 1, as the gradebook)"))
+    board.add_argument("--timeout", type=float, default=120.0, help=_("seconds allowed per student"))
     board.add_argument("--as-of", metavar="TIME",
-                       help=f"the deadline: show grades as the gradebook --as-of gives them ({FORMAT})")
-    _state(board, "private folder for the grading user's password (grading.env)")
+                       help=_("the deadline: show grades as the gradebook --as-of gives them ({format})",
+                              format=FORMAT))
+    _state(board, _("private folder for the grading user's password (grading.env)"))
 
-    release = commands.add_parser("release", help="write the lab without its solutions, for students")
-    release.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
+    release = commands.add_parser("release", help=_("write the lab without its solutions, for students"))
+    release.add_argument("dir", type=Path, metavar="DIR", help=_("a new or empty folder"))
 
-    for name, text in [("reset", "back up a student's workspace, then empty it (same password)"),
-                       ("deactivate", "take a student's access away, keeping their work"),
-                       ("remove", "back up a student's workspace, then delete it and their user"),
-                       ("restore", "bring a backup back into a student's empty workspace")]:
+    for name, text in [("reset", _("back up a student's workspace, then empty it (same password)")),
+                       ("deactivate", _("take a student's access away, keeping their work")),
+                       ("remove", _("back up a student's workspace, then delete it and their user")),
+                       ("restore", _("bring a backup back into a student's empty workspace"))]:
         command = commands.add_parser(name, help=text)
         command.add_argument("username")
         _server(command)
-        _state(command, "private folder of the class (backups go in <state>/backups)")
+        _state(command, _("private folder of the class (backups go in <state>/backups)"))
         command.add_argument("--connections", type=Path, default=None,
-                             help="the connection files' folder (default: <state>/connections)")
+                             help=_("the connection files' folder (default: <state>/connections)"))
         command.add_argument("--backups", type=Path, default=None,
-                             help="where backups go (default: <state>/backups)")
+                             help=_("where backups go (default: <state>/backups)"))
         if name == "restore":
-            command.add_argument("--backup", type=Path, help="the backup folder (default: the student's newest)")
+            command.add_argument("--backup", type=Path,
+                                 help=_("the backup folder (default: the student's newest)"))
+    for command in commands.choices.values():
+        _lang(command)
     args = parser.parse_args(argv)
+    set_language(getattr(args, "lang", None))
     if hasattr(args, "backups"):
         args.connections = args.connections or args.state / "connections"
         args.backups = args.backups or args.state / "backups"
     return args
 
 
+def asked_language(argv: list[str]) -> str | None:
+    """The ``--lang`` of the command line, read before the parser is made (its help texts)."""
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        else:
+            continue
+        return value if value in LANGUAGES else None  # argparse says what is wrong with it
+    return None
+
+
+def _lang(command) -> None:
+    try:
+        command.add_argument("--lang", choices=list(LANGUAGES),
+                             help=_("the language of the messages (default: LAB_LANG, else LANGUAGE, "
+                                    "LC_ALL, LC_MESSAGES or LANG; English)"))
+    except argparse.ArgumentError:  # the command has a --lang of its own, which sets the language too
+        pass
+
+
 def _server(command) -> None:
-    command.add_argument("--server", required=True, help="the server's URL, e.g. http://127.0.0.1:5000")
+    command.add_argument("--server", required=True, help=_("the server's URL, e.g. http://127.0.0.1:5000"))
 
 
 def _state(command, text: str) -> None:
-    command.add_argument("--state", type=Path, default=DEFAULT_STATE, help=f"{text} (default: {DEFAULT_STATE})")
+    command.add_argument("--state", type=Path, default=DEFAULT_STATE,
+                         help=_("{text} (default: {default})", text=text, default=DEFAULT_STATE))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return getattr(commands, args.command)(args)
     except KeyboardInterrupt:
-        print("Stopped.", file=sys.stderr)
+        print(_("Stopped."), file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - only the errors that carry a one-line fix
         from classroom.commands import one_line

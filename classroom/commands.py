@@ -12,9 +12,12 @@ from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
 from classroom.server import ServerError, health, signed_in_user
 from grader.deadline import BadDeadline, parse_deadline
+from labkit.i18n import Domain
 
-ADMIN_HELP = ("Set MLFLOW_TRACKING_USERNAME=admin and MLFLOW_TRACKING_PASSWORD (or "
-              "MLFLOW_AUTH_ADMIN_PASSWORD) to the server's admin password.")
+_, N_, _n = Domain("classroom").functions()
+
+ADMIN_HELP = N_("Set MLFLOW_TRACKING_USERNAME=admin and MLFLOW_TRACKING_PASSWORD (or "
+                "MLFLOW_AUTH_ADMIN_PASSWORD) to the server's admin password.")
 ADMIN_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD")
 
 
@@ -22,7 +25,7 @@ def admin_env() -> dict[str, str]:
     """The instructor's credentials, as MLflow reads them; fail fast on a dead server."""
     password = os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD")
     if not password:
-        raise ServerError(f"No admin password in the environment. {ADMIN_HELP}")
+        raise ServerError(_("No admin password in the environment. {help}", help=ADMIN_HELP))
     return {
         "MLFLOW_TRACKING_USERNAME": os.environ.get("MLFLOW_TRACKING_USERNAME", "admin"),
         "MLFLOW_TRACKING_PASSWORD": password,
@@ -34,15 +37,15 @@ def admin_env() -> dict[str, str]:
 def require_admin(url: str, env: dict[str, str]) -> None:
     """The server answers and takes these credentials as an admin's, or one line that says which not."""
     if not health(url, timeout=5):
-        raise ServerError(f"The class server at {url} does not answer. Is it running "
-                          "(`python -m classroom status`), and is --server right?")
+        raise ServerError(_("The class server at {url} does not answer. Is it running "
+                            "(`python -m classroom status`), and is --server right?", url=url))
     user = env["MLFLOW_TRACKING_USERNAME"]
     who = signed_in_user(url, user, env["MLFLOW_TRACKING_PASSWORD"])
     if who is None:
-        raise ServerError(f"The class server refused user '{user}'. {ADMIN_HELP}")
+        raise ServerError(_("The class server refused user '{user}'. {help}", user=user, help=ADMIN_HELP))
     if not who.get("is_admin"):
-        raise ServerError(f"User '{user}' is not the server's admin, and this command reads or changes "
-                          f"every student's workspace. {ADMIN_HELP}")
+        raise ServerError(_("User '{user}' is not the server's admin, and this command reads or changes "
+                            "every student's workspace. {help}", user=user, help=ADMIN_HELP))
 
 
 @contextmanager
@@ -79,9 +82,12 @@ def provision(args) -> int:
             outcome = provisioner.provision(student, student.username in args.reset_password)
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
             if outcome.status != "unchanged":
-                print(f"{student.username}: {outcome.status} {outcome.detail}".rstrip())
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    print(f"{len(students)} students on the roster: {summary}. Connection files: {args.out}")
+                print(_("{username}: {status} {detail}", username=student.username,
+                        status=status_word(outcome.status), detail=outcome.detail).rstrip())
+    summary = ", ".join(status_count(status, n) for status, n in sorted(counts.items()))
+    print(_n("{count} student on the roster: {summary}. Connection files: {folder}",
+             "{count} students on the roster: {summary}. Connection files: {folder}",
+             len(students), count=len(students), summary=summary, folder=args.out))
     return 1 if counts.get("missing-file") else 0
 
 
@@ -105,16 +111,18 @@ def gradebook(args) -> int:
                      as_of=as_of)
     rows = book.grade_all(students)
     written = write_lms_files(args.out, students, rows, args.assignment)
-    print(f"LMS import files: {', '.join(str(f) for f in written.files)}", file=sys.stderr)
+    print(_("LMS import files: {files}", files=", ".join(str(f) for f in written.files)), file=sys.stderr)
     if written.without_email:
-        print(f"Not in the LMS files (no email in {args.roster}): {', '.join(written.without_email)}",
-              file=sys.stderr)
+        print(_("Not in the LMS files (no email in {roster}): {students}", roster=args.roster,
+                students=", ".join(written.without_email)), file=sys.stderr)
     if book.server_down:
         return 2
     ungraded = [row["student"] for row in rows if row["status"] != "graded"]
     if ungraded:
-        print(f"Could not grade {len(ungraded)} of {len(rows)} students: {', '.join(ungraded)} "
-              f"(their rows in {args.out / 'gradebook.csv'} say why).", file=sys.stderr)
+        print(_n("Could not grade {count} of {total} students: {students} (their rows in {csv} say why).",
+                 "Could not grade {count} of {total} students: {students} (their rows in {csv} say why).",
+                 len(rows), count=len(ungraded), total=len(rows), students=", ".join(ungraded),
+                 csv=args.out / "gradebook.csv"), file=sys.stderr)
         return 1
     return 0
 
@@ -150,24 +158,25 @@ def _operations(args):
 
 def reset(args) -> int:
     folder = _operations(args).reset(args.username)
-    print(f"{args.username}: workspace emptied, password kept. Backup: {folder} "
-          f"(`python -m classroom restore {args.username} --backup {folder}` brings it back).")
+    print(_("{username}: workspace emptied, password kept. Backup: {folder} "
+            "(`python -m classroom restore {username} --backup {folder}` brings it back).",
+            username=args.username, folder=folder))
     return 0
 
 
 def deactivate(args) -> int:
     _operations(args).deactivate(args.username)
-    print(f"{args.username}: deactivated. Their password no longer works and their role is gone; "
-          f"their runs and models are kept. `python -m classroom provision` with them on the roster "
-          "lets them back in with a new password.")
+    print(_("{username}: deactivated. Their password no longer works and their role is gone; "
+            "their runs and models are kept. `python -m classroom provision` with them on the roster "
+            "lets them back in with a new password.", username=args.username))
     return 0
 
 
 def remove(args) -> int:
     folder = _operations(args).remove(args.username)
-    print(f"{args.username}: user and workspace deleted. Backup: {folder} "
-          f"(`python -m classroom restore {args.username} --backup {folder}` brings the work back; "
-          "`provision` makes the user again).")
+    print(_("{username}: user and workspace deleted. Backup: {folder} "
+            "(`python -m classroom restore {username} --backup {folder}` brings the work back; "
+            "`provision` makes the user again).", username=args.username, folder=folder))
     return 0
 
 
@@ -176,10 +185,11 @@ def restore(args) -> int:
 
     operations = _operations(args)
     folder = operations.restore(args.username, args.backup)
-    print(f"{args.username}: restored {summary(check_backup(folder))} from {folder}.")
+    print(_("{username}: restored {summary} from {folder}.", username=args.username,
+            summary=summary(check_backup(folder)), folder=folder))
     if not operations.provisioner.user_exists(args.username):
-        print(f"{args.username} has no user on the server: add them to the roster and run "
-              "`python -m classroom provision` to give them one.")
+        print(_("{username} has no user on the server: add them to the roster and run "
+                "`python -m classroom provision` to give them one.", username=args.username))
     return 0
 
 
@@ -187,21 +197,22 @@ def release(args) -> int:
     from classroom.release import write_release
 
     written = write_release(args.dir)
-    adapted = ", ".join(written.adapted) or "nothing"
-    print(f"Wrote the student release to {args.dir}: {len(written.copied)} files, no solutions "
-          f"(left out {len(written.left_out)} files: solutions/, the test suite but the serving bonus, "
-          f"bench/, tools/, .ci/, requirements-dev.txt; adapted {adapted}). Checked: no file holds "
-          "a solution's line. Hand out that folder as it is.")
+    adapted = ", ".join(written.adapted) or _("nothing")
+    print(_("Wrote the student release to {folder}: {copied} files, no solutions "
+            "(left out {left_out} files: solutions/, the test suite but the serving bonus, "
+            "bench/, tools/, .ci/, requirements-dev.txt; adapted {adapted}). Checked: no file holds "
+            "a solution's line. Hand out that folder as it is.", folder=args.dir,
+            copied=len(written.copied), left_out=len(written.left_out), adapted=adapted))
     return 0
 
 
 def env_required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise ServerError(
-            f"{name} is not set. Export it (INSTRUCTORS.md, section 1, \"Without Docker\"): "
-            f"{name}=postgresql+psycopg2://mlflow:PASSWORD@HOST:5432/"
-            f"{'mlflow_auth' if 'AUTH' in name else 'mlflow'}; or try the server out with --throwaway-postgres.")
+        raise ServerError(_(
+            "{name} is not set. Export it (INSTRUCTORS.md, section 1, \"Without Docker\"): "
+            "{name}=postgresql+psycopg2://mlflow:PASSWORD@HOST:5432/{database}; or try the server "
+            "out with --throwaway-postgres.", name=name, database="mlflow_auth" if "AUTH" in name else "mlflow"))
     return value
 
 
@@ -211,7 +222,38 @@ def one_line(exc: Exception) -> str | None:
         return str(exc)
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or "401" in str(exc)[:200]:
-        return f"The server refused the admin credentials. {ADMIN_HELP}"
+        return _("The server refused the admin credentials. {help}", help=ADMIN_HELP)
     if type(exc).__name__ in ("ConnectionError", "MaxRetryError", "ReadTimeout"):
-        return "The class server stopped answering. Is it still running (`python -m classroom status`)?"
+        return _("The class server stopped answering. Is it still running (`python -m classroom status`)?")
     return None
+
+
+# What provisioning did to each student (classroom/provision.py's Outcome.status), as said.
+STATUS_WORDS = {
+    "created": N_("created"),
+    "unchanged": N_("unchanged"),
+    "repaired": N_("repaired"),
+    "password-reset": N_("password-reset"),
+    "reactivated": N_("reactivated"),
+    "missing-file": N_("missing-file"),
+}
+
+
+def status_word(status: str) -> str:
+    return str(STATUS_WORDS.get(status, status))
+
+
+# ... and how many students it left so (a plural in Spanish: "3 creados").
+STATUS_COUNTS = {
+    "created": lambda n: _n("{count} created", "{count} created", n, count=n),
+    "unchanged": lambda n: _n("{count} unchanged", "{count} unchanged", n, count=n),
+    "repaired": lambda n: _n("{count} repaired", "{count} repaired", n, count=n),
+    "password-reset": lambda n: _n("{count} password-reset", "{count} password-reset", n, count=n),
+    "reactivated": lambda n: _n("{count} reactivated", "{count} reactivated", n, count=n),
+    "missing-file": lambda n: _n("{count} missing-file", "{count} missing-file", n, count=n),
+}
+
+
+def status_count(status: str, count: int) -> str:
+    """``3 created``: how many students provisioning left in ``status``."""
+    return STATUS_COUNTS[status](count) if status in STATUS_COUNTS else f"{count} {status}"

@@ -17,6 +17,9 @@ import os
 from pathlib import Path
 
 from grader.lab import DEFAULT_EXPERIMENT
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_TRACKING_USERNAME",
         "MLFLOW_TRACKING_PASSWORD", "MLFLOW_EXPERIMENT_NAME")
@@ -30,7 +33,7 @@ def write_env_file(path: Path, url: str, username: str, password: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     protect_folder(path.parent)
     values = dict(zip(KEYS, (url, username, username, password, DEFAULT_EXPERIMENT)))
-    lines = [f"# MLflow connection settings for {username}. Keep this file private."]
+    lines = ["# " + _("MLflow connection settings for {username}. Keep this file private.", username=username)]
     lines += [f"{key}={value}" for key, value in values.items()]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -50,4 +53,4 @@ def protect_folder(folder: Path) -> None:
     """Keep git away from a folder of passwords, whatever the repository's .gitignore says."""
     ignore = folder / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# Passwords: never commit this folder.\n*\n", encoding="utf-8")
+        ignore.write_text("# " + _("Passwords: never commit this folder.") + "\n*\n", encoding="utf-8")

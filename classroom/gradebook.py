@@ -10,6 +10,10 @@ A student whose points stand on runs logged from ``solutions/`` (MLflow's tag
 ``mlflow.source.name``, which the grader reports with each passing TODO) is flagged in
 the ``flags`` column and in the summary; the points are not changed. With a deadline
 (``as_of``), only what was made by then counts (grader/deadline.py).
+
+The grading children speak the instructor's language (``--lang``, LAB_LANG: each child gets
+``LAB_LANG``), so the ``problems`` and ``flags`` columns and the Gradescope files are in it;
+the column names stay English, for the LMSs and scripts that read them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from classroom.roster import Student
 from classroom.server import health
 from grader.deadline import shown
 from grader.registry import todo_ids
+from labkit.i18n import Domain, environment_for
+
+_, N_, _n = Domain("classroom").functions()
 
 TODO_IDS = todo_ids()
 COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems", "flags"]
@@ -78,7 +85,8 @@ def solution_script(source: str | None) -> str | None:
 
 def flags(report: dict) -> str:
     """``ran solutions/task3_compare.py (3.1, 3.2, 3.3)``: what the instructor should look at."""
-    return "; ".join(f"ran {script} ({', '.join(todos)})" for script, todos in solution_runs(report).items())
+    return "; ".join(_("ran {script} ({todos})", script=script, todos=", ".join(todos))
+                     for script, todos in solution_runs(report).items())
 
 
 class Gradebook:
@@ -95,7 +103,10 @@ class Gradebook:
         self.server_down = False
 
     def student_env(self, student: Student) -> dict[str, str]:
-        return {**self.admin_env, "MLFLOW_TRACKING_URI": self.url, "MLFLOW_WORKSPACE": student.workspace}
+        """The grading child's settings: the server, the student's workspace, the grading
+        user's credentials, and this process's language (the grader's verdicts come back in it)."""
+        return {**self.admin_env, "MLFLOW_TRACKING_URI": self.url, "MLFLOW_WORKSPACE": student.workspace,
+                **environment_for()}
 
     def grade_all(self, students: list[Student]) -> list[dict]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +120,7 @@ class Gradebook:
                 futures = {pool.submit(self.grade_student, s): s for s in students}
                 for future in as_completed(futures):
                     student = futures[future]
-                    row, _ = future.result()
+                    row, _outcome = future.result()
                     rows[student.username] = row
                     writer.writerow(row)
                     handle.flush()
@@ -127,7 +138,7 @@ class Gradebook:
 
     def _grade_one(self, student: Student) -> Outcome:
         if self.server_down:
-            return Outcome(NOT_GRADED, error=f"not graded: the server at {self.url} stopped answering")
+            return Outcome(NOT_GRADED, error=_("not graded: the server at {url} stopped answering", url=self.url))
         outcome = grade_isolated(self.student_env(student), self.timeout, self.as_of)
         if outcome.status == CANNOT_GRADE and not health(self.url):
             self.server_down = True
@@ -149,19 +160,24 @@ class Gradebook:
     def _show(self, done: int, total: int, row: dict) -> None:
         width = len(str(total))
         score = f"{row['total']}/{row['max']}" if row["status"] == GRADED else row["status"]
-        flagged = f" (flagged: {row['flags']})" if row.get("flags") else ""
+        flagged = " " + _("(flagged: {flags})", flags=row["flags"]) if row.get("flags") else ""
         print(f"[{done:>{width}}/{total}] {row['student']}: {score}{flagged}", file=self.progress, flush=True)
 
     def _summary(self, rows: list[dict], seconds: float) -> None:
         graded = sum(1 for r in rows if r["status"] == GRADED)
         flagged = [r["student"] for r in rows if r.get("flags")]
-        as_of = f" as of {shown(self.as_of)}" if self.as_of is not None else ""
-        flagged_text = (f"; {len(flagged)} flagged, their graded runs logged from {SOLUTIONS_FOLDER}/: "
-                        f"{', '.join(flagged)} (column flags)" if flagged else "")
-        print(f"Graded {graded} of {len(rows)} students{as_of} in {seconds:.1f} s{flagged_text}; "
-              f"wrote {self.out / CSV_NAME} and {self.out / 'gradescope'}/<student>/results.json",
-              file=self.progress)
+        as_of = " " + _("as of {time}", time=shown(self.as_of)) if self.as_of is not None else ""
+        flagged_text = "; " + _n("{count} flagged, their graded runs logged from {folder}/: {students} (column flags)",
+                                 "{count} flagged, their graded runs logged from {folder}/: {students} (column flags)",
+                                 len(flagged), count=len(flagged), folder=SOLUTIONS_FOLDER,
+                                 students=", ".join(flagged)) if flagged else ""
+        print(_n("Graded {graded} of {total} student{as_of} in {seconds:.1f} s{flagged}; "
+                 "wrote {csv} and {gradescope}/<student>/results.json",
+                 "Graded {graded} of {total} students{as_of} in {seconds:.1f} s{flagged}; "
+                 "wrote {csv} and {gradescope}/<student>/results.json",
+                 len(rows), graded=graded, total=len(rows), as_of=as_of, seconds=seconds, flagged=flagged_text,
+                 csv=self.out / CSV_NAME, gradescope=self.out / "gradescope"), file=self.progress)
         if self.server_down:
-            print(f"The tracking server at {self.url} stopped answering during grading; the rows "
-                  "graded before are kept. Is it running? Start it and run the same command again.",
-                  file=self.progress)
+            print(_("The tracking server at {url} stopped answering during grading; the rows "
+                    "graded before are kept. Is it running? Start it and run the same command again.",
+                    url=self.url), file=self.progress)

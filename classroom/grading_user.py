@@ -21,10 +21,13 @@ from pathlib import Path
 from classroom.connection import read_env_file
 from classroom.provision import ensure_role
 from classroom.server import signed_in_user
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 GRADER_USERNAME = "grader"
 GRADER_ROLE = "grader"
-GRADER_DESCRIPTION = "The gradebook: reads this workspace's runs and models, changes nothing."
+GRADER_DESCRIPTION = N_("The gradebook: reads this workspace's runs and models, changes nothing.")
 GRADER_PERMISSIONS = [
     ("experiment", "*", "READ"),
     ("registered_model", "*", "READ"),
@@ -41,7 +44,7 @@ def grading_env(auth, url: str, state: Path, workspaces: list[str]) -> dict[str,
     held = {role.workspace for role in auth.list_user_roles(GRADER_USERNAME) if role.name == GRADER_ROLE}
     for workspace in workspaces:
         if workspace not in held:
-            role_id, _ = ensure_role(auth, workspace, GRADER_ROLE, GRADER_DESCRIPTION, GRADER_PERMISSIONS)
+            role_id, _added = ensure_role(auth, workspace, GRADER_ROLE, GRADER_DESCRIPTION, GRADER_PERMISSIONS)
             auth.assign_role(GRADER_USERNAME, role_id)
     return {"MLFLOW_TRACKING_USERNAME": GRADER_USERNAME, "MLFLOW_TRACKING_PASSWORD": password}
 
@@ -60,8 +63,8 @@ def _password(auth, url: str, state: Path) -> str:
     state.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("# The gradebook's read-only MLflow user (classroom/grading_user.py). Keep private.\n"
-                     f"MLFLOW_TRACKING_USERNAME={GRADER_USERNAME}\nMLFLOW_TRACKING_PASSWORD={password}\n")
+        handle.write("# " + _("The gradebook's read-only MLflow user (classroom/grading_user.py). Keep private.")
+                     + f"\nMLFLOW_TRACKING_USERNAME={GRADER_USERNAME}\nMLFLOW_TRACKING_PASSWORD={password}\n")
     return password
 
 

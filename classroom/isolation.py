@@ -18,6 +18,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
+
 ROOT = Path(__file__).resolve().parents[1]
 # Imported once by the fork server, so each grading child starts with what grading imports.
 PRELOAD = ["grader.core", "grader.render", "classroom.child"]
@@ -74,13 +78,14 @@ def _receive(receiver, child, timeout: float) -> Outcome:
         alive = child.is_alive()
         _end(child)
         if alive:
-            return Outcome(TIMED_OUT, error=f"grading took longer than {timeout:.0f} s and was stopped")
-        return Outcome(CRASHED, error=f"the grading process died (exit code {child.exitcode})")
+            return Outcome(TIMED_OUT, error=_("grading took longer than {seconds:.0f} s and was stopped",
+                                              seconds=timeout))
+        return Outcome(CRASHED, error=_("the grading process died (exit code {code})", code=child.exitcode))
     try:
         message = receiver.recv()
     except (EOFError, OSError):
         _end(child)
-        return Outcome(CRASHED, error=f"the grading process died (exit code {child.exitcode})")
+        return Outcome(CRASHED, error=_("the grading process died (exit code {code})", code=child.exitcode))
     child.join(5)
     _end(child)
     return Outcome(**message)

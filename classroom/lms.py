@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classroom.roster import Student
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 GRADED = "graded"
 CANVAS_FILE = "canvas.csv"
@@ -82,8 +85,8 @@ def _moodle(pairs, assignment: str) -> list[list]:
 
 def _feedback(row: dict) -> str:
     if row["status"] != GRADED:
-        return f"not graded ({row['status']}): {row.get('problems', '')}".strip()
-    return row.get("problems") or "all TODOs pass"
+        return _("not graded ({status}): {problems}", status=row["status"], problems=row.get("problems", "")).strip()
+    return row.get("problems") or _("all TODOs pass")
 
 
 def _write(path: Path, table: list[list]) -> Path:

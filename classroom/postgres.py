@@ -15,6 +15,10 @@ import socket
 import subprocess
 from pathlib import Path
 
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
+
 PG_USER = "mlflow"
 DATABASES = ("mlflow", "mlflow_auth")  # the tracking store, the users and roles
 
@@ -29,10 +33,9 @@ def pg_binary(name: str) -> str:
                    key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     path = found[-1] if found else shutil.which(name)
     if path is None:
-        raise PostgresError(
-            f"PostgreSQL's {name} was not found. Is it installed "
-            "(`apt-get install -y postgresql`, or .ci/setup.d/20-postgresql.sh)?"
-        )
+        raise PostgresError(_(
+            "PostgreSQL's {program} was not found. Is it installed "
+            "(`apt-get install -y postgresql`, or .ci/setup.d/20-postgresql.sh)?", program=name))
     return path
 
 
@@ -123,7 +126,7 @@ class Cluster:
                 stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-                raise PostgresError(f"pg_dump of {database} failed: {last}")
+                raise PostgresError(_("pg_dump of {database} failed: {reason}", database=database, reason=last))
             dumps.append(path)
         return dumps
 
@@ -145,7 +148,8 @@ class Cluster:
         result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if check and result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise PostgresError(f"{Path(command[-1]).name}: `{' '.join(command[:3])} ...` failed: {last[0]}")
+            raise PostgresError(_("{step}: `{command} ...` failed: {reason}", step=Path(command[-1]).name,
+                                  command=" ".join(command[:3]), reason=last[0]))
 
     def __enter__(self) -> "Cluster":
         return self.start()

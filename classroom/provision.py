@@ -16,9 +16,12 @@ from pathlib import Path
 
 from classroom.connection import DEFAULT_EXPERIMENT, env_file, write_env_file
 from classroom.roster import Student
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 ROLE_NAME = "student"
-ROLE_DESCRIPTION = "The student who owns this workspace: read it, create and manage runs and models."
+ROLE_DESCRIPTION = N_("The student who owns this workspace: read it, create and manage runs and models.")
 # USE on the workspace: see it, create experiments and models in it (MLflow makes the
 # creator their owner). MANAGE on every experiment and model of the workspace too, so
 # that untouched scripts can log to the workspace's own Default experiment, which the
@@ -31,7 +34,11 @@ ROLE_PERMISSIONS = [
 # A deactivated student holds this role, with no permission, in their workspace instead of
 # the student role: the server itself remembers who was deactivated.
 DEACTIVATED_ROLE = "deactivated"
-DEACTIVATED_DESCRIPTION = "A deactivated student: no access. `python -m classroom provision` lets them back in."
+DEACTIVATED_DESCRIPTION = N_("A deactivated student: no access. `python -m classroom provision` lets them back in.")
+# What provisioning added to a workspace that lacked it (Outcome.detail of "repaired").
+CHANGE_WORDS = {"workspace": N_("workspace"), "Default experiment": N_("Default experiment"),
+                "role": N_("role"), "user": N_("user"), "reactivated": N_("reactivated"),
+                "password": N_("password")}
 
 
 @contextmanager
@@ -49,11 +56,12 @@ def in_workspace(workspace: str):
 
 
 def ensure_role(auth, workspace: str, name: str, description: str, permissions) -> tuple[int, bool]:
-    """The id of the role ``name`` in ``workspace`` with ``permissions``; True if anything was added."""
+    """The id of the role ``name`` in ``workspace`` with ``permissions``; True if anything was added.
+    A new role gets ``description`` (a message, in the language spoken now)."""
     role = next((r for r in auth.list_roles(workspace) if r.name == name), None)
     granted, changed = set(), False
     if role is None:
-        role = auth.create_role(workspace, name, description)
+        role = auth.create_role(workspace, name, str(description))
         changed = True
     else:
         granted = {(p.resource_type, p.resource_pattern, p.permission)
@@ -112,7 +120,8 @@ class Provisioner:
         """The student's workspace, its Default experiment and its student role (their id)."""
         changes = []
         if student.workspace not in self.workspaces:
-            self.client.create_workspace(student.workspace, description=f"Lab work of {student.name or student.username}")
+            self.client.create_workspace(student.workspace, description=_(
+                "Lab work of {student}", student=student.name or student.username))
             self.workspaces.add(student.workspace)
             changes.append("workspace")
         if self._ensure_default_experiment(student.workspace):
@@ -141,14 +150,16 @@ class Provisioner:
         if "user" in changes:
             return Outcome(student, "created", str(file))
         if "reactivated" in changes:
-            return Outcome(student, "reactivated", f"(new password) {file}")
+            return Outcome(student, "reactivated", _("(new password) {file}", file=file))
         if "password" in changes:
             return Outcome(student, "password-reset", str(file))
         if not file.exists():
             return Outcome(student, "missing-file",
-                           f"user exists but {file} is missing: re-run with --reset-password {student.username}")
+                           _("user exists but {file} is missing: re-run with --reset-password {username}",
+                             file=file, username=student.username))
         if changes:
-            return Outcome(student, "repaired", "added " + ", ".join(dict.fromkeys(changes)))
+            added = ", ".join(str(CHANGE_WORDS.get(c, c)) for c in dict.fromkeys(changes))
+            return Outcome(student, "repaired", _("added {what}", what=added))
         return Outcome(student, "unchanged")
 
     def _ensure_default_experiment(self, workspace: str) -> bool:

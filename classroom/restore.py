@@ -16,6 +16,9 @@ from pathlib import Path
 
 from classroom.backup import MANIFEST, BackupError, check_backup
 from classroom.provision import DEFAULT_EXPERIMENT, in_workspace
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 BATCH = 100  # MLflow's log_batch takes at most 100 params or tags per call (1000 metrics)
 SYSTEM_MODEL_TAGS = {"mlflow.modelVersions"}  # MLflow keeps this one itself when versions are made
@@ -46,17 +49,18 @@ class Restorer:
                 for experiment_id, experiment, runs, linked in created:
                     for (run, history), original in zip(runs, experiment["runs"]):
                         self._fill_run(run, history, original, linked)
-                for experiment_id, experiment, _, _ in created:
+                for experiment_id, experiment, _runs, _linked in created:
                     if experiment["experiment"].get("lifecycle_stage") == "deleted":
                         self.client.delete_experiment(experiment_id)
                 for model in self.manifest["registered_models"]:
                     self._registered_model(model)
             except Exception as exc:  # noqa: BLE001 - the backup is untouched; say what to do
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-                raise BackupError(
-                    f"Restoring {self.folder} into '{self.workspace}' failed ({reason}); the backup is "
-                    f"untouched, the workspace half restored. Run `python -m classroom reset "
-                    f"{self.workspace}`, then restore again.") from exc
+                raise BackupError(_(
+                    "Restoring {folder} into '{workspace}' failed ({reason}); the backup is "
+                    "untouched, the workspace half restored. Run `python -m classroom reset "
+                    "{workspace}`, then restore again.",
+                    folder=self.folder, workspace=self.workspace, reason=reason)) from exc
 
     def _refuse_unless_empty(self) -> None:
         from mlflow.entities import ViewType
@@ -66,9 +70,10 @@ class Restorer:
                                        max_results=1) if experiments else []
         extra = [e.name for e in experiments if e.name != DEFAULT_EXPERIMENT]
         if runs or extra or self.client.search_registered_models(max_results=1):
-            raise BackupError(
-                f"Workspace '{self.workspace}' is not empty; restoring would mix the backup with "
-                f"what is there. Reset it first (`python -m classroom reset {self.workspace}` backs it up).")
+            raise BackupError(_(
+                "Workspace '{workspace}' is not empty; restoring would mix the backup with "
+                "what is there. Reset it first (`python -m classroom reset {workspace}` backs it up).",
+                workspace=self.workspace))
 
     def remap(self, value: str) -> str:
         for old, new in self.ids.items():
@@ -88,7 +93,7 @@ class Restorer:
         for key, value in experiment.tags.items():
             self.client.set_experiment_tag(experiment_id, key, value)
         runs = [self._parse_run(item) for item in backup["runs"]]
-        for run, _ in sorted(runs, key=lambda pair: pair[0].info.start_time or 0):
+        for run, _history in sorted(runs, key=lambda pair: pair[0].info.start_time or 0):
             self.ids[run.info.run_id] = self.client.create_run(experiment_id, start_time=run.info.start_time).info.run_id
         linked = {}
         for item in backup["logged_models"]:

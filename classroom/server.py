@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classroom import status
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 ADMIN_USERNAME = "admin"
-SECRET_HELP = 'make one with  python -c "import secrets; print(secrets.token_urlsafe(24))"'
+SECRET_HELP = N_('make one with  python -c "import secrets; print(secrets.token_urlsafe(24))"')
 MIN_PASSWORD_LENGTH = 12  # MLflow's basic auth refuses shorter passwords
 START_TIMEOUT_S = 180
 
@@ -53,18 +56,19 @@ class ServerConfig:
 
     def validate(self) -> None:
         if len(self.admin_password or "") < MIN_PASSWORD_LENGTH:
-            raise ServerError(
-                f"MLFLOW_AUTH_ADMIN_PASSWORD must have at least {MIN_PASSWORD_LENGTH} characters: "
-                f"export it ({SECRET_HELP}), or set it in deploy/class.env for Docker."
-            )
+            raise ServerError(_(
+                "MLFLOW_AUTH_ADMIN_PASSWORD must have at least {length} characters: "
+                "export it ({help}), or set it in deploy/class.env for Docker.",
+                length=MIN_PASSWORD_LENGTH, help=SECRET_HELP))
         if not self.secret_key:
-            raise ServerError(f"MLFLOW_FLASK_SERVER_SECRET_KEY is not set: export it ({SECRET_HELP}), "
-                              "or set it in deploy/class.env for Docker.")
+            raise ServerError(_("MLFLOW_FLASK_SERVER_SECRET_KEY is not set: export it ({help}), "
+                                "or set it in deploy/class.env for Docker.", help=SECRET_HELP))
         for variable, uri in (("CLASS_DATABASE_URI", self.database_uri),
                               ("CLASS_AUTH_DATABASE_URI", self.auth_database_uri)):
             if not uri.startswith("postgresql"):
-                raise ServerError(f"{variable} must be postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE, "
-                                  f"found {uri[:20]!r}. See INSTRUCTORS.md, section 1.")
+                raise ServerError(_("{variable} must be postgresql+psycopg2://USER:PASSWORD@HOST:5432/DATABASE, "
+                                    "found {found!r}. See INSTRUCTORS.md, section 1.",
+                                    variable=variable, found=uri[:20]))
 
     def auth_ini(self) -> str:
         """basic_auth.ini: users and roles live in PostgreSQL too; nobody sees the default workspace."""
@@ -160,16 +164,18 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(f"The MLflow server exited ({self.process.returncode}); see {self.log_path}.")
+                raise ServerError(_("The MLflow server exited ({code}); see {log}.",
+                                    code=self.process.returncode, log=self.log_path))
             if health(self.config.url):
                 return
             refused = self.database_refusal()
             if refused:
-                raise ServerError(f"The database refused the connection: {refused}. Are CLASS_DATABASE_URI "
-                                  f"and CLASS_AUTH_DATABASE_URI right (user, password, host, port, "
-                                  f"database)? See {self.log_path}.")
+                raise ServerError(_("The database refused the connection: {reason}. Are CLASS_DATABASE_URI "
+                                    "and CLASS_AUTH_DATABASE_URI right (user, password, host, port, "
+                                    "database)? See {log}.", reason=refused, log=self.log_path))
             time.sleep(0.3)
-        raise ServerError(f"The MLflow server did not answer within {timeout:.0f} s; see {self.log_path}.")
+        raise ServerError(_("The MLflow server did not answer within {seconds:.0f} s; see {log}.",
+                            seconds=timeout, log=self.log_path))
 
     def database_refusal(self) -> str | None:
         """The reason in this start's log when the database refused MLflow (it retries for minutes)."""
@@ -259,6 +265,6 @@ def signed_in_user(url: str, username: str, password: str) -> dict | None:
         if exc.code == 401:
             return None
         if exc.code == 404:
-            raise ServerError(f"The server at {url} has no sign-in (basic auth). "
-                              "Was it started with `python -m classroom serve`?") from None
+            raise ServerError(_("The server at {url} has no sign-in (basic auth). "
+                                "Was it started with `python -m classroom serve`?", url=url)) from None
         raise

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from classroom.postgres import Cluster, PostgresError
 from classroom.server import ServerConfig, ServerProcess
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 
 def serve(args) -> int:
@@ -54,12 +57,13 @@ def serve(args) -> int:
         if cluster is not None:
             server.extra_status = {"throwaway_postgres": str(cluster.folder), "postgres_pid": cluster.pid}
         server.start()
-        print(f"Class server ready at {config.url} (log: {server.log_path}). Ctrl-C stops it.", flush=True)
+        print(_("Class server ready at {url} (log: {log}). Ctrl-C stops it.", url=config.url,
+                log=server.log_path), flush=True)
         while server.process.poll() is None:
             time.sleep(0.5)
         crashed = True
-        print(f"The MLflow server stopped by itself (exit code {server.process.returncode}); "
-              f"see {server.log_path}.", file=sys.stderr, flush=True)
+        print(_("The MLflow server stopped by itself (exit code {code}); see {log}.",
+                code=server.process.returncode, log=server.log_path), file=sys.stderr, flush=True)
         return 1
     finally:
         with _no_interrupts():  # a second Ctrl-C must not cut the clean-up short
@@ -80,12 +84,13 @@ def _keep_class_data(cluster: Cluster, state: Path) -> None:
     except PostgresError as exc:
         folder = cluster.folder
         cluster.stop(keep_files=True)
-        print(f"Could not dump the throwaway database ({exc}); its files are kept in {folder} "
-              "(start it with pg_ctl -D <folder>/data start). Delete that folder when done.",
-              file=sys.stderr, flush=True)
+        print(_("Could not dump the throwaway database ({reason}); its files are kept in {folder} "
+                "(start it with pg_ctl -D <folder>/data start). Delete that folder when done.",
+                reason=exc, folder=folder), file=sys.stderr, flush=True)
         return
-    print(f"Saved the class's data before deleting the throwaway database: {', '.join(map(str, dumps))} "
-          "(psql -f FILE loads each into an empty database).", file=sys.stderr, flush=True)
+    print(_("Saved the class's data before deleting the throwaway database: {files} "
+            "(psql -f FILE loads each into an empty database).", files=", ".join(map(str, dumps))),
+          file=sys.stderr, flush=True)
     cluster.stop()
 
 

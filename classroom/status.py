@@ -13,6 +13,10 @@ import os
 import time
 from pathlib import Path
 
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
+
 STATUS_FILE = "serve.json"
 
 
@@ -62,31 +66,32 @@ def describe(state: Path) -> tuple[bool, str]:
 
     info = read(state)
     if info is None:
-        return False, (f"No class server is running from {state} (no {state / STATUS_FILE}). "
-                       "Start one with `python -m classroom serve`.")
+        return False, _("No class server is running from {state} (no {file}). "
+                        "Start one with `python -m classroom serve`.", state=state, file=state / STATUS_FILE)
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["started"]))
     if not alive(info.get("server_pid")):
-        return False, (f"The class server recorded in {state / STATUS_FILE} (pid {info.get('server_pid')}, "
-                       f"started {since}) is not running: it stopped without cleaning up. "
-                       f"Its log: {info.get('log')}")
-    answering = "yes" if health(info["url"]) else "no (still starting, or hung: see the log)"
-    lines = [
-        f"Class server running at {info['url']} since {since} ({_duration(time.time() - info['started'])})",
-        f"  answering:  {answering}",
-        f"  processes:  mlflow server (pid {info['server_pid']}), started by pid {info.get('supervisor_pid')}"
-        + ("" if alive(info.get("supervisor_pid")) else " (gone: the server runs on its own)"),
-        f"  database:   {info.get('database')}",
-        f"  artifacts:  {info.get('artifacts')}",
-        f"  log:        {info.get('log')}",
-    ]
+        return False, _("The class server recorded in {file} (pid {pid}, started {since}) is not running: "
+                        "it stopped without cleaning up. Its log: {log}",
+                        file=state / STATUS_FILE, pid=info.get("server_pid"), since=since, log=info.get("log"))
+    answering = _("yes") if health(info["url"]) else _("no (still starting, or hung: see the log)")
+    processes = _("mlflow server (pid {pid}), started by pid {supervisor}",
+                  pid=info["server_pid"], supervisor=info.get("supervisor_pid"))
+    if not alive(info.get("supervisor_pid")):
+        processes += " " + _("(gone: the server runs on its own)")
+    fields = [(_("answering:"), answering), (_("processes:"), processes), (_("database:"), info.get("database")),
+              (_("artifacts:"), info.get("artifacts")), (_("log:"), info.get("log"))]
+    width = max(len(label) for label, _value in fields) + 2
+    lines = [_("Class server running at {url} since {since} ({duration})",
+               url=info["url"], since=since, duration=_duration(time.time() - info["started"]))]
+    lines += [f"  {label:<{width}}{value}" for label, value in fields]
     if info.get("throwaway_postgres"):
-        lines.append(f"  throwaway PostgreSQL in {info['throwaway_postgres']} (pid {info.get('postgres_pid')}): "
-                     "deleted when the server stops")
+        lines.append("  " + _("throwaway PostgreSQL in {folder} (pid {pid}): deleted when the server stops",
+                              folder=info["throwaway_postgres"], pid=info.get("postgres_pid")))
     return True, "\n".join(lines)
 
 
 def _duration(seconds: float) -> str:
     minutes = int(seconds // 60)
     if minutes < 60:
-        return f"up {minutes} min"
-    return f"up {minutes // 60} h {minutes % 60:02d} min"
+        return _("up {minutes} min", minutes=minutes)
+    return _("up {hours} h {minutes:02d} min", hours=minutes // 60, minutes=minutes % 60)

@@ -21,6 +21,9 @@ from classroom.provision import (DEACTIVATED_DESCRIPTION, DEACTIVATED_ROLE, ROLE
                                  ensure_role, in_workspace)
 from classroom.restore import Restorer
 from classroom.roster import Student, check_username
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 BACKUPS = "backups"  # under the state folder: <state>/backups/<username>/<time>/
 
@@ -39,7 +42,8 @@ class StudentOperations:
     def student(self, username: str, must_exist: bool = True) -> Student:
         check_username(username, "USERNAME")
         if must_exist and username not in self.provisioner.workspaces:
-            raise BackupError(f"There is no workspace '{username}' on {self.url}. Is the username right?")
+            raise BackupError(_("There is no workspace '{username}' on {url}. Is the username right?",
+                                username=username, url=self.url))
         return Student(username)
 
     def backup(self, username: str) -> Path:
@@ -55,7 +59,7 @@ class StudentOperations:
         student = self.student(username)
         folder = self.backup(username)
         self._delete_workspace(username)
-        role_id, _ = self.provisioner.ensure_workspace(student)
+        role_id, _changes = self.provisioner.ensure_workspace(student)
         if self.provisioner.user_exists(username) and self.provisioner.deactivated_role(username) is None:
             self.auth.assign_role(username, role_id)
         return folder
@@ -74,13 +78,14 @@ class StudentOperations:
         """No more access, data kept: random password, role and own permissions taken away."""
         student = self.student(username)
         if not self.provisioner.user_exists(username):
-            raise BackupError(f"There is no user '{username}' on {self.url}. Is the username right?")
+            raise BackupError(_("There is no user '{username}' on {url}. Is the username right?",
+                                username=username, url=self.url))
         self.auth.update_user_password(username, secrets.token_urlsafe(24))  # known to nobody
         for role in self.auth.list_user_roles(username):
             if role.workspace == student.workspace and role.name == ROLE_NAME:
                 self.auth.unassign_role(username, role.id)
         self._revoke_own_permissions(username)
-        marker, _ = ensure_role(self.auth, student.workspace, DEACTIVATED_ROLE, DEACTIVATED_DESCRIPTION, [])
+        marker, _added = ensure_role(self.auth, student.workspace, DEACTIVATED_ROLE, DEACTIVATED_DESCRIPTION, [])
         if self.provisioner.deactivated_role(username) is None:
             self.auth.assign_role(username, marker)
         env_file(self.connections, username).unlink(missing_ok=True)
@@ -90,7 +95,7 @@ class StudentOperations:
         student = self.student(username, must_exist=False)
         folder = folder or self.latest_backup(username)
         restorer = Restorer(self.client, student.workspace, folder)  # reads and checks it first
-        role_id, _ = self.provisioner.ensure_workspace(student)
+        role_id, _changes = self.provisioner.ensure_workspace(student)
         restorer.restore()
         if self.provisioner.user_exists(username) and self.provisioner.deactivated_role(username) is None:
             if role_id not in {r.id for r in self.auth.list_user_roles(username)}:
@@ -100,8 +105,9 @@ class StudentOperations:
     def latest_backup(self, username: str) -> Path:
         folders = sorted(p for p in (self.backups / username).glob("*") if p.is_dir())
         if not folders:
-            raise BackupError(f"No backup of '{username}' in {self.backups / username}. "
-                              "Is --backups right, or give the backup's folder with --backup?")
+            raise BackupError(_("No backup of '{username}' in {folder}. "
+                                "Is --backups right, or give the backup's folder with --backup?",
+                                username=username, folder=self.backups / username))
         return folders[-1]
 
     def _delete_workspace(self, username: str) -> None:
