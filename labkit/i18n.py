@@ -132,13 +132,14 @@ class Domain:
     def __init__(self, name: str):
         self.name = name
 
-    def gettext(self, message: str, **values) -> str:
+    # Positional-only (/): a message's own {count} or {message} is a placeholder like any other.
+    def gettext(self, message: str, /, **values) -> str:
         return _fill(catalog(self.name).gettext(message), values)
 
-    def lazy(self, message: str, **values) -> Lazy:
+    def lazy(self, message: str, /, **values) -> Lazy:
         return Lazy(self.name, message, values)
 
-    def ngettext(self, singular: str, plural: str, count: int, **values) -> str:
+    def ngettext(self, singular: str, plural: str, count: int, /, **values) -> str:
         return _fill(catalog(self.name).ngettext(singular, plural, count), values)
 
     def functions(self):

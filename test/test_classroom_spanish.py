@@ -224,6 +224,19 @@ def test_a_cells_own_words_follow_the_language():
     assert shown[todo_ids()[1]]["text"] == "aprobado"
 
 
+def test_a_plural_message_can_have_a_count_placeholder():
+    """Does `_n(..., n, count=n)`, as labkit/i18n.py documents it, fill {count} (not clash with n)?"""
+    from labkit.i18n import Domain
+
+    _, _lazy, _n = Domain("classroom").functions()
+    i18n.set_language("es")
+    try:
+        assert _n("{count} created", "{count} created", 3, count=3) == "3 creados"
+        assert _n("{count} created", "{count} created", 1, count=1) == "1 creado"
+    finally:
+        i18n.set_language(None)
+
+
 # --- on the shared class ------------------------------------------------------------------
 
 @pytest.mark.postgres
@@ -304,3 +317,4 @@ def test_the_board_in_spanish_shows_its_page_in_spanish(classroom):
         assert code == 0 and "Tablero detenido." in output, output
     finally:
         board.stop()
+
