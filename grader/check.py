@@ -2,7 +2,7 @@
 [--as-of TIME] [--lang es|en]``.
 
 Exit codes: 0 every TODO passes, 1 some TODO fails (or is skipped), 2 cannot grade.
-The language: ``--lang``, else LAB_LANG, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG (labkit.i18n).
+The language: ``--lang``, else LAB_LANG, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG (the first one set).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ passing TODO names the runs it stood on, with where MLflow says they were logged
 (the tag ``mlflow.source.name``: the script's path as it was run).
 
 Every text of a CheckResult is a plain ``str`` in the language chosen when it was made
-(labkit.i18n): descriptions and hints made at import (``N_``) are turned into text here.
+(the lab's i18n module): descriptions and hints made at import (``N_``) are turned into text here.
 """
 
 from __future__ import annotations
