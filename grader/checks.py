@@ -5,11 +5,13 @@ A check is a small function of the grading context, one per TODO. It returns Non
 rationale ("expected X, found Y") and, where it can tell the likely mistake, a
 tailored hint. Its ``hint`` here is the generic next step, shown on a failure.
 ``evidence`` says, for a TODO that is skipped, whether what it asks for is already
-in the store (a short phrase, or None when it is not). Descriptions and hints are made
-at import with ``N_`` (the lab's i18n module): ``Check.description`` and ``Check.hint`` give them
-in the language of the moment (``--lang`` is parsed after the import). ``quotes`` and ``names`` are what
+in the store (a short phrase, or None when it is not). ``quotes`` and ``names`` are what
 the TODO's text in the script must show: the strings the check looks for (quoted) and
 the script's constants or variables that hold them (test/test_contract.py holds both).
+
+Descriptions and hints are made at import with ``N_`` (the lab's i18n module), since
+``--lang`` is parsed after the import: ``Check.description`` and ``Check.hint`` give
+them in the language chosen at the moment they are read.
 """
 
 from __future__ import annotations
