@@ -265,6 +265,30 @@ def _piece(atoms: list[tuple[str, str]]) -> str:
     return ("f" if is_f else "") + '"' + "".join(body) + '"'
 
 
+def program(source: str) -> str:
+    """What a script does, whatever its language: its syntax tree (ast.dump) without comments,
+    docstrings blanked out, and of each string argument of TRANSLATED_CALLS only its fields."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = node.body[0] if node.body else None
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                first.value = ast.Constant("")
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in TRANSLATED_CALLS:
+            node.args = [_fields_only(argument) for argument in node.args]
+    return ast.dump(tree)
+
+
+def _fields_only(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return ast.Constant("")
+    if isinstance(node, ast.JoinedStr):  # a translation may put the fields in another order
+        return ast.Constant(repr(sorted(ast.dump(v) for v in node.values
+                                        if isinstance(v, ast.FormattedValue))))
+    return node
+
+
 # ------------------------------------------------------------------ putting the Spanish in
 
 def translate(source: str, language: str, name: str = "<solution>",
@@ -286,10 +310,10 @@ def translate(source: str, language: str, name: str = "<solution>",
     return out
 
 
-def sources(solutions: Path = SOLUTIONS_DIR, language: str = "en") -> dict[Path, str]:
-    """Each solutions/task*.py, markers kept, with its texts in ``language``."""
-    catalog = None if language == "en" else load(language, solutions)
-    return {path: translate(path.read_text(encoding="utf-8"), language, str(path), catalog, solutions)
+def sources(solutions: Path = SOLUTIONS_DIR, lang: str = "en") -> dict[Path, str]:
+    """Each solutions/task*.py, markers kept, with its texts in ``lang``."""
+    catalog = None if lang == "en" else load(lang, solutions)
+    return {path: translate(path.read_text(encoding="utf-8"), lang, str(path), catalog, solutions)
             for path in sorted(solutions.glob("task*.py"))}
 
 
