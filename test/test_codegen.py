@@ -104,7 +104,7 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 from functools import cache  # noqa: E402
 
-from labkit.maintainers import translation  # noqa: E402
+from labkit.maintainers import script_texts, translation  # noqa: E402
 
 # The glossary of the lab's Spanish (the brief of issue 14): Spain-only or misleading words.
 FORBIDDEN = ("corrector", "corregir", "corrige", "desviación típica", "pulsa", "intro",
@@ -133,19 +133,19 @@ def test_a_spanish_script_is_the_english_program_with_spanish_texts(script):
     """Code, names, string constants and API calls are the English ones; only texts change."""
     english = (CODE_DIR / script).read_text(encoding="utf-8")
     english_solution = (SOLUTIONS_DIR / script).read_text(encoding="utf-8")
-    assert translation.program(spanish()[script]) == translation.program(english)
-    assert (translation.program(codegen.render(spanish_solutions()[script], revert=set()))
-            == translation.program(codegen.render(english_solution, revert=set())))
+    assert script_texts.program(spanish()[script]) == script_texts.program(english)
+    assert (script_texts.program(codegen.render(spanish_solutions()[script], revert=set()))
+            == script_texts.program(codegen.render(english_solution, revert=set())))
     english_comments = {c for c in re.findall(r"#.*", english) if len(c) > 12}
     assert not english_comments & set(re.findall(r"#.*", spanish()[script])), "an English comment is left"
 
 
 def test_the_program_comparison_sees_a_changed_name_and_a_changed_field():
     source = (SOLUTIONS_DIR / "task4_registry.py").read_text(encoding="utf-8")
-    same = translation.program(source)
-    assert translation.program(source.replace('"task4-model-registry"', '"tarea4"')) != same
-    assert translation.program(source.replace("{best_run_id}\")", "{best_run}\")")) != same
-    assert translation.program(source.replace("Best task-3 run", "Mejor run")) == same
+    same = script_texts.program(source)
+    assert script_texts.program(source.replace('"task4-model-registry"', '"tarea4"')) != same
+    assert script_texts.program(source.replace("{best_run_id}\")", "{best_run}\")")) != same
+    assert script_texts.program(source.replace("Best task-3 run", "Mejor run")) == same
 
 
 def test_the_spanish_todos_keep_their_ids_stubs_and_code_and_say_pista():

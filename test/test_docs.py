@@ -147,7 +147,7 @@ def test_both_guides_have_the_same_sections():
 
 def test_both_guides_give_the_same_commands_and_code():
     """The same commands; the same code, quoted from the scripts in each guide's language."""
-    from labkit.maintainers.translation import program
+    from labkit.maintainers.script_texts import program
 
     english, spanish = blocks(text(ENGLISH)), blocks(text(SPANISH))
     assert [b.lang for b in english] == [b.lang for b in spanish]

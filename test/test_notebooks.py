@@ -119,7 +119,7 @@ def assert_full_marks(store):
 
 def test_the_spanish_notebooks_are_the_english_ones_with_spanish_texts():
     """The student notebooks in Spanish (--lang es): the same program, the Spanish TODOs and intro."""
-    from labkit.maintainers.translation import program
+    from labkit.maintainers.script_texts import program
 
     spanish_scripts = codegen.scripts(lang="es")
     for name, data in notebooks.student_notebooks(lang="es").items():

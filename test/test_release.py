@@ -31,7 +31,7 @@ import pytest
 from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, free_port
 
 from grader.registry import todo_ids
-from labkit.maintainers import codegen, notebooks, translation
+from labkit.maintainers import codegen, notebooks, script_texts, translation
 from labkit.maintainers.codegen import parse, student_version
 
 PATH_TOKEN = re.compile(r"(?<![\w/.:-])((?:\.?[\w-]+/)+[\w.-]*)")
@@ -274,7 +274,7 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
         assert "Se guardó el run de referencia:" in printed["task1"], "task 1 printed no Spanish"
         for script in TASK_SCRIPTS.values():  # the English program, with the TODOs in Spanish
             text = (student.release / "code" / script).read_text(encoding="utf-8")
-            assert translation.program(text) == translation.program((CODE_DIR / script).read_text(encoding="utf-8"))
+            assert script_texts.program(text) == script_texts.program((CODE_DIR / script).read_text(encoding="utf-8"))
             assert "#   Pista: " in text and "Hint:" not in text, script
     else:
         serve_ui_and_instructor_commands(student)

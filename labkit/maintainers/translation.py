@@ -1,7 +1,8 @@
 """The task scripts in Spanish, from the one source: solutions/ and its catalog solutions/locale/es.po.
 
-Each English text of a solution is the ``msgid`` of an entry in ``solutions/locale/es.po``
-(gettext's format, read and written with Babel) and its Spanish is the ``msgstr``:
+Each English text of a solution (labkit/maintainers/script_texts.py) is the ``msgid`` of an
+entry in ``solutions/locale/es.po`` (gettext's format, read and written with Babel) and its
+Spanish is the ``msgstr``:
 
 - the docstring (its first line is the notebook's title);
 - each block of comment lines, each comment after code, each ``# %%`` cell title;
@@ -26,24 +27,16 @@ bring the Spanish up to date and delete the ``#, fuzzy`` line.
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import re
-import string
 import sys
-import tokenize
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from labkit.maintainers.codegen import BEGIN, END, STUB, parse
+from labkit.maintainers.script_texts import WIDTH, TranslationError, fields, texts
 from labkit.paths import ROOT, SOLUTIONS_DIR
 
 LANGUAGES = ("es",)  # besides English, the language the solutions are written in
 LANGUAGE_NAMES = {"es": "Spanish (Latin America)"}
-TRANSLATED_CALLS = {"print", "labkit.start"}  # their string arguments are the script's own lines
-CELL = re.compile(r"^(?P<head>\s*# %%)(?P<title>.*)$")
-WIDTH = 99  # the longest line of the English solutions
 UPDATE = "python -m labkit.maintainers.translation update"
 HINT = {"en": "Hint:", "es": "Pista:"}
 
@@ -58,235 +51,6 @@ NOTES = {  # the translator's note on each kind of text (the catalog's "#." line
     "string": "a line the script prints: keep every {expression} and the leading/trailing spaces",
     "notebook": "a notebook's introduction (markdown): keep every {placeholder}",
 }
-
-
-class TranslationError(Exception):
-    """A solution's texts cannot be translated: the message names the file, line and fix."""
-
-
-@dataclass
-class Text:
-    """One English text of a solution, where it is, and how to put a translation in its place."""
-
-    kind: str
-    english: str
-    line: int  # 1-based, for the catalog's reference
-    start: int  # offsets into the source
-    end: int
-    put: Callable[[str], str] = field(repr=False)  # the source that replaces start:end
-
-
-# ------------------------------------------------------------------ finding the texts
-
-def texts(source: str, name: str = "<solution>") -> list[Text]:
-    """Every translatable text of a solution, in order."""
-    lines = source.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    found = _comment_texts(source, lines, offsets, name) + _code_texts(source, lines, offsets, name)
-    return sorted(found, key=lambda t: t.start)
-
-
-def _comment_texts(source: str, lines: list[str], offsets: list[int], name: str) -> list[Text]:
-    comments: dict[int, tuple[int, str]] = {}  # line index -> (column, comment)
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            comments[token.start[0] - 1] = (token.start[1], token.string)
-    skip: set[int] = set()
-    todos = {}
-    for region in parse(lines, name):
-        guidance_end = region.begin + len(region.guidance)
-        todos[region.begin] = (region, guidance_end)
-        skip.add(region.end)
-        if region.stub is not None:  # the STUB line and the commented-out code under it
-            skip.update(range(region.end - len(region.stub) - 1, region.end))
-    found: list[Text] = []
-    index = 0
-    while index < len(lines):
-        if index in todos:
-            region, last = todos[index]
-            found.append(_todo_text(region, lines, offsets, last))
-            index = last + 1
-            continue
-        if index in skip or index not in comments:
-            index += 1
-            continue
-        column, comment = comments[index]
-        line = lines[index]
-        if line[:column].strip():  # after code
-            english = re.sub(r"^#\s?", "", comment)
-            start = offsets[index] + column
-            found.append(Text("inline", english, index + 1, start, start + len(comment),
-                              lambda es: "# " + es))
-            index += 1
-            continue
-        cell = CELL.match(line.rstrip("\n"))
-        if cell:
-            if cell["title"].strip():
-                head = cell["head"]
-                found.append(Text("title", cell["title"].strip(), index + 1, offsets[index],
-                                  offsets[index + 1], lambda es, head=head: f"{head} {es}\n"))
-            index += 1
-            continue
-        indent = line[:column]
-        block = index
-        while (block + 1 < len(lines) and block + 1 in comments and block + 1 not in skip
-               and block + 1 not in todos and lines[block + 1][:comments[block + 1][0]] == indent
-               and not CELL.match(lines[block + 1])):
-            block += 1
-        english = "\n".join(re.sub(r"^#\s?", "", lines[i].strip()) for i in range(index, block + 1))
-        found.append(Text("comment", english, index + 1, offsets[index], offsets[block + 1],
-                          lambda es, indent=indent: _comment_lines(indent, "# ", es.split("\n"))))
-        index = block + 1
-    return [t for t in found if t.english.strip()]
-
-
-def _comment_lines(indent: str, mark: str, lines: list[str]) -> str:
-    return "".join(f"{indent}{mark}{line}\n" if line else f"{indent}#\n" for line in lines)
-
-
-def _todo_text(region, lines: list[str], offsets: list[int], last: int) -> Text:
-    begin = BEGIN.match(lines[region.begin].rstrip("\n"))
-    indent, todo_id = begin["indent"], begin["id"]
-    rest = []
-    for line in region.guidance:
-        after = line.rstrip("\n")[len(indent) + 1:]  # what follows the "#"
-        rest.append(after[3:] if after.startswith("   ") else after.lstrip(" "))
-    english = "\n".join([begin["text"], *rest])
-
-    def put(es: str) -> str:
-        first, *more = es.split("\n")
-        return f"{indent}# BEGIN TODO {todo_id}: {first}\n" + _comment_lines(indent, "#   ", more)
-
-    return Text("todo", english, region.begin + 1, offsets[region.begin], offsets[last + 1], put)
-
-
-def _code_texts(source: str, lines: list[str], offsets: list[int], name: str) -> list[Text]:
-    tree = ast.parse(source, name)
-
-    def offset(line: int, column: int) -> int:  # ast columns count UTF-8 bytes
-        return offsets[line - 1] + len(lines[line - 1].encode("utf-8")[:column].decode("utf-8"))
-
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            first = node.body[0] if node.body else None
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)):
-                found.append(_docstring(first.value, source, offset, name))
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) in TRANSLATED_CALLS:
-            for argument in node.args:
-                if isinstance(argument, ast.JoinedStr) or (
-                        isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
-                    found.append(_string(argument, lines, offset, name))
-    return found
-
-
-def _docstring(node: ast.Constant, source: str, offset, name: str) -> Text:
-    start, end = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
-    written = source[start:end]
-    if not (written.startswith('"""') and written.endswith('"""') and written[3:-3] == node.value):
-        raise TranslationError(f"{name}:{node.lineno}: write the docstring as a plain \"\"\"...\"\"\" "
-                               "string (no prefix, no escapes) so its Spanish can replace it")
-    value = node.value
-    lead, trail = value[:len(value) - len(value.lstrip())], value[len(value.rstrip()):]
-    return Text("docstring", value.strip(), node.lineno, start, end,
-                lambda es: f'"""{lead}{es}{trail}"""')
-
-
-def _string(node: ast.expr, lines: list[str], offset, name: str) -> Text:
-    """A printed string: its text with ``{expression}`` fields, as an f-string's body reads."""
-    is_f = isinstance(node, ast.JoinedStr)
-    english = template(node) if is_f else node.value
-    start, end = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
-    column = start - offset(node.lineno, 0)
-    tail = len(lines[node.end_lineno - 1].rstrip("\n")) - (end - offset(node.end_lineno, 0))
-    if ast.dump(ast.parse(literal(english, is_f), mode="eval").body) != ast.dump(node):
-        raise TranslationError(f"{name}:{node.lineno}: this string cannot be written back from its "
-                               f"text {english!r}: keep its {{expressions}} simple names and calls")
-    return Text("string", english, node.lineno, start, end,
-                lambda es: literal(es, is_f, column, WIDTH - tail))
-
-
-def template(node: ast.JoinedStr) -> str:
-    """An f-string's body as written: literal text with braces doubled, ``{expr!r:spec}`` fields."""
-    out = []
-    for part in node.values:
-        if isinstance(part, ast.Constant):
-            out.append(part.value.replace("{", "{{").replace("}", "}}"))
-            continue
-        conversion = f"!{chr(part.conversion)}" if part.conversion != -1 else ""
-        spec = f":{template(part.format_spec)}" if part.format_spec else ""
-        out.append(f"{{{ast.unparse(part.value)}{conversion}{spec}}}")
-    return "".join(out)
-
-
-def fields(text: str, is_f: bool) -> list[tuple[str, str]]:
-    """The text as ("text", literal) and ("field", "{expr}") parts."""
-    if not is_f:
-        return [("text", text)]
-    parts = []
-    for literal_text, name, spec, conversion in string.Formatter().parse(text):
-        if literal_text:
-            parts.append(("text", literal_text))
-        if name is not None:
-            parts.append(("field", "{" + name + (f"!{conversion}" if conversion else "")
-                          + (f":{spec}" if spec else "") + "}"))
-    return parts
-
-
-def literal(text: str, is_f: bool, column: int = 0, width: int = 10**6) -> str:
-    """Python source for a string holding ``text``, split over lines to stay within ``width``
-    (implicit concatenation: the string is an argument, inside parentheses)."""
-    atoms = []
-    for kind, part in fields(text, is_f):
-        atoms.extend([(kind, part)] if kind == "field" else
-                     [("text", word) for word in re.findall(r"[^ ]* *", part) if word])
-    pieces: list[list[tuple[str, str]]] = [[]]
-    for atom in atoms:
-        candidate = pieces[-1] + [atom]
-        if pieces[-1] and column + len(_piece(candidate)) > width:
-            pieces.append([atom])
-        else:
-            pieces[-1] = candidate
-    return ("\n" + " " * column).join(_piece(piece) for piece in pieces)
-
-
-def _piece(atoms: list[tuple[str, str]]) -> str:
-    is_f = any(kind == "field" for kind, _ in atoms)
-    body = []
-    for kind, part in atoms:
-        if kind == "field":
-            body.append(part)
-            continue
-        part = part.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-        body.append(part.replace("{", "{{").replace("}", "}}") if is_f else part)
-    return ("f" if is_f else "") + '"' + "".join(body) + '"'
-
-
-def program(source: str) -> str:
-    """What a script does, whatever its language: its syntax tree (ast.dump) without comments,
-    docstrings blanked out, and of each string argument of TRANSLATED_CALLS only its fields."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            first = node.body[0] if node.body else None
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)):
-                first.value = ast.Constant("")
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) in TRANSLATED_CALLS:
-            node.args = [_fields_only(argument) for argument in node.args]
-    return ast.dump(tree)
-
-
-def _fields_only(node: ast.expr) -> ast.expr:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return ast.Constant("")
-    if isinstance(node, ast.JoinedStr):  # a translation may put the fields in another order
-        return ast.Constant(repr(sorted(ast.dump(v) for v in node.values
-                                        if isinstance(v, ast.FormattedValue))))
-    return node
 
 
 # ------------------------------------------------------------------ putting the Spanish in
