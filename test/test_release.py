@@ -126,7 +126,9 @@ def test_no_file_of_the_release_holds_a_line_of_the_solutions(request, lang, tmp
     shutil.copytree(release / "code", planted)
     solved = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
     (planted / "notes.md").write_text(translation.translate(solved, lang), encoding="utf-8")
-    assert leaked(planted, lang)
+    found = leaked(planted, lang)
+    assert found and (lang == "en" or any("guardado en {model_info" in line for line in found)), (
+        "a line only the Spanish solution has (TODO 3.3's print) is not found")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
