@@ -246,3 +246,25 @@ def test_the_generator_writes_the_spanish_scripts_and_notebooks_elsewhere_only(t
     assert names == sorted([p.name for p in solution_sources()] + [p.stem + ".ipynb" for p in solution_sources()])
     for name, text in spanish().items():
         assert (out / name).read_text(encoding="utf-8") == text
+
+
+def test_the_lab_command_generates_the_spanish_scripts_with_lang_and_out(tmp_path):
+    """`python -m labkit generate --lang es --out DIR`, as README names it; LAB_LANG alone never
+    turns the committed code/ Spanish."""
+    import os
+    import subprocess
+    import sys
+
+    from labkit.paths import ROOT
+
+    out = tmp_path / "code-es"
+    env = {**os.environ, "LAB_LANG": "es"}
+    done = subprocess.run([sys.executable, "-m", "labkit", "generate", "--lang", "es", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name, text in spanish().items():
+        assert (out / name).read_text(encoding="utf-8") == text
+    assert sorted(p.suffix for p in out.iterdir()).count(".ipynb") == len(solution_sources())
+    refused = subprocess.run([sys.executable, "-m", "labkit", "generate", "--lang", "es"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "--out" in refused.stderr

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from labkit import i18n
 from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
@@ -184,7 +185,11 @@ def cmd_generate(args) -> int:
         return 2
     from labkit.maintainers import codegen
 
-    code = codegen.main([])
+    # The scripts' language is --lang's alone (LAB_LANG changes messages, never code/).
+    choice = ["--lang", getattr(args, "lang", None) or "en"]
+    if args.out is not None:
+        choice += ["--out", str(args.out)]
+    code = codegen.main(choice)
     if code != 0:
         return code
     try:
@@ -193,7 +198,7 @@ def cmd_generate(args) -> int:
         print(_("Skipped the notebooks: nbformat is missing. "
                 "Did you run `python -m pip install -r requirements-dev.txt`?"))
         return 1
-    return notebooks.main([])
+    return notebooks.main(choice)
 
 
 def cmd_data(args) -> int:
@@ -233,10 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, function, text in [
         ("reset", cmd_reset, _("back up the store, then start afresh")),
         ("demo", cmd_demo, _("run the four solutions, then grade them")),
-        ("generate", cmd_generate, _("write code/ and the notebooks from solutions/")),
+        ("generate", cmd_generate, _("write code/ and the notebooks from solutions/ "
+                                     "(--lang es --out DIR: the Spanish ones, in DIR)")),
         ("data", cmd_data, _("regenerate data/devops_metrics.csv")),
     ]:
-        sub.add_parser(name, parents=[common], help=text).set_defaults(func=function)
+        command = sub.add_parser(name, parents=[common], help=text)
+        command.set_defaults(func=function)
+        if name == "generate":
+            command.add_argument("--out", type=Path, default=None,
+                                 help=_("where to write (default: code/ and the notebooks' folders)"))
     return parser
 
 
