@@ -3,7 +3,8 @@
 ``python -m classroom release DIR`` copies the lab into DIR, a new or empty folder, and
 leaves out every file that holds the solutions' code or needs it to work:
 
-- ``solutions/``: the solved scripts and the solution notebooks;
+- ``solutions/``: the solved scripts, the solution notebooks, and the scripts' Spanish catalog
+  (``solutions/locale/es.po``: it quotes the comments and printed lines of the solved TODOs);
 - the test suite (``test/``, but for the serving bonus students run: ``serve_model.py``,
   ``test_requests.py``, ``test_model_deployment.py`` and the ``procs.py`` it imports):
   its tests run the solutions and quote their lines;
@@ -17,6 +18,12 @@ Files that point at what is left out are adapted, never left dangling
 table rows and code lines that name a file or a command that is gone (README.md also its
 "For maintainers" section, INSTRUCTORS.md its sections on the release, the flags and the tests).
 The grader stays whole: its hints show a call after a failure, as a TODO's own hint does.
+
+``--lang es`` writes a Spanish ``code/``: the student scripts and notebooks generated from
+``solutions/`` with their docstrings, comments, TODO texts and printed lines in Spanish
+(labkit/maintainers/translation.py), the same program as the English ones. It needs the
+maintainers' tools (``requirements-dev.txt``: Babel reads the catalog, nbformat writes the
+notebooks). Both guides ship either way; LAB.es.md quotes the Spanish TODOs.
 
 Only the files git tracks or would track are copied (``git ls-files``), so no store,
 connection file, roster or grade goes out; without git, the folder's files minus the
@@ -34,6 +41,9 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from classroom.release_docs import Gone, adapt, adapt_makefile
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("classroom").functions()
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,15 +63,19 @@ class Release:
     copied: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     adapted: list[str] = field(default_factory=list)
+    translated: list[str] = field(default_factory=list)  # code/ files generated in the release's language
 
 
-def write_release(out: Path, root: Path = ROOT) -> Release:
-    """Write the student release of the lab at ``root`` into ``out`` (new, or empty)."""
+def write_release(out: Path, root: Path = ROOT, lang: str = "en") -> Release:
+    """Write the student release of the lab at ``root`` into ``out`` (new, or empty), with its
+    code/ in ``lang``."""
     if not (root / "solutions").is_dir():
-        raise ReleaseError(f"{root} has no solutions/: is it already a student release? "
-                           "Run the command in the lab's full repository.")
+        raise ReleaseError(_("{root} has no solutions/: is it already a student release? "
+                             "Run the command in the lab's full repository.", root=root))
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ReleaseError(f"{out} exists and is not empty. Give a new folder, or empty that one first.")
+        raise ReleaseError(_("{out} exists and is not empty. Give a new folder, or empty that one first.",
+                             out=out))
+    code = student_code(root, lang)  # before anything is written: it may refuse
     existed = out.exists()
     files = lab_files(root)
     release = Release(out)
@@ -82,15 +96,43 @@ def write_release(out: Path, root: Path = ROOT) -> Release:
             shutil.copymode(root / rel, target)
             release.adapted.append(rel)
         release.copied.append(rel)
-    found = leaks(out, root)
+    for rel, data in code.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+        release.translated.append(rel)
+        if rel not in release.copied:
+            release.copied.append(rel)
+    found = leaks(out, root, lang)
     if found:  # take back what was written: DIR was new or empty
         shutil.rmtree(out)
         if existed:
             out.mkdir()
         where = ", ".join(f"{rel}:{number}" for rel, number, _ in found[:5])
-        raise ReleaseError(f"Not released: a solution's line is in {where}. Leave that file out "
-                           "(classroom/release.py, GONE_FOLDERS or GONE_FILES) and run it again.")
+        raise ReleaseError(_("Not released: a solution's line is in {where}. Leave that file out "
+                             "(classroom/release.py, GONE_FOLDERS or GONE_FILES) and run it again.",
+                             where=where))
     return release
+
+
+def student_code(root: Path, lang: str) -> dict[str, bytes]:
+    """The student scripts and notebooks of code/ in ``lang``, by path; none for English (code/
+    is English, copied as it is)."""
+    if lang == "en":
+        return {}
+    try:
+        from labkit.maintainers import codegen, notebooks
+        from labkit.maintainers.translation import TranslationError
+    except ImportError as exc:
+        raise ReleaseError(_("A {lang} release generates code/ with the maintainers' tools ({module} "
+                             "is missing): python -m pip install -r requirements-dev.txt",
+                             lang=lang, module=exc.name)) from None
+    solutions = root / "solutions"
+    try:
+        scripts = {f"code/{name}": text.encode("utf-8") for name, text in codegen.scripts(solutions, lang).items()}
+        books = {f"code/{name}": data for name, data in notebooks.student_notebooks(solutions, lang).items()}
+    except (TranslationError, codegen.MarkerError) as exc:
+        raise ReleaseError(_("Not released: {problem}", problem=exc)) from None
+    return {**scripts, **books}
 
 
 def is_left_out(rel: str) -> bool:
@@ -144,16 +186,26 @@ def ignored(rel: str, pattern: str) -> bool:
 
 # The release's own check.
 
-def solution_lines(root: Path = ROOT) -> set[str]:
-    """Every code line of a TODO's solution in ``solutions/`` that ``code/`` does not hold."""
-    from labkit.maintainers.codegen import parse
+def solution_lines(root: Path = ROOT, lang: str = "en") -> set[str]:
+    """Every code line of a TODO's solution in ``solutions/`` that ``code/`` does not hold, in
+    English and, for a release in another language, in that language too."""
+    from labkit.maintainers.codegen import parse, student_version
 
-    lines: set[str] = set()
-    for script in sorted((root / "solutions").glob("task*.py")):
-        for region in parse(script.read_text(encoding="utf-8").splitlines(keepends=True), str(script)):
-            lines |= {normal(line) for line in region.solution if not line.strip().startswith("#")}
+    sources = {script: script.read_text(encoding="utf-8") for script in sorted((root / "solutions").glob("task*.py"))}
     held = {normal(line) for script in (root / "code").glob("*.py")
             for line in script.read_text(encoding="utf-8").splitlines()}
+    versions = [sources]
+    if lang != "en":
+        from labkit.maintainers.translation import sources as translated
+
+        versions.append(translated(root / "solutions", lang))
+        held |= {normal(line) for script, text in versions[-1].items()
+                 for line in student_version(text, str(script)).splitlines()}
+    lines: set[str] = set()
+    for version in versions:
+        for script, text in version.items():
+            for region in parse(text.splitlines(keepends=True), str(script)):
+                lines |= {normal(line) for line in region.solution if not line.strip().startswith("#")}
     return lines - held - {""}
 
 
@@ -174,9 +226,9 @@ def text_lines(path: Path) -> list[str]:
     return text.splitlines()
 
 
-def leaks(folder: Path, root: Path = ROOT) -> list[tuple[str, int, str]]:
+def leaks(folder: Path, root: Path = ROOT, lang: str = "en") -> list[tuple[str, int, str]]:
     """(file, line number, line) for each line under ``folder`` that is a solution's line."""
-    wanted = solution_lines(root)
+    wanted = solution_lines(root, lang)
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         for number, line in enumerate(text_lines(path), 1):

@@ -1,7 +1,8 @@
 """Grade the lab: ``python grader/check.py task1|task2|task3|task4|all [--json] [--gradescope FILE]
-[--as-of TIME]``.
+[--as-of TIME] [--lang es|en]``.
 
 Exit codes: 0 every TODO passes, 1 some TODO fails (or is skipped), 2 cannot grade.
+The language: ``--lang``, else LAB_LANG, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG (the first one set).
 """
 
 from __future__ import annotations
@@ -22,23 +23,44 @@ from grader.deadline import FORMAT, BadDeadline, parse_deadline  # noqa: E402
 from grader.errors import CannotGrade  # noqa: E402
 from grader.registry import TASKS  # noqa: E402
 from grader import render  # noqa: E402
+from labkit.i18n import LANGUAGES, Domain, set_language  # noqa: E402
+
+_, N_, _n = Domain("grader").functions()
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_GRADE = 0, 1, 2
 
 
+def language_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=list(LANGUAGES),
+                        help=_("the language of the report (default: LAB_LANG, else LANG; English)"))
+
+
 def parse_args(argv: list[str] | None):
+    # --lang first, so that --help speaks it too (a wrong value is the full parser's to report)
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang")
+    known, _rest = early.parse_known_args(argv)
+    set_language(known.lang if known.lang in LANGUAGES else None)
     parser = argparse.ArgumentParser(
         prog="python grader/check.py",
-        description="Grade the lab's TODOs from the tracking store (it is only read).",
+        description=_("Grade the lab's TODOs from the tracking store (it is only read)."),
     )
-    parser.add_argument("task", choices=[*TASKS, "all"], help="which task to grade")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("task", choices=[*TASKS, "all"], help=_("which task to grade"))
+    parser.add_argument("--json", action="store_true", help=_("print the results as JSON"))
     parser.add_argument("--gradescope", metavar="FILE", type=Path,
-                        help="also write a Gradescope results.json to FILE")
+                        help=_("also write a Gradescope results.json to FILE"))
     parser.add_argument("--as-of", metavar="TIME",
-                        help=f"grade only runs that ended by this deadline: {FORMAT}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    return parser.parse_args(argv)
+                        help=_("grade only runs that ended by this deadline: {format}", format=FORMAT))
+    parser.add_argument("--debug", action="store_true", help=_("show tracebacks"))
+    language_option(parser)
+    args = parser.parse_args(argv)
+    set_language(args.lang)
+    return args
+
+
+def cannot_grade(reason) -> int:
+    print(_("Cannot grade: {reason}", reason=reason), file=sys.stderr)
+    return EXIT_CANNOT_GRADE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,22 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     except BadDeadline as exc:
-        print(f"Cannot grade: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_GRADE
+        return cannot_grade(exc)
     try:
         report = grade([args.task], as_of=as_of)
     except CannotGrade as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"Cannot grade: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_GRADE
+        return cannot_grade(exc)
     if args.gradescope:
         try:
             args.gradescope.write_text(json.dumps(render.to_gradescope(report), indent=2) + "\n",
                                        encoding="utf-8")
         except OSError as exc:
-            print(f"Cannot write {args.gradescope} ({exc.strerror}). Does its folder exist?",
-                  file=sys.stderr)
+            print(_("Cannot write {file} ({error}). Does its folder exist?", file=args.gradescope,
+                    error=exc.strerror), file=sys.stderr)
             return EXIT_CANNOT_GRADE
     if args.json:
         print(json.dumps(render.to_json(report), indent=2))

@@ -8,6 +8,10 @@ tailored hint. Its ``hint`` here is the generic next step, shown on a failure.
 in the store (a short phrase, or None when it is not). ``quotes`` and ``names`` are what
 the TODO's text in the script must show: the strings the check looks for (quoted) and
 the script's constants or variables that hold them (test/test_contract.py holds both).
+
+Descriptions and hints are made at import with ``N_`` (the lab's i18n module), since
+``--lang`` is parsed after the import: ``Check.description`` and ``Check.hint`` give
+them in the language chosen at the moment they are read.
 """
 
 from __future__ import annotations
@@ -15,17 +19,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from labkit.i18n import Lazy
+
 
 @dataclass(frozen=True)
 class Check:
     id: str
-    description: str
-    hint: str
+    description_message: Lazy | str  # N_("..."): translated each time it is read
+    hint_message: Lazy | str
     depends: tuple[str, ...]
     run: Callable
     evidence: Callable | None = None
     quotes: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        """What is true when the check passes, in the language chosen now."""
+        return str(self.description_message)
+
+    @property
+    def hint(self) -> str:
+        """The generic next step shown on a failure, in the language chosen now."""
+        return str(self.hint_message)
 
     @property
     def task(self) -> str:
@@ -43,7 +59,7 @@ def sort_key(check_id: str) -> tuple[int, ...]:
 REGISTERED: dict[str, Check] = {}
 
 
-def check(check_id: str, description: str, hint: str, depends: tuple[str, ...] = (),
+def check(check_id: str, description: Lazy | str, hint: Lazy | str, depends: tuple[str, ...] = (),
           evidence: Callable | None = None, quotes=(), names=()):
     """Register the decorated function as the check of TODO ``check_id``."""
 

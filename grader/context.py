@@ -8,6 +8,9 @@ from typing import Any, Callable
 from grader import lab
 from grader.errors import Fail
 from grader.models import ModelFiles, ModelNotLoadable
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 
 class Context:
@@ -42,9 +45,9 @@ class Context:
 
         model = self.memo(key, fit)
         if isinstance(model, Exception):
-            raise Fail(f"expected hyperparameters a {model_type} accepts in {where}, found: "
-                       f"{type(model).__name__}: {str(model)[:200]}",
-                       "log the model's own hyperparameters: mlflow.log_params(model.get_params())")
+            raise Fail(_("expected hyperparameters a {model} accepts in {run}, found: {error_type}: {error}",
+                         model=model_type, run=where, error_type=type(model).__name__, error=str(model)[:200]),
+                       _("log the model's own hyperparameters: mlflow.log_params(model.get_params())"))
         return model
 
     def scores(self, model, split: str = "test") -> dict:

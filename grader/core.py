@@ -5,6 +5,9 @@ message is one line that names the fix, when there is nothing it can grade. With
 ``as_of`` (a deadline, grader/deadline.py) it sees only what was made by then. Each
 passing TODO names the runs it stood on, with where MLflow says they were logged from
 (the tag ``mlflow.source.name``: the script's path as it was run).
+
+Every text of a CheckResult is a plain ``str`` in the language chosen when it was made
+(the lab's i18n module): descriptions and hints made at import (``N_``) are turned into text here.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from grader.deadline import to_millis
 from grader.errors import CannotGrade, Fail
 from grader.registry import TASKS, checks_for, with_dependencies
 from grader.store import cannot_grade_from, open_store
+from labkit.i18n import Domain, text
+
+_, N_, _n = Domain("grader").functions()
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 SOURCE_TAG = "mlflow.source.name"  # what MLflow records as the script a run was logged from
@@ -88,7 +94,8 @@ def parse_tasks(names: list[str]) -> list[str]:
         elif name in TASKS:
             tasks.append(name)
         else:
-            raise CannotGrade(f"Unknown task {name!r}. Did you mean one of {', '.join(TASKS)} or all?")
+            raise CannotGrade(_("Unknown task {name!r}. Did you mean one of {tasks} or all?", name=name,
+                                tasks=", ".join(TASKS)))
     return [t for t in TASKS if t in tasks]
 
 
@@ -120,8 +127,8 @@ def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> Ch
         with ev.recording() as taken:
             note = check.run(context)
     except Fail as failure:
-        result.status, result.rationale = FAIL, failure.rationale
-        result.hint = failure.hint or check.hint
+        result.status, result.rationale = FAIL, text(failure.rationale)
+        result.hint = text(failure.hint) or check.hint
     except CannotGrade:
         raise
     except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
@@ -129,26 +136,31 @@ def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> Ch
         if cannot is not None:
             raise cannot from exc
         result.status = FAIL
-        result.rationale = f"the grader could not check this ({type(exc).__name__}: {exc})"
-        result.hint = "run the task again; if this stays, show this message to your instructor"
+        result.rationale = _("the grader could not check this ({error_type}: {error})",
+                             error_type=type(exc).__name__, error=exc)
+        result.hint = _("run the task again; if this stays, show this message to your instructor")
         result.debug = traceback.format_exc()
     else:
-        result.status, result.points, result.note = PASS, 1, note
+        result.status, result.points, result.note = PASS, 1, text(note)
         result.evidence = list(dict.fromkeys(Evidence.of(run) for run in taken))
     return result
 
 
 def skipped(result: CheckResult, check: Check, context: Context, waiting: list[str]) -> CheckResult:
     """A skip says what it waits for, and whether this TODO's own evidence is in the store yet."""
-    verb = "passes" if len(waiting) == 1 else "pass"
-    todos = " and ".join(waiting)
-    result.rationale = f"skipped until {todos} {verb}"
+    todos = waiting[0] if len(waiting) == 1 else _("{first} and {last}", first=", ".join(waiting[:-1]),
+                                                      last=waiting[-1])
+    result.rationale = _n("skipped until {todos} passes", "skipped until {todos} pass", len(waiting),
+                          todos=todos)
     try:
         present = check.evidence(context) if check.evidence else None
     except Exception:  # noqa: BLE001 - a probe for a hint never stops the grading
         present = None
     if present:
-        result.hint = f"already in the store: {present}; it is checked once {todos} {verb}"
+        result.hint = _n("already in the store: {present}; it is checked once {todos} passes",
+                         "already in the store: {present}; it is checked once {todos} pass", len(waiting),
+                         present=present, todos=todos)
     else:
-        result.hint = f"nothing of TODO {check.id} is in the store yet: finish {todos} first, then this one"
+        result.hint = _("nothing of TODO {id} is in the store yet: finish {todos} first, then this one",
+                        id=check.id, todos=todos)
     return result

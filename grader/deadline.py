@@ -30,8 +30,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-FORMAT = ("ISO 8601, e.g. 2025-03-14T23:59 (this computer's time zone) "
-          "or 2025-03-14T23:59:00+01:00")
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
+
+FORMAT = N_("ISO 8601, e.g. 2025-03-14T23:59 (this computer's time zone) "
+            "or 2025-03-14T23:59:00+01:00")  # a help text made at import: translated when shown
 
 
 class BadDeadline(ValueError):
@@ -46,7 +50,7 @@ def parse_deadline(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise BadDeadline(f"--as-of {text!r} is not a time. Use {FORMAT}.") from None
+        raise BadDeadline(_("--as-of {value!r} is not a time. Use {format}.", value=text, format=FORMAT)) from None
     return moment.astimezone() if moment.tzinfo is None else moment
 
 

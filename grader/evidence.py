@@ -12,6 +12,9 @@ from typing import Callable
 
 from grader.errors import Fail
 from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS, TAG_ERROR
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 FINISHED = "FINISHED"
 # A value rounded to 3 decimals (as the scripts' summaries print them) is at most this far
@@ -19,9 +22,9 @@ FINISHED = "FINISHED"
 ABS_TOL = 0.0005 + 1e-9
 REL_TOL = 1e-6
 SAME_EXECUTION_MS = 60_000  # a stray run this soon after a graded run came from the same script run
-SKOPS_HINT = ("skops refused to save a tree model: pass serialization_format=\"skops\", "
-              "skops_trusted_types=SKOPS_TRUSTED_TYPES to mlflow.sklearn.log_model, then run task 3 again")
-TRAIN_SPLIT_HINT = "compute the metrics on the test split: predict X_test and compare with y_test"
+SKOPS_HINT = N_("skops refused to save a tree model: pass serialization_format=\"skops\", "
+                "skops_trusted_types=SKOPS_TRUSTED_TYPES to mlflow.sklearn.log_model, then run task 3 again")
+TRAIN_SPLIT_HINT = N_("compute the metrics on the test split: predict X_test and compare with y_test")
 
 
 def label(run) -> str:
@@ -43,28 +46,39 @@ def ordered(runs) -> list:
     return sorted(runs, key=lambda r: (r.info.status == FINISHED, start(r)), reverse=True)
 
 
+def _error(run) -> str:
+    """The first line of the error the crash note saved on the run (as Python wrote it), or ""."""
+    error = (run.data.tags.get(TAG_ERROR) or "").strip()
+    return error.splitlines()[0][:200] if error else ""
+
+
+def ended_plainly(run) -> bool:
+    """A run that is not running and holds no error: its status says all there is."""
+    return run.info.status != "RUNNING" and not _error(run)
+
+
 def what_happened(run) -> str:
     """``crashed with KeyError: 'x'``, ``is still RUNNING …`` or ``ended KILLED``."""
     if run.info.status == "RUNNING":
-        return "is still RUNNING (or its script was killed)"
-    error = (run.data.tags.get(TAG_ERROR) or "").strip()
+        return _("is still RUNNING (or its script was killed)")
+    error = _error(run)
     if error:
-        return f"crashed with {error.splitlines()[0][:200]}"
-    return f"ended {run.info.status}"
+        return _("crashed with {error}", error=error)
+    return _("ended {status}", status=run.info.status)
 
 
 def crash(run) -> str:
     """What happened to a run that did not finish, in the student's words."""
-    return f"run '{run.info.run_name}' {what_happened(run)}"
+    return _("run '{name}' {happened}", name=run.info.run_name, happened=what_happened(run))
 
 
 def crash_hint(run, task: str) -> str:
     """The next step after a run that crashed or never ended."""
     if "untrusted types" in (run.data.tags.get(TAG_ERROR) or "").lower():
-        return SKOPS_HINT
+        return str(SKOPS_HINT)
     if run.info.status == "RUNNING":
-        return f"let {SCRIPTS[task]} finish (or stop it), then run it again"
-    return f"fix that error, then run {SCRIPTS[task]} again"
+        return _("let {script} finish (or stop it), then run it again", script=SCRIPTS[task])
+    return _("fix that error, then run {script} again", script=SCRIPTS[task])
 
 
 # The runs the verdicts in a ``recording()`` block were given (grader/core.py reports them).
@@ -90,13 +104,14 @@ def crash_note(graded, candidates) -> str | None:
     taken = _graded.get()
     if taken is not None:
         taken.extend(graded)
-    notes = [f"{crash(r)}; what it logged before counts" for r in graded if r.info.status != FINISHED]
+    notes = [_("{crash}; what it logged before counts", crash=crash(r)) for r in graded if r.info.status != FINISHED]
     crashed = [r for r in ordered(candidates) if r.info.status != FINISHED and r not in graded]
     if crashed:
         newest = max(crashed, key=start)
         older = [r for r in graded if start(r) < start(newest)]
         if older:
-            notes.append(f"{crash(newest)}; graded the earlier {names(older)} from before it")
+            notes.append(_("{crash}; graded the earlier {runs} from before it", crash=crash(newest),
+                           runs=names(older)))
     return "; ".join(notes) or None
 
 
@@ -155,9 +170,13 @@ def stray_hint(graded, others, kind: str, keys) -> str | None:
             continue
         after = any(r.info.end_time and 0 <= start(other) - r.info.end_time <= SAME_EXECUTION_MS
                     for r in graded)
-        why = "it was logged after the `with` block ended" if after else "it was logged outside the run"
-        return (f"your {kind[:-1]} {', '.join(held)} went to {label(other)}: {why}; move the "
-                f"mlflow.log_{kind[:-1]} calls inside `with mlflow.start_run(...)`")
+        why = _("it was logged after the `with` block ended") if after else _("it was logged outside the run")
+        values = dict(keys=", ".join(held), run=label(other), why=why)
+        if kind == "params":
+            return _("your param {keys} went to {run}: {why}; move the "
+                     "mlflow.log_param calls inside `with mlflow.start_run(...)`", **values)
+        return _("your metric {keys} went to {run}: {why}; move the "
+                 "mlflow.log_metric calls inside `with mlflow.start_run(...)`", **values)
     return None
 
 
@@ -171,21 +190,28 @@ def require_keys(kind: str, wanted, present: dict, where: str, hint: str) -> Non
     missing = [k for k in wanted if k not in present]
     if not missing:
         return
-    found = ", ".join(sorted(present)) or "none"
+    found = ", ".join(sorted(present)) or _("none")
     look_alikes = {k: near_misses(k, present) for k in missing}
-    pairs = ", ".join(f"{v[0]} for {k}" for k, v in look_alikes.items() if v)
+    pairs = ", ".join(_("{logged} for {key}", logged=v[0], key=k) for k, v in look_alikes.items() if v)
     if pairs:
-        hint = f"you logged {pairs}: names are exact and case-sensitive, log them as the TODO spells them"
-    plural = "s" if len(missing) > 1 else ""
-    raise Fail(f"expected {kind}{plural} {', '.join(missing)} in {where}, found: {found}", hint)
+        hint = _("you logged {pairs}: names are exact and case-sensitive, log them as the TODO spells them",
+                 pairs=pairs)
+    values = dict(keys=", ".join(missing), run=where, found=found)
+    if kind == "param":
+        rationale = _n("expected param {keys} in {run}, found: {found}",
+                       "expected params {keys} in {run}, found: {found}", len(missing), **values)
+    else:
+        rationale = _n("expected metric {keys} in {run}, found: {found}",
+                       "expected metrics {keys} in {run}, found: {found}", len(missing), **values)
+    raise Fail(rationale, hint)
 
 
 def require_finite(metrics: dict, keys, where: str) -> None:
     bad = [k for k in keys if not math.isfinite(metrics[k])]
     if bad:
         shown = ", ".join(f"{k}={metrics[k]}" for k in bad)
-        raise Fail(f"expected finite numbers in {where}, found {shown}",
-                   "log the values your code computed; check for a division by zero or NaN")
+        raise Fail(_("expected finite numbers in {run}, found {found}", run=where, found=shown),
+                   _("log the values your code computed; check for a division by zero or NaN"))
 
 
 def same(a: float, b: float) -> bool:
@@ -195,11 +221,14 @@ def same(a: float, b: float) -> bool:
 
 def how_far(found: float, expected: float) -> str:
     """``12 % above`` or ``less than 1 % below``: how far off, never the value itself."""
-    side = "above" if found > expected else "below"
+    above = found > expected
     if expected == 0:
-        return side
+        return _("above") if above else _("below")
     percent = abs(found - expected) / abs(expected) * 100
-    return f"{percent:.0f} % {side}" if percent >= 1 else f"less than 1 % {side}"
+    if percent >= 1:
+        return (_("{percent:.0f} % above", percent=percent) if above
+                else _("{percent:.0f} % below", percent=percent))
+    return _("less than 1 % above") if above else _("less than 1 % below")
 
 
 def compare_metrics(logged: dict, keys, test: dict, train: Callable[[], dict], where: str, of: str,
@@ -213,9 +242,11 @@ def compare_metrics(logged: dict, keys, test: dict, train: Callable[[], dict], w
         found, expected = logged[key], test[key]
         if same(found, expected):
             continue
-        rationale = f"expected the test-split {key} of {of}, found {found:.6g} in {where}: {how_far(found, expected)} it"
+        rationale = _("expected the test-split {key} of {of}, found {found:.6g} in {run}: {how_far} it",
+                      key=key, of=of, found=found, run=where, how_far=how_far(found, expected))
         if same(found, train()[key]):
-            raise Fail(rationale + f", equal to the training-split {key}: the training split?", TRAIN_SPLIT_HINT)
+            raise Fail(rationale + _(", equal to the training-split {key}: the training split?", key=key),
+                       str(TRAIN_SPLIT_HINT))
         cause = guess(key) if guess else None
         if cause:
             raise Fail(f"{rationale}; {cause[0]}", cause[1])

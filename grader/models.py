@@ -23,6 +23,9 @@ from mlflow.models import Model
 from skops.io.exceptions import UntrustedTypesFoundException
 
 from grader.lab import SKOPS_TRUSTED_TYPES
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 SKLEARN_FLAVOR = "sklearn"
 MLMODEL = "MLmodel"
@@ -73,7 +76,8 @@ class ModelFiles:
             path = self.path(MLMODEL)
             if path is None:
                 where = self.local if self.local is not None else self.location
-                raise ModelNotLoadable(f"its files are missing: no {MLMODEL} file at {where}")
+                raise ModelNotLoadable(_("its files are missing: no {file} file at {where}", file=MLMODEL,
+                                         where=where))
             self._mlmodel = Model.load(path)
         return self._mlmodel
 
@@ -85,21 +89,23 @@ class ModelFiles:
         """The estimator, rebuilt by skops with the lab's trusted types."""
         flavor = self.mlmodel().flavors.get(SKLEARN_FLAVOR)
         if flavor is None:
-            found = ", ".join(self.mlmodel().flavors) or "none"
-            raise ModelNotLoadable(f"expected an sklearn model, found flavors: {found}")
+            found = ", ".join(self.mlmodel().flavors) or _("none")
+            raise ModelNotLoadable(_("expected an sklearn model, found flavors: {found}", found=found))
         serialization = flavor.get("serialization_format") or "pickle"
         if serialization != "skops":
-            raise ModelNotLoadable(f"logged with {serialization}; the grader only loads skops")
+            raise ModelNotLoadable(_("logged with {format}; the grader only loads skops", format=serialization))
         filename = flavor.get("pickled_model", "")
         path = self.path(filename)
         if path is None:
-            raise ModelNotLoadable(f"expected the skops file named in {MLMODEL}, found no {filename!r}")
+            raise ModelNotLoadable(_("expected the skops file named in {file}, found no {name!r}", file=MLMODEL,
+                                     name=filename))
         try:
             return skops.io.load(path, trusted=SKOPS_TRUSTED_TYPES)
         except UntrustedTypesFoundException as exc:
-            raise ModelNotLoadable(f"the model holds types the grader does not trust ({exc})") from None
+            raise ModelNotLoadable(_("the model holds types the grader does not trust ({error})", error=exc)) from None
         except Exception as exc:  # noqa: BLE001 - a broken file is the student's, not a crash
-            raise ModelNotLoadable(f"its skops file cannot be loaded ({type(exc).__name__}: {exc})") from None
+            raise ModelNotLoadable(_("its skops file cannot be loaded ({error_type}: {error})",
+                                     error_type=type(exc).__name__, error=exc)) from None
 
     def close(self) -> None:
         if self._tmp is not None:

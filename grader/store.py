@@ -28,7 +28,10 @@ from requests.exceptions import RequestException
 
 from grader.errors import CannotGrade
 from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS
+from labkit.i18n import Domain
 from labkit.store import StoreError, check_server, is_remote, sqlite_path, tracking_uri
+
+_, N_, _n = Domain("grader").functions()
 
 SERVER_HEALTH_TIMEOUT_S = 3.0  # a hung server is reported within 5 s
 SERVER_REQUEST_TIMEOUT_S = "10"
@@ -80,12 +83,13 @@ def snapshot_sqlite(db: Path, copy: Path) -> None:
         finally:
             source.close()
     except sqlite3.DatabaseError as exc:
-        raise CannotGrade(
-            f"{db} cannot be read as a database ({exc}). "
-            "Is it corrupt? `python -m labkit reset` backs it up and starts a fresh store."
-        ) from None
+        raise CannotGrade(_(
+            "{db} cannot be read as a database ({error}). "
+            "Is it corrupt? `python -m labkit reset` backs it up and starts a fresh store.", db=db, error=exc,
+        )) from None
     if empty:
-        raise CannotGrade(f"The tracking store {db} is empty. Did you run {FIRST_TASK} yet?")
+        raise CannotGrade(_("The tracking store {db} is empty. Did you run {script} yet?", db=db,
+                            script=FIRST_TASK))
 
 
 def check_file(db: Path) -> None:
@@ -95,23 +99,26 @@ def check_file(db: Path) -> None:
         with open(db, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
     except FileNotFoundError:
-        raise CannotGrade(f"No tracking store at {db}. Did you run {FIRST_TASK} yet?") from None
+        raise CannotGrade(_("No tracking store at {db}. Did you run {script} yet?", db=db,
+                            script=FIRST_TASK)) from None
     except NotADirectoryError:
         parent = next((p for p in db.parents if p.is_file()), db.parent)
-        raise CannotGrade(
-            f"Cannot read {db}: {parent} is a file, not a folder. Is MLFLOW_TRACKING_URI right?"
-        ) from None
+        raise CannotGrade(_(
+            "Cannot read {db}: {parent} is a file, not a folder. Is MLFLOW_TRACKING_URI right?",
+            db=db, parent=parent,
+        )) from None
     except IsADirectoryError:
-        raise CannotGrade(f"{db} is a folder, not a database. Is MLFLOW_TRACKING_URI right?") from None
+        raise CannotGrade(_("{db} is a folder, not a database. Is MLFLOW_TRACKING_URI right?", db=db)) from None
     except PermissionError:
-        raise CannotGrade(f"Cannot read {db}. Do you have permission to read that folder?") from None
+        raise CannotGrade(_("Cannot read {db}. Do you have permission to read that folder?", db=db)) from None
     if size == 0:
-        raise CannotGrade(f"The tracking store {db} is empty. Did you run {FIRST_TASK} yet?")
+        raise CannotGrade(_("The tracking store {db} is empty. Did you run {script} yet?", db=db,
+                            script=FIRST_TASK))
     if header != SQLITE_HEADER:
-        raise CannotGrade(
-            f"{db} is not an SQLite database (corrupt?). "
-            "`python -m labkit reset` backs it up and starts a fresh store."
-        )
+        raise CannotGrade(_(
+            "{db} is not an SQLite database (corrupt?). "
+            "`python -m labkit reset` backs it up and starts a fresh store.", db=db,
+        ))
 
 
 def connect(shown_uri: str, read_uri: str, store_folder: Path | None = None,
@@ -134,18 +141,20 @@ def cannot_grade_from(exc: Exception, uri: str = "", always: bool = False) -> Ca
     lowered = text.lower()
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or " 401" in text or " 403" in text:
-        return CannotGrade(
-            f"The tracking server refused the grader ({text}). "
-            "Are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD set?"
-        )
+        return CannotGrade(_(
+            "The tracking server refused the grader ({error}). "
+            "Are MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD set?", error=text,
+        ))
     network = ("connection", "timed out", "read timeout", "max retries", "remote end closed")
     if isinstance(exc, (RequestException, ConnectionError, TimeoutError)) or (
             code and any(word in lowered for word in network)):
-        return CannotGrade(f"The tracking server {uri} stopped answering ({text}). Is it still running?")
+        return CannotGrade(_("The tracking server {uri} stopped answering ({error}). Is it still running?",
+                             uri=uri, error=text))
     if always:
-        hint = "Was it made by another MLflow version?" if "schema" in lowered else (
-            "Is MLFLOW_TRACKING_URI right?")
-        return CannotGrade(f"Cannot read the tracking store {uri} ({text}). {hint}")
+        hint = _("Was it made by another MLflow version?") if "schema" in lowered else (
+            _("Is MLFLOW_TRACKING_URI right?"))
+        return CannotGrade(_("Cannot read the tracking store {uri} ({error}). {hint}", uri=uri, error=text,
+                             hint=hint))
     return None
 
 

@@ -9,6 +9,9 @@ from grader.lab import (
     DEFAULT_EXPERIMENT, EXPERIMENT_TASK1, LINEAR_REGRESSION, PARAM_MODEL_TYPE, PARAM_RANDOM_STATE,
     PARAM_TEST_SIZE, RUN_BASELINE, SCRIPTS, SPLIT_SEED, TEST_METRICS, TEST_SIZE, parse_param,
 )
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 TASK = "task1"
 EXPECTED_PARAMS = {  # param -> (value, the script's constant that holds it)
@@ -16,13 +19,13 @@ EXPECTED_PARAMS = {  # param -> (value, the script's constant that holds it)
     PARAM_RANDOM_STATE: (SPLIT_SEED, "RANDOM_STATE"),
     PARAM_TEST_SIZE: (TEST_SIZE, "TEST_SIZE"),
 }
-EXPERIMENT_HINT = "call mlflow.set_experiment(EXPERIMENT_NAME) before the run starts"
-RUN_HINT = "wrap the training in `with mlflow.start_run(run_name=RUN_NAME):`"
-PARAMS_HINT = ('inside the `with` block: mlflow.log_param("model_type", MODEL_TYPE), and the same '
-               'for "random_state" (RANDOM_STATE) and "test_size" (TEST_SIZE)')
-METRICS_HINT = ('inside the `with` block: mlflow.log_metric("rmse", rmse), and the same for '
-                '"mae" and "r2"')
-REFIT = "a LinearRegression re-fit on the lab's split"
+EXPERIMENT_HINT = N_("call mlflow.set_experiment(EXPERIMENT_NAME) before the run starts")
+RUN_HINT = N_("wrap the training in `with mlflow.start_run(run_name=RUN_NAME):`")
+PARAMS_HINT = N_('inside the `with` block: mlflow.log_param("model_type", MODEL_TYPE), and the same '
+                 'for "random_state" (RANDOM_STATE) and "test_size" (TEST_SIZE)')
+METRICS_HINT = N_('inside the `with` block: mlflow.log_metric("rmse", rmse), and the same for '
+                  '"mae" and "r2"')
+REFIT = N_("a LinearRegression re-fit on the lab's split")
 
 
 def runs(ctx) -> ev.Found:
@@ -33,8 +36,8 @@ def runs(ctx) -> ev.Found:
 def _found(ctx) -> ev.Found:
     found = runs(ctx)
     if not found.runs:
-        raise Fail(f"expected a run in experiment '{EXPERIMENT_TASK1}', found none",
-                   f"run {SCRIPTS[TASK]}, then grade again")
+        raise Fail(_("expected a run in experiment '{experiment}', found none", experiment=EXPERIMENT_TASK1),
+                   _("run {script}, then grade again", script=SCRIPTS[TASK]))
     return found
 
 
@@ -42,50 +45,53 @@ def _note(found: ev.Found, run) -> str | None:
     return ev.crash_note([run], found.runs)
 
 
-@check("1.1", f"a task-1 run is in experiment '{EXPERIMENT_TASK1}'", EXPERIMENT_HINT,
-       evidence=lambda ctx: runs(ctx).runs and f"runs in '{runs(ctx).experiment}'",
+@check("1.1", N_("a task-1 run is in experiment '{experiment}'", experiment=EXPERIMENT_TASK1), EXPERIMENT_HINT,
+       evidence=lambda ctx: runs(ctx).runs and _("runs in '{experiment}'", experiment=runs(ctx).experiment),
        quotes=(EXPERIMENT_TASK1,), names=("EXPERIMENT_NAME",))
 def experiment_is_set(ctx):
     found = _found(ctx)
     run = ev.ordered(found.runs)[0]
     if found.experiment == EXPERIMENT_TASK1:
         return _note(found, run)
-    rationale = (f"expected a task-1 run in experiment '{EXPERIMENT_TASK1}', "
-                 f"found {ev.label(run)} in '{found.experiment}'")
     if found.experiment == DEFAULT_EXPERIMENT:
-        raise Fail(rationale, f"your run landed in Default: {EXPERIMENT_HINT}, then run task 1 again")
-    raise Fail(rationale + ", a name close to it",
-               f"the experiment's name is off: EXPERIMENT_NAME is \"{EXPERIMENT_TASK1}\"; "
-               "use mlflow.set_experiment(EXPERIMENT_NAME)")
+        raise Fail(_("expected a task-1 run in experiment '{experiment}', found {run} in '{found}'",
+                     experiment=EXPERIMENT_TASK1, run=ev.label(run), found=found.experiment),
+                   _("your run landed in Default: {hint}, then run task 1 again", hint=EXPERIMENT_HINT))
+    raise Fail(_("expected a task-1 run in experiment '{experiment}', found {run} in '{found}', "
+                 "a name close to it", experiment=EXPERIMENT_TASK1, run=ev.label(run), found=found.experiment),
+               _("the experiment's name is off: EXPERIMENT_NAME is \"{experiment}\"; "
+                 "use mlflow.set_experiment(EXPERIMENT_NAME)", experiment=EXPERIMENT_TASK1))
 
 
-@check("1.2", f"the task-1 run is named '{RUN_BASELINE}'", RUN_HINT,
-       evidence=lambda ctx: runs(ctx).named and f"run '{RUN_BASELINE}'",
+@check("1.2", N_("the task-1 run is named '{name}'", name=RUN_BASELINE), RUN_HINT,
+       evidence=lambda ctx: runs(ctx).named and _("run '{name}'", name=RUN_BASELINE),
        quotes=(RUN_BASELINE,), names=("RUN_NAME",))
 def run_is_named(ctx):
     found = _found(ctx)
     run = ev.ordered(found.runs)[0]
     if found.named:
         return _note(found, run)
-    raise Fail(f"expected a run named '{RUN_BASELINE}' in '{found.experiment}', "
-               f"found '{run.info.run_name}'")
+    raise Fail(_("expected a run named '{name}' in '{experiment}', found '{found}'",
+                 name=RUN_BASELINE, experiment=found.experiment, found=run.info.run_name))
 
 
-def _params_ok(run, hint: str) -> None:
+def _params_ok(run, hint) -> None:
     params = run.data.params
     ev.require_keys("param", EXPECTED_PARAMS, params, ev.label(run), hint)
     for key, (expected, constant) in EXPECTED_PARAMS.items():
         if parse_param(params[key]) != expected:
-            raise Fail(f"expected param {key} = {expected!r} in {ev.label(run)}, found {params[key]!r}",
-                       f'log the constant itself: mlflow.log_param("{key}", {constant})')
+            raise Fail(_("expected param {key} = {expected!r} in {run}, found {found!r}",
+                         key=key, expected=expected, run=ev.label(run), found=params[key]),
+                       _('log the constant itself: mlflow.log_param("{key}", {constant})',
+                         key=key, constant=constant))
 
 
 def _has_params(ctx) -> str | None:
     held = [r for r in runs(ctx).runs if set(EXPECTED_PARAMS) <= set(r.data.params)]
-    return held and f"params in {ev.label(held[0])}"
+    return held and _("params in {run}", run=ev.label(held[0]))
 
 
-@check("1.3", "the task-1 run logs params model_type, random_state and test_size with their values",
+@check("1.3", N_("the task-1 run logs params model_type, random_state and test_size with their values"),
        PARAMS_HINT, evidence=_has_params,
        quotes=(PARAM_MODEL_TYPE, PARAM_RANDOM_STATE, PARAM_TEST_SIZE), names=("MODEL_TYPE", "RANDOM_STATE", "TEST_SIZE"))
 def params_are_logged(ctx):
@@ -97,10 +103,10 @@ def params_are_logged(ctx):
 
 def _has_metrics(ctx) -> str | None:
     held = [r for r in runs(ctx).runs if set(TEST_METRICS) <= set(r.data.metrics)]
-    return held and f"metrics in {ev.label(held[0])}"
+    return held and _("metrics in {run}", run=ev.label(held[0]))
 
 
-@check("1.4", "the task-1 run logs rmse, mae and r2 equal to a re-fit on the test split",
+@check("1.4", N_("the task-1 run logs rmse, mae and r2 equal to a re-fit on the test split"),
        METRICS_HINT, depends=("1.3",), evidence=_has_metrics,
        quotes=TEST_METRICS, names=("rmse", "mae", "r2"))
 def metrics_are_honest(ctx):
@@ -114,7 +120,8 @@ def metrics_are_honest(ctx):
         model = ctx.refit(LINEAR_REGRESSION, {}, where)
         ev.compare_metrics(run.data.metrics, TEST_METRICS, ctx.scores(model),
                            lambda: ctx.scores(model, "train"), where, REFIT,
-                           "log the variables rmse, mae and r2 your code computed on X_test: " + METRICS_HINT)
+                           _("log the variables rmse, mae and r2 your code computed on X_test: {hint}",
+                             hint=METRICS_HINT))
 
     run = ev.first_passing(found.runs, honest)
     return _note(found, run)

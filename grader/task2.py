@@ -10,15 +10,18 @@ from grader.lab import (
     PARAM_N_ESTIMATORS, PARAM_RANDOM_STATE, RANDOM_FOREST, SCRIPTS, SWEEP_CONFIGS, SWEEP_TAGS,
     TEST_METRICS, parse_param, sweep_run_name,
 )
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 TASK = "task2"
 OTHER_PARAMS = (PARAM_MAX_DEPTH, PARAM_MIN_SAMPLES_LEAF, PARAM_RANDOM_STATE)
 SWEEP_METRICS = (*TEST_METRICS, METRIC_TRAIN_TIME)
-N_ESTIMATORS_HINT = 'inside the `with` block: mlflow.log_param("n_estimators", n_estimators)'
-OTHER_PARAMS_HINT = "log the rest in one call inside the `with` block: mlflow.log_params(other_params)"
-METRICS_HINT = ('inside the `with` block: mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2, '
-                '"train_time_s": train_time})')
-TAGS_HINT = "inside the `with` block: mlflow.set_tags(SWEEP_TAGS)"
+N_ESTIMATORS_HINT = N_('inside the `with` block: mlflow.log_param("n_estimators", n_estimators)')
+OTHER_PARAMS_HINT = N_("log the rest in one call inside the `with` block: mlflow.log_params(other_params)")
+METRICS_HINT = N_('inside the `with` block: mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2, '
+                  '"train_time_s": train_time})')  # no values: the braces are shown as they are
+TAGS_HINT = N_("inside the `with` block: mlflow.set_tags(SWEEP_TAGS)")
 
 
 def sweep(ctx) -> dict[str, tuple[dict, ev.Found]]:
@@ -34,50 +37,58 @@ def sweep(ctx) -> dict[str, tuple[dict, ev.Found]]:
 def _each_run(ctx, test) -> str | None:
     """``test(run, config)`` holds for a run of every expected name; else Fail, naming crashes."""
     by_name = sweep(ctx)
-    every = [r for _, found in by_name.values() for r in found.runs]
+    every = [r for _config, found in by_name.values() for r in found.runs]
     missing = [name for name, (_, found) in by_name.items() if not found.runs]
     if missing:
         crashed = [r for r in ev.ordered(every) if r.info.status != ev.FINISHED]
-        found = ev.names(ev.ordered(every)) or "none of them"
-        rationale = f"expected runs {', '.join(missing)} in '{EXPERIMENT_TASK2}', found {found}"
+        found = ev.names(ev.ordered(every)) or _("none of them")
+        rationale = _("expected runs {names} in '{experiment}', found {found}",
+                      names=", ".join(missing), experiment=EXPERIMENT_TASK2, found=found)
         if crashed:
             raise Fail(f"{rationale}: {ev.crash(crashed[0])}", ev.crash_hint(crashed[0], TASK))
-        raise Fail(rationale, f"run the whole sweep: {SCRIPTS[TASK]}, one run per entry of SWEEP_CONFIGS")
+        raise Fail(rationale, _("run the whole sweep: {script}, one run per entry of SWEEP_CONFIGS",
+                                script=SCRIPTS[TASK]))
     graded = [ev.first_passing(found.runs, lambda r, c=config: test(r, c))
               for config, found in by_name.values()]
     return ev.crash_note(graded, every)
 
 
-def _values(run, config: dict, keys, hint: str) -> None:
+def _values(run, config: dict, keys, hint) -> None:
     ev.require_keys("param", keys, run.data.params, ev.label(run), hint)
     for key in keys:
         if parse_param(run.data.params[key]) != config[key]:
-            raise Fail(f"expected param {key} = {config[key]} in {ev.label(run)}, "
-                       f"found {run.data.params[key]!r}",
-                       "log the value of this configuration (the loop's variables), not a fixed number")
+            raise Fail(_("expected param {key} = {expected} in {run}, found {found!r}", key=key,
+                         expected=config[key], run=ev.label(run), found=run.data.params[key]),
+                       _("log the value of this configuration (the loop's variables), not a fixed number"))
 
 
 def _runs_holding(ctx, kind: str, keys) -> str | None:
-    held = [r for _, found in sweep(ctx).values() for r in found.runs
+    held = [r for _config, found in sweep(ctx).values() for r in found.runs
             if set(keys) <= set(getattr(r.data, kind))]
-    return held and f"{kind} in {len(held)} sweep runs"
+    if not held:
+        return None
+    if kind == "params":
+        return _n("params in {count} sweep run", "params in {count} sweep runs", len(held), count=len(held))
+    if kind == "metrics":
+        return _n("metrics in {count} sweep run", "metrics in {count} sweep runs", len(held), count=len(held))
+    return _n("tags in {count} sweep run", "tags in {count} sweep runs", len(held), count=len(held))
 
 
-@check("2.1", "every sweep run logs n_estimators", N_ESTIMATORS_HINT,
+@check("2.1", N_("every sweep run logs n_estimators"), N_ESTIMATORS_HINT,
        evidence=lambda ctx: _runs_holding(ctx, "params", [PARAM_N_ESTIMATORS]),
        quotes=(PARAM_N_ESTIMATORS,), names=("n_estimators",))
 def n_estimators_logged(ctx):
     return _each_run(ctx, lambda run, config: _values(run, config, [PARAM_N_ESTIMATORS], N_ESTIMATORS_HINT))
 
 
-@check("2.2", "every sweep run logs max_depth, min_samples_leaf and random_state", OTHER_PARAMS_HINT,
+@check("2.2", N_("every sweep run logs max_depth, min_samples_leaf and random_state"), OTHER_PARAMS_HINT,
        evidence=lambda ctx: _runs_holding(ctx, "params", OTHER_PARAMS),
        quotes=OTHER_PARAMS, names=("other_params",))
 def other_params_logged(ctx):
     return _each_run(ctx, lambda run, config: _values(run, config, OTHER_PARAMS, OTHER_PARAMS_HINT))
 
 
-@check("2.3", "every sweep run logs rmse, mae, r2 and train_time_s; a re-fit of each reproduces them",
+@check("2.3", N_("every sweep run logs rmse, mae, r2 and train_time_s; a re-fit of each reproduces them"),
        METRICS_HINT, depends=("2.1", "2.2"), evidence=lambda ctx: _runs_holding(ctx, "metrics", SWEEP_METRICS),
        quotes=SWEEP_METRICS, names=("train_time",))
 def metrics_logged(ctx):
@@ -86,19 +97,20 @@ def metrics_logged(ctx):
         ev.require_keys("metric", SWEEP_METRICS, metrics, where, METRICS_HINT)
         ev.require_finite(metrics, SWEEP_METRICS, where)
         if metrics[METRIC_TRAIN_TIME] <= 0:
-            raise Fail(f"expected a positive {METRIC_TRAIN_TIME} in {where}, found {metrics[METRIC_TRAIN_TIME]}",
-                       "log the seconds the fit took: time.perf_counter() after minus before")
+            raise Fail(_("expected a positive {metric} in {run}, found {found}", metric=METRIC_TRAIN_TIME,
+                         run=where, found=metrics[METRIC_TRAIN_TIME]),
+                       _("log the seconds the fit took: time.perf_counter() after minus before"))
         params = {k: config[k] for k in (PARAM_N_ESTIMATORS, *OTHER_PARAMS)}
         model = ctx.refit(RANDOM_FOREST, params, where)
         ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(model), lambda: ctx.scores(model, "train"), where,
-                           f"a re-fit of {ev.label(run)} from its params",
-                           "log the variables rmse, mae and r2 your code computed for this "
-                           "configuration: " + METRICS_HINT)
+                           _("a re-fit of {run} from its params", run=ev.label(run)),
+                           _("log the variables rmse, mae and r2 your code computed for this "
+                             "configuration: {hint}", hint=METRICS_HINT))
 
     return _each_run(ctx, honest)
 
 
-@check("2.4", "every sweep run carries the tags task and model_family", TAGS_HINT,
+@check("2.4", N_("every sweep run carries the tags task and model_family"), TAGS_HINT,
        evidence=lambda ctx: _runs_holding(ctx, "tags", SWEEP_TAGS),
        quotes=(), names=("SWEEP_TAGS",))
 def tags_set(ctx):
@@ -106,7 +118,8 @@ def tags_set(ctx):
         tags = run.data.tags
         for key, value in SWEEP_TAGS.items():
             if tags.get(key) != value:
-                found = f"{tags[key]!r}" if key in tags else "no such tag"
-                raise Fail(f"expected tag {key} = {value!r} in {ev.label(run)}, found {found}")
+                found = repr(tags[key]) if key in tags else _("no such tag")
+                raise Fail(_("expected tag {key} = {expected!r} in {run}, found {found}",
+                             key=key, expected=value, run=ev.label(run), found=found))
 
     return _each_run(ctx, tagged)

@@ -14,13 +14,17 @@ from grader.lab import (
     estimator_class, logged_hyperparams,
 )
 from grader.models import ModelNotLoadable
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 TASK = "task3"
-RUNS_HINT = "start one run per model: `with mlflow.start_run(run_name=model_name) as run:`"
-METRICS_HINT = "inside the `with` block, in one call: mlflow.log_metrics(metrics)"
-MODEL_HINT = ('model_info = mlflow.sklearn.log_model(model, name=MODEL_NAME, input_example=X_test.head(5), '
+RUNS_HINT = N_("start one run per model: `with mlflow.start_run(run_name=model_name) as run:`")
+METRICS_HINT = N_("inside the `with` block, in one call: mlflow.log_metrics(metrics)")
+MODEL_CALL = ('model_info = mlflow.sklearn.log_model(model, name=MODEL_NAME, input_example=X_test.head(5), '
               'serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES, '
-              'pip_requirements=PIP_REQUIREMENTS)')
+              'pip_requirements=PIP_REQUIREMENTS)')  # code: the same in every language
+MODEL_HINT = N_("inside the `with` block: {call}", call=MODEL_CALL)
 PREDICTION_RTOL = 1e-6
 PREDICTION_ATOL = 1e-6  # ms: a model and its re-fit predict the same numbers
 
@@ -45,11 +49,12 @@ def _each_model(ctx, test) -> str | None:
     if missing:
         every = ev.ordered(_every(ctx))
         crashed = [r for r in every if r.info.status != ev.FINISHED]
-        rationale = (f"expected a run for {', '.join(missing)} in '{EXPERIMENT_TASK3}', "
-                     f"found {ev.names(every) or 'none'}")
+        rationale = _("expected a run for {models} in '{experiment}', found {found}",
+                      models=", ".join(missing), experiment=EXPERIMENT_TASK3,
+                      found=ev.names(every) or _("none"))
         if crashed:
             raise Fail(f"{rationale}: {ev.crash(crashed[0])}", ev.crash_hint(crashed[0], TASK))
-        raise Fail(rationale, f"run {SCRIPTS[TASK]}: its loop makes one run per model")
+        raise Fail(rationale, _("run {script}: its loop makes one run per model", script=SCRIPTS[TASK]))
     graded = [ev.first_passing(found.runs, lambda r, m=m: test(r, m)) for m, found in by_type.items()]
     return ev.crash_note(graded, _every(ctx))
 
@@ -59,25 +64,25 @@ def refit(ctx, run, model_type: str):
     return ctx.refit(model_type, logged_hyperparams(model_type, run.data.params), ev.label(run))
 
 
-@check("3.1", "one run per model, named " + ", ".join(MODEL_TYPES), RUNS_HINT,
-       evidence=lambda ctx: all(f.named for f in runs_of(ctx).values()) and "a run named after each model",
+@check("3.1", N_("one run per model, named {models}", models=", ".join(MODEL_TYPES)), RUNS_HINT,
+       evidence=lambda ctx: all(f.named for f in runs_of(ctx).values()) and _("a run named after each model"),
        quotes=(), names=("model_name",))
 def one_run_per_model(ctx):
     note = _each_model(ctx, lambda run, model_type: None)
     unnamed = {m: f.runs[0] for m, f in runs_of(ctx).items() if not f.named}
     if unnamed:
-        found = ", ".join(f"'{r.info.run_name}' for {m}" for m, r in unnamed.items())
-        raise Fail(f"expected runs named {', '.join(unnamed)}, found {found}",
-                   "pass run_name=model_name to mlflow.start_run")
+        found = ", ".join(_("'{name}' for {model}", name=r.info.run_name, model=m) for m, r in unnamed.items())
+        raise Fail(_("expected runs named {models}, found {found}", models=", ".join(unnamed), found=found),
+                   _("pass run_name=model_name to mlflow.start_run"))
     return note
 
 
 def _has_metrics(ctx) -> str | None:
     held = [r for r in _every(ctx) if set(TEST_METRICS) <= set(r.data.metrics)]
-    return held and f"metrics in {ev.names(held)}"
+    return held and _("metrics in {runs}", runs=ev.names(held))
 
 
-@check("3.2", "each task-3 run logs rmse, mae and r2 equal to a re-fit of its model",
+@check("3.2", N_("each task-3 run logs rmse, mae and r2 equal to a re-fit of its model"),
        METRICS_HINT, evidence=_has_metrics,
        quotes=TEST_METRICS, names=("metrics",))
 def metrics_logged(ctx):
@@ -89,8 +94,8 @@ def metrics_logged(ctx):
         ev.require_finite(metrics, TEST_METRICS, where)
         twin = refit(ctx, run, model_type)
         ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(twin), lambda: ctx.scores(twin, "train"), where,
-                           f"a {model_type} re-fit from the run's params",
-                           "log the dict `metrics` your code computed on X_test: " + METRICS_HINT,
+                           _("a {model} re-fit from the run's params", model=model_type),
+                           _("log the dict `metrics` your code computed on X_test: {hint}", hint=METRICS_HINT),
                            guess=lambda key: _own_model_guess(ctx, run, key))
 
     return _each_model(ctx, honest)
@@ -103,19 +108,19 @@ def _own_model_guess(ctx, run, key: str):
     except Fail:
         return None
     if ev.same(run.data.metrics[key], ctx.scores(model)[key]):
-        return ("they are the metrics of the model logged in this run, which was not fitted as "
-                "the lab's split and params give: trained on other rows?",
-                "fit the model on X_train and y_train, with the params the run logs")
+        return (_("they are the metrics of the model logged in this run, which was not fitted as "
+                  "the lab's split and params give: trained on other rows?"),
+                _("fit the model on X_train and y_train, with the params the run logs"))
     return None
 
 
 def _has_model(ctx) -> str | None:
     held = [r for r in _every(ctx) if ctx.store.logged_models(r)]
-    return held and f"logged models in {ev.names(held)}"
+    return held and _("logged models in {runs}", runs=ev.names(held))
 
 
-@check("3.3", "each task-3 run logs a model with a signature that predicts like a re-fit of its "
-       "model type", MODEL_HINT, depends=("3.2",), evidence=_has_model,
+@check("3.3", N_("each task-3 run logs a model with a signature that predicts like a re-fit of its "
+                  "model type"), MODEL_HINT, depends=("3.2",), evidence=_has_model,
        quotes=("skops",), names=("model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS", "serialization_format", "input_example"))
 def models_logged(ctx):
     def faithful(run, model_type) -> None:
@@ -123,17 +128,19 @@ def models_logged(ctx):
         where = ev.label(run)
         expected = estimator_class(model_type).__name__
         if type(model).__name__ != expected:
-            raise Fail(f"expected a {expected} in {where}, found a {type(model).__name__}",
-                       "log `model`, the model this iteration of the loop trained")
+            raise Fail(_("expected a {expected} in {run}, found a {found}", expected=expected, run=where,
+                         found=type(model).__name__),
+                       _("log `model`, the model this iteration of the loop trained"))
         twin = refit(ctx, run, model_type)
         X_test = ctx.split().X_test
         if not np.allclose(model.predict(X_test), twin.predict(X_test),
                            rtol=PREDICTION_RTOL, atol=PREDICTION_ATOL):
             rmse, twin_rmse = ctx.scores(model)["rmse"], ctx.scores(twin)["rmse"]
-            raise Fail(f"expected the model in {where} to predict like a {model_type} re-fit from its "
-                       f"params on the lab's training split, found other predictions (test rmse "
-                       f"{ev.how_far(rmse, twin_rmse)} the re-fit's): trained on other rows or params?",
-                       "log the model fitted on X_train and y_train in this run: " + MODEL_HINT)
+            raise Fail(_("expected the model in {run} to predict like a {model} re-fit from its "
+                         "params on the lab's training split, found other predictions (test rmse "
+                         "{how_far} the re-fit's): trained on other rows or params?", run=where,
+                         model=model_type, how_far=ev.how_far(rmse, twin_rmse)),
+                       _("log the model fitted on X_train and y_train in this run: {call}", call=MODEL_CALL))
 
     return _each_model(ctx, faithful)
 
@@ -146,29 +153,31 @@ def _model_of(ctx, run):
         hint = MODEL_HINT
         if run.info.status != ev.FINISHED:
             hint = ev.crash_hint(run, TASK)
-            where = f"{where}, which {ev.what_happened(run)}"
-        raise Fail(f"expected a logged model in {where}, found none", hint)
+            where = _("{run}, which {happened}", run=where, happened=ev.what_happened(run))
+        raise Fail(_("expected a logged model in {run}, found none", run=where), hint)
     named = [m for m in models if m.name == MODEL_NAME]
     if not named:
-        raise Fail(f"expected a model named '{MODEL_NAME}' in {where}, found "
-                   f"{', '.join(repr(m.name) for m in models)}", "log it with name=MODEL_NAME")
+        raise Fail(_("expected a model named '{name}' in {run}, found {found}", name=MODEL_NAME, run=where,
+                     found=", ".join(repr(m.name) for m in models)), _("log it with name=MODEL_NAME"))
     logged = next((m for m in named if m.status == LoggedModelStatus.READY), named[0])
     if logged.status != LoggedModelStatus.READY:
         crashed = run.info.status != ev.FINISHED
-        raise Fail(f"expected a logged model in {where}, found one whose logging never finished "
-                   f"({logged.status})" + (f": {ev.crash(run)}" if crashed else ""),
+        rationale = _("expected a logged model in {run}, found one whose logging never finished ({status})",
+                      run=where, status=logged.status)
+        raise Fail(rationale + (f": {ev.crash(run)}" if crashed else ""),
                    ev.crash_hint(run, TASK) if crashed else MODEL_HINT)
     files = ctx.files(logged)
     try:
         signed = files.has_signature()
     except ModelNotLoadable as exc:
-        raise Fail(f"expected the model files of {where}, found that {exc}",
-                   f"the lab's artifacts folder lost them: run {SCRIPTS[TASK]} again") from None
+        raise Fail(_("expected the model files of {run}, found that {problem}", run=where, problem=exc),
+                   _("the lab's artifacts folder lost them: run {script} again", script=SCRIPTS[TASK])) from None
     if not signed:
-        raise Fail(f"expected a signature on the model of {where}, found none",
-                   "pass input_example=X_test.head(5) to log_model: MLflow infers the signature from it")
+        raise Fail(_("expected a signature on the model of {run}, found none", run=where),
+                   _("pass input_example=X_test.head(5) to log_model: MLflow infers the signature from it"))
     try:
         return ctx.load(logged)
     except ModelNotLoadable as exc:
-        raise Fail(f"expected a model the grader can load in {where}, found one that is not: {exc}",
-                   "log it as the TODO says, in skops format: " + MODEL_HINT) from None
+        raise Fail(_("expected a model the grader can load in {run}, found one that is not: {problem}",
+                     run=where, problem=exc),
+                   _("log it as the TODO says, in skops format: {call}", call=MODEL_CALL)) from None

@@ -12,17 +12,23 @@ from grader.lab import (
     PARAM_MODEL_URI, REGISTERED_MODEL, RUN_REGISTRY, SCRIPTS, STAGING_URI, TAG_BEST_RUN,
 )
 from grader.models import ModelNotLoadable, same_location
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("grader").functions()
 
 TASK = "task4"
 STAGE = "Staging"  # the deprecated stage an alias replaces
 STAGE_URI = f"models:/{REGISTERED_MODEL}/{STAGE}"
-PICK_HINT = ('runs = mlflow.search_runs(experiment_names=[TASK3_EXPERIMENT], filter_string='
-             '"attributes.status = \'FINISHED\'", order_by=["metrics.r2 DESC"]), then '
-             'best_run_id = runs.iloc[0]["run_id"]')
-REGISTER_HINT = "version = mlflow.register_model(model_uri, REGISTERED_MODEL)"
-ALIAS_HINT = "client.set_registered_model_alias(REGISTERED_MODEL, ALIAS, version.version)"
-STAGING_HINT = ('staged_model = mlflow.pyfunc.load_model(STAGING_URI), then mlflow.log_param("model_uri", '
-                'STAGING_URI) and mlflow.log_metric("staging_rmse", the RMSE of its predictions on X_test)')
+PICK_HINT = N_('runs = mlflow.search_runs(experiment_names=[TASK3_EXPERIMENT], filter_string='
+               '"attributes.status = \'FINISHED\'", order_by=["metrics.r2 DESC"]), then '
+               'best_run_id = runs.iloc[0]["run_id"]')
+# Code, the same in every language; the hints around them are translated.
+REGISTER_CALL = "version = mlflow.register_model(model_uri, REGISTERED_MODEL)"
+ALIAS_CALL = "client.set_registered_model_alias(REGISTERED_MODEL, ALIAS, version.version)"
+REGISTER_HINT = N_("register the best run's model: {call}", call=REGISTER_CALL)
+ALIAS_HINT = N_("point the alias at the new version: {call}", call=ALIAS_CALL)
+STAGING_HINT = N_('staged_model = mlflow.pyfunc.load_model(STAGING_URI), then mlflow.log_param("model_uri", '
+                  'STAGING_URI) and mlflow.log_metric("staging_rmse", the RMSE of its predictions on X_test)')
 
 
 def runs(ctx) -> ev.Found:
@@ -32,8 +38,8 @@ def runs(ctx) -> ev.Found:
 def _found(ctx) -> ev.Found:
     found = runs(ctx)
     if not found.runs:
-        raise Fail(f"expected a run in experiment '{EXPERIMENT_TASK4}', found none",
-                   f"run {SCRIPTS[TASK]}, then grade again")
+        raise Fail(_("expected a run in experiment '{experiment}', found none", experiment=EXPERIMENT_TASK4),
+                   _("run {script}, then grade again", script=SCRIPTS[TASK]))
     return found
 
 
@@ -60,37 +66,39 @@ def distinct(a, b) -> tuple[str, str]:
 
 def _r2(run) -> str:
     value = run.data.metrics.get(METRIC_R2)
-    return f"r2 {value:.3f}" if value is not None else "no r2"
+    return f"r2 {value:.3f}" if value is not None else _("no r2")
 
 
 def _check_pick(ctx, run) -> None:
     run_id = run.data.tags.get(TAG_BEST_RUN)
     if not run_id:
-        raise Fail(f"expected {ev.label(run)} to record the task-3 run it picked (tag {TAG_BEST_RUN}), "
-                   "found no pick", PICK_HINT)
+        raise Fail(_("expected {run} to record the task-3 run it picked (tag {tag}), found no pick",
+                     run=ev.label(run), tag=TAG_BEST_RUN), PICK_HINT)
     picked = ctx.store.run(run_id)
     best = best_runs(ctx, ev.start(run))
     if not best:
-        raise Fail(f"expected a finished task-3 run with r2 to pick from, found none",
-                   f"finish task 3 ({SCRIPTS['task3']}), then run task 4 again")
+        raise Fail(_("expected a finished task-3 run with r2 to pick from, found none"),
+                   _("finish task 3 ({script}), then run task 4 again", script=SCRIPTS["task3"]))
     if picked is None:
-        raise Fail(f"expected the pick in {ev.label(run)} to be a run of the store, found run id {run_id!r}",
-                   PICK_HINT)
+        raise Fail(_("expected the pick in {run} to be a run of the store, found run id {run_id!r}",
+                     run=ev.label(run), run_id=run_id), PICK_HINT)
     if any(picked.info.run_id == b.info.run_id for b in best):
         return
     expected, found = distinct(best[0], picked)
     if ctx.store.experiment_name(picked.info.experiment_id) != EXPERIMENT_TASK3:
-        why, hint = " of another experiment", "search the experiment TASK3_EXPERIMENT: " + PICK_HINT
+        why = _(" of another experiment")
+        hint = _("search the experiment TASK3_EXPERIMENT: {hint}", hint=PICK_HINT)
     elif picked.info.status != ev.FINISHED:
-        happened = ev.what_happened(picked)
-        why = "" if happened.startswith("ended") else f", which {happened}"  # its label has the status
-        hint = "keep only finished runs: filter_string=\"attributes.status = 'FINISHED'\""
+        # its label has the status: a run that merely ended needs no more words
+        why = "" if ev.ended_plainly(picked) else _(", which {happened}", happened=ev.what_happened(picked))
+        hint = _("keep only finished runs: filter_string=\"attributes.status = 'FINISHED'\"")
     elif not ctx.store.logged_models(picked) and ctx.store.logged_models(best[0]):
-        why, hint = f" ({_r2(picked)}), which holds no logged model", PICK_HINT
+        why, hint = _(" ({r2}), which holds no logged model", r2=_r2(picked)), PICK_HINT
     else:
-        why, hint = f" ({_r2(picked)})", "the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first"
-    raise Fail(f"expected the pick to be the best task-3 {expected} ({_r2(best[0])}), found {found}{why}",
-               hint)
+        why = f" ({_r2(picked)})"
+        hint = _("the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first")
+    raise Fail(_("expected the pick to be the best task-3 {expected} ({r2}), found {found}{why}",
+                 expected=expected, r2=_r2(best[0]), found=found, why=why), hint)
 
 
 def accepted(ctx) -> list:
@@ -108,8 +116,8 @@ def accepted(ctx) -> list:
     return ctx.memo("accepted", find)
 
 
-@check("4.1", "the task-4 run picks the task-3 run with the highest r2", PICK_HINT, depends=("3.2",),
-       evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and "a pick",
+@check("4.1", N_("the task-4 run picks the task-3 run with the highest r2"), PICK_HINT, depends=("3.2",),
+       evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and _("a pick"),
        quotes=(), names=("TASK3_EXPERIMENT", "FINISHED", f"metrics.{METRIC_R2} DESC", "best_run_id"))
 def picks_best_run(ctx):
     found = _found(ctx)
@@ -133,11 +141,11 @@ def resolve_uri(ctx, uri: str):
         if "@" in target:
             name, key = target.split("@", 1)
         else:
-            name, _, key = target.rpartition("/")
+            name, _slash, key = target.rpartition("/")
         version = _version_by(ctx, name, key, alias="@" in target)
         return version_model(ctx, version) if version is not None else None
     if uri.startswith("runs:/"):
-        run_id, _, path = uri[len("runs:/"):].partition("/")
+        run_id, _slash, path = uri[len("runs:/"):].partition("/")
         run = store.run(run_id)
         models = [m for m in store.logged_models(run) if m.name == path.strip("/")] if run else []
         return models[0] if models else None
@@ -172,17 +180,18 @@ def _made_from_best(ctx, version) -> bool:
 
 def _describe(ctx, version) -> str:
     run = version_run(ctx, version)
-    source = ev.label(run) if run is not None else f"source {version.source!r}"
-    return f"version {version.version}, made from {source}"
+    source = ev.label(run) if run is not None else _("source {source!r}", source=version.source)
+    return _("version {version}, made from {source}", version=version.version, source=source)
 
 
 def _expected_version(ctx) -> str:
-    return f"a version of '{REGISTERED_MODEL}' made from the model of {ev.names(accepted(ctx))}"
+    return _("a version of '{name}' made from the model of {runs}", name=REGISTERED_MODEL,
+             runs=ev.names(accepted(ctx)))
 
 
-@check("4.2", f"the registered model '{REGISTERED_MODEL}' has a version made from that run's model",
+@check("4.2", N_("the registered model '{name}' has a version made from that run's model", name=REGISTERED_MODEL),
        REGISTER_HINT, depends=("4.1", "3.3"),
-       evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and f"versions of '{REGISTERED_MODEL}'",
+       evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and _("versions of '{name}'", name=REGISTERED_MODEL),
        quotes=(), names=("model_uri", "REGISTERED_MODEL", "version"))
 def best_model_registered(ctx):
     versions = ctx.store.versions(REGISTERED_MODEL)
@@ -190,11 +199,13 @@ def best_model_registered(ctx):
         return None
     if not versions:
         others = [n for n in ctx.store.registered_model_names() if n != REGISTERED_MODEL]
-        hint = (f"you registered '{others[0]}': register under REGISTERED_MODEL (\"{REGISTERED_MODEL}\")"
-                if others else REGISTER_HINT)
-        raise Fail(f"expected a registered model '{REGISTERED_MODEL}' with a version, found none", hint)
-    raise Fail(f"expected {_expected_version(ctx)}, found {_describe(ctx, versions[0])}",
-               "register model_uri, the model of best_run_id: " + REGISTER_HINT)
+        hint = (_("you registered '{found}': register under REGISTERED_MODEL (\"{name}\")",
+                  found=others[0], name=REGISTERED_MODEL) if others else REGISTER_HINT)
+        raise Fail(_("expected a registered model '{name}' with a version, found none", name=REGISTERED_MODEL),
+                   hint)
+    raise Fail(_("expected {expected}, found {found}", expected=_expected_version(ctx),
+                 found=_describe(ctx, versions[0])),
+               _("register model_uri, the model of best_run_id: {call}", call=REGISTER_CALL))
 
 
 def staging_version(ctx):
@@ -207,38 +218,44 @@ def staging_version(ctx):
     return (staged[0], True) if staged else (None, False)
 
 
-@check("4.3", f"the alias '{ALIAS}' points to a version of that run's model", ALIAS_HINT, depends=("4.2",),
-       evidence=lambda ctx: ALIAS in ctx.store.aliases(REGISTERED_MODEL) and f"the alias '{ALIAS}'",
+@check("4.3", N_("the alias '{alias}' points to a version of that run's model", alias=ALIAS), ALIAS_HINT,
+       depends=("4.2",),
+       evidence=lambda ctx: ALIAS in ctx.store.aliases(REGISTERED_MODEL) and _("the alias '{alias}'", alias=ALIAS),
        quotes=(ALIAS,), names=("ALIAS", "REGISTERED_MODEL"))
 def alias_set(ctx):
     version, by_stage = staging_version(ctx)
     if version is not None and _made_from_best(ctx, version):
         if by_stage:
-            return (f"version {version.version} is in the stage {STAGE}: that passes, but stages are "
-                    f"deprecated and aliases replace them; next time use {ALIAS_HINT}")
+            return _("version {version} is in the stage {stage}: that passes, but stages are "
+                     "deprecated and aliases replace them; next time use {call}",
+                     version=version.version, stage=STAGE, call=ALIAS_CALL)
         return None
-    found = f"it on {_describe(ctx, version)}" if version is not None else "no such alias"
-    raise Fail(f"expected alias '{ALIAS}' on {_expected_version(ctx)}, found {found}",
-               "point the alias at the version you registered: " + ALIAS_HINT)
+    found = (_("it on {version}", version=_describe(ctx, version)) if version is not None
+             else _("no such alias"))
+    raise Fail(_("expected alias '{alias}' on {expected}, found {found}", alias=ALIAS,
+                 expected=_expected_version(ctx), found=found),
+               _("point the alias at the version you registered: {call}", call=ALIAS_CALL))
 
 
-@check("4.4", "the task-4 run logs model_uri and a staging_rmse equal to the grader's score "
-       "of the staging model", STAGING_HINT, depends=("4.3",),
+@check("4.4", N_("the task-4 run logs model_uri and a staging_rmse equal to the grader's score "
+                  "of the staging model"), STAGING_HINT, depends=("4.3",),
        evidence=lambda ctx: [r for r in runs(ctx).runs if METRIC_STAGING_RMSE in r.data.metrics]
-       and f"{METRIC_STAGING_RMSE} in a task-4 run",
+       and _("{metric} in a task-4 run", metric=METRIC_STAGING_RMSE),
        quotes=(PARAM_MODEL_URI, METRIC_STAGING_RMSE), names=("STAGING_URI", "X_test", "y_test"))
 def staging_scored(ctx):
     found = _found(ctx)
     version, by_stage = staging_version(ctx)
     logged = version_model(ctx, version)
     if logged is None:
-        raise Fail(f"expected a logged model behind version {version.version}, found source {version.source!r}",
-                   "register the model_uri of the best run's logged model: " + REGISTER_HINT)
+        raise Fail(_("expected a logged model behind version {version}, found source {source!r}",
+                     version=version.version, source=version.source),
+                   _("register the model_uri of the best run's logged model: {call}", call=REGISTER_CALL))
     try:
         model = ctx.load(logged)
     except ModelNotLoadable as exc:
-        raise Fail(f"expected a model the grader can load behind '{ALIAS}', found: {exc}",
-                   task3.MODEL_HINT) from None
+        raise Fail(_("expected a model the grader can load behind '{alias}', found: {problem}",
+                     alias=ALIAS, problem=exc),
+                   _("log it in task 3 as TODO 3.3 says: {call}", call=task3.MODEL_CALL)) from None
 
     def scored(run) -> None:
         where, params = ev.label(run), run.data.params
@@ -248,19 +265,21 @@ def staging_scored(ctx):
         if uri != STAGING_URI and not (by_stage and uri == STAGE_URI):
             target = resolve_uri(ctx, uri)
             if target is None or target.model_id != logged.model_id:
-                raise Fail(f"expected param model_uri = '{STAGING_URI}' in {where}, found {uri!r}",
-                           "load the model by its alias, STAGING_URI, and log that URI")
+                raise Fail(_("expected param model_uri = '{expected}' in {run}, found {found!r}",
+                             expected=STAGING_URI, run=where, found=uri),
+                           _("load the model by its alias, STAGING_URI, and log that URI"))
         hint = ev.stray_hint(found.runs, found.others, "metrics", [METRIC_STAGING_RMSE]) or STAGING_HINT
         ev.require_keys("metric", [METRIC_STAGING_RMSE], run.data.metrics, where, hint)
         ev.require_finite(run.data.metrics, [METRIC_STAGING_RMSE], where)
         ev.compare_metrics({METRIC_RMSE: run.data.metrics[METRIC_STAGING_RMSE]}, [METRIC_RMSE],
                            ctx.scores(model), lambda: ctx.scores(model, "train"),
-                           where, f"version {version.version} (its RMSE, as {METRIC_STAGING_RMSE})",
-                           "log the RMSE of the loaded model's predictions on X_test: " + STAGING_HINT)
+                           where, _("version {version} (its RMSE, as {metric})", version=version.version,
+                                    metric=METRIC_STAGING_RMSE),
+                           _("log the RMSE of the loaded model's predictions on X_test: {hint}", hint=STAGING_HINT))
 
     run = ev.first_passing(found.runs, scored)
     uri = run.data.params[PARAM_MODEL_URI]
     notes = [ev.crash_note([run], found.runs)]
     if uri not in (STAGING_URI, STAGE_URI):
-        notes.insert(0, f"{uri} is the staging model today; STAGING_URI follows the alias when it moves")
+        notes.insert(0, _("{uri} is the staging model today; STAGING_URI follows the alias when it moves", uri=uri))
     return "; ".join(n for n in notes if n) or None

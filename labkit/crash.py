@@ -12,7 +12,10 @@ from __future__ import annotations
 import os
 import sys
 
+from labkit.i18n import Domain
 from labkit.store import database_down_message, server_down_message, server_hung_message
+
+_, N_, _n = Domain("labkit").functions()
 
 TAG_ERROR = "lab.error"  # equal to grader.lab.TAG_ERROR (test/test_contract.py)
 
@@ -62,9 +65,9 @@ def server_failure(exc: BaseException) -> str | None:
                 isinstance(error, requests.exceptions.ConnectionError) and "timed out" in text):
             return server_hung_message(uri, os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "120"))
         if isinstance(error, requests.exceptions.ConnectionError):
-            reason = ("connection refused" if "refused" in text
-                      else "connection closed" if "reset" in text or "aborted" in text
-                      else "no connection")
+            reason = (_("connection refused") if "refused" in text
+                      else _("connection closed") if "reset" in text or "aborted" in text
+                      else _("no connection"))
             return server_down_message(uri, reason)
         if _is_database_down(error):
             return database_down_message(uri)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("labkit").functions()
+
 # The noise the data generator adds (labkit/maintainers/generate_data.py; test_data.py holds
 # the two equal): no model can beat this RMSE on average.
 NOISE_SD_MS = 14.0
@@ -23,9 +27,9 @@ def pred_vs_actual(y_true, y_pred, title: str) -> Figure:
     ax.scatter(y_true, y_pred, s=8, alpha=0.5)
     low = float(min(np.min(y_true), np.min(y_pred)))
     high = float(max(np.max(y_true), np.max(y_pred)))
-    ax.plot([low, high], [low, high], color="black", linewidth=1, label="perfect prediction")
-    ax.set_xlabel("actual response time (ms)")
-    ax.set_ylabel("predicted response time (ms)")
+    ax.plot([low, high], [low, high], color="black", linewidth=1, label=_("perfect prediction"))
+    ax.set_xlabel(_("actual response time (ms)"))
+    ax.set_ylabel(_("predicted response time (ms)"))
     ax.set_title(title)
     ax.legend(loc="upper left")
     return fig
@@ -39,10 +43,10 @@ def sweep_chart(rows: list[dict], metric: str, noise_floor: float = NOISE_SD_MS)
     labels = [row["label"] for row in rows]
     values = [row[metric] for row in rows]
     ax.bar(labels, values, color="tab:green")
-    ax.axhline(noise_floor, color="black", linestyle="--", label="irreducible noise")
-    ax.set_ylabel(f"test {metric} (ms, lower is better)")
-    ax.set_xlabel("RandomForest configuration (trees, depth, min leaf)")
-    ax.set_title("Hyperparameter sweep")
+    ax.axhline(noise_floor, color="black", linestyle="--", label=_("irreducible noise"))
+    ax.set_ylabel(_("test {metric} (ms, lower is better)", metric=metric))
+    ax.set_xlabel(_("RandomForest configuration (trees, depth, min leaf)"))
+    ax.set_title(_("Hyperparameter sweep"))
     ax.legend()
     ax.tick_params(axis="x", labelrotation=15)
     return fig
@@ -57,14 +61,14 @@ def comparison_chart(results: dict[str, dict], y_true, predictions: dict) -> Fig
     r2 = [results[n]["r2"] for n in names_]
     axes[0].bar(names_, r2, color=["tab:gray", "tab:green", "tab:blue"][: len(names_)])
     axes[0].set_ylim(0, 1)
-    axes[0].set_ylabel("test R² (higher is better)")
-    axes[0].set_title("R² by model")
+    axes[0].set_ylabel(_("test R² (higher is better)"))
+    axes[0].set_title(_("R² by model"))
     axes[0].tick_params(axis="x", labelrotation=15)
     for ax, name in zip(axes[1:], names_):
         ax.scatter(y_true, predictions[name], s=6, alpha=0.4)
         low, high = float(np.min(y_true)), float(np.max(y_true))
         ax.plot([low, high], [low, high], color="black", linewidth=1)
         ax.set_title(f"{name}: rmse {results[name]['rmse']:.1f} ms")
-        ax.set_xlabel("actual (ms)")
-        ax.set_ylabel("predicted (ms)")
+        ax.set_xlabel(_("actual (ms)"))
+        ax.set_ylabel(_("predicted (ms)"))
     return fig

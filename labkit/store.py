@@ -18,7 +18,10 @@ from datetime import datetime
 from pathlib import Path
 
 from grader import lab as names
+from labkit.i18n import Domain
 from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
+
+_, N_, _n = Domain("labkit").functions()
 
 ENV_URI = "MLFLOW_TRACKING_URI"
 
@@ -67,20 +70,26 @@ def fail_fast_on_dead_servers() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", SERVER_REQUEST_TIMEOUT_S)
 
 
-def server_down_message(uri: str, reason: str) -> str:
-    return (f"The tracking server at {uri} stopped answering during this run ({reason}). "
-            "Is it still running? Ask your instructor, then run this script again.")
+def server_down_message(uri: str, reason) -> str:
+    return _("The tracking server at {uri} stopped answering during this run ({reason}). "
+             "Is it still running? Ask your instructor, then run this script again.",
+             uri=uri, reason=reason)
 
 
 def server_hung_message(uri: str, seconds: str) -> str:
-    return (f"The tracking server at {uri} did not answer for {seconds} s during this run. "
-            "Is it overloaded or stopped? Ask your instructor, then run this script again.")
+    return _("The tracking server at {uri} did not answer for {seconds} s during this run. "
+             "Is it overloaded or stopped? Ask your instructor, then run this script again.",
+             uri=uri, seconds=seconds)
 
 
 def database_down_message(uri: str, detail: str = "") -> str:
-    detail = f": {detail}" if detail else ""
-    return (f"The tracking server at {uri} answers, but its database does not (HTTP 503{detail}). "
-            "Is the server's database running? Ask your instructor, then run this script again.")
+    if detail:
+        return _("The tracking server at {uri} answers, but its database does not (HTTP 503: {detail}). "
+                 "Is the server's database running? Ask your instructor, then run this script again.",
+                 uri=uri, detail=detail)
+    return _("The tracking server at {uri} answers, but its database does not (HTTP 503). "
+             "Is the server's database running? Ask your instructor, then run this script again.",
+             uri=uri)
 
 
 def check_server(uri: str, timeout: float = 5.0) -> None:
@@ -90,17 +99,16 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
             pass
     except urllib.error.HTTPError as exc:
         if exc.code >= 500:  # e.g. a proxy in front of MLflow whose upstream is not ready
-            raise StoreError(
-                f"The tracking server at {uri} is not ready (HTTP {exc.code} on /health). "
-                "Is it starting, or is its database down? Ask your instructor, then run this script again."
-            ) from None
+            raise StoreError(_(
+                "The tracking server at {uri} is not ready (HTTP {code} on /health). "
+                "Is it starting, or is its database down? Ask your instructor, then run this script again.",
+                uri=uri, code=exc.code)) from None
         # any other answer: the server is up; sign-in is checked next
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise StoreError(
-            f"The tracking server at {uri} does not answer ({reason}). "
-            f"Is it running, and is {ENV_URI} right?"
-        ) from None
+        raise StoreError(_("The tracking server at {uri} does not answer ({reason}). "
+                           "Is it running, and is {variable} right?",
+                           uri=uri, reason=reason, variable=ENV_URI)) from None
     check_sign_in(uri, timeout)
 
 
@@ -122,26 +130,30 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
     try:
         urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout).close()
     except urllib.error.HTTPError as exc:
+        if exc.code == 401 and user:
+            raise StoreError(_(
+                "The tracking server at {uri} did not accept user '{user}'. Are "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
+                uri=uri, user=user)) from None
         if exc.code == 401:
-            who = f"user '{user}'" if user else "a client without a user name"
-            raise StoreError(
-                f"The tracking server at {uri} did not accept {who}. Are "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?"
-            ) from None
+            raise StoreError(_(
+                "The tracking server at {uri} did not accept a client without a user name. Are "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
+                uri=uri)) from None
         if exc.code == 403:
-            raise StoreError(
-                f"User '{user}' may not use workspace '{workspace}' on {uri}. "
-                "Is MLFLOW_WORKSPACE your own?"
-            ) from None
+            raise StoreError(_("User '{user}' may not use workspace '{workspace}' on {uri}. "
+                               "Is MLFLOW_WORKSPACE your own?",
+                               user=user, workspace=workspace, uri=uri)) from None
         if exc.code == 404 and workspace and "workspace" in exc.read().decode(errors="replace").lower():
-            raise StoreError(f"{uri} has no workspace '{workspace}'. Is MLFLOW_WORKSPACE right?") from None
+            raise StoreError(_("{uri} has no workspace '{workspace}'. Is MLFLOW_WORKSPACE right?",
+                               uri=uri, workspace=workspace)) from None
         if exc.code == 503:
             raise StoreError(database_down_message(uri, _first_line_of_message(exc))) from None
         if exc.code >= 500:
-            raise StoreError(
-                f"The tracking server at {uri} fails (HTTP {exc.code}: {_first_line_of_message(exc)}). "
-                "Ask your instructor to read its log, then run this script again."
-            ) from None
+            raise StoreError(_(
+                "The tracking server at {uri} fails (HTTP {code}: {detail}). "
+                "Ask your instructor to read its log, then run this script again.",
+                uri=uri, code=exc.code, detail=_first_line_of_message(exc))) from None
     except OSError:
         pass  # a server that stops answering now is reported by the client itself
 
@@ -163,18 +175,16 @@ def check_sqlite(db: Path) -> None:
         with open(db, "rb") as handle:
             header = handle.read(16)
     except PermissionError:
-        raise StoreError(f"Cannot read {db}. Do you have permission to read that folder?")
+        raise StoreError(_("Cannot read {db}. Do you have permission to read that folder?", db=db))
     except IsADirectoryError:
-        raise StoreError(f"{db} is a folder, not a database. Did you mean its parent folder?")
+        raise StoreError(_("{db} is a folder, not a database. Did you mean its parent folder?", db=db))
     if header and header != b"SQLite format 3\x00":
-        raise StoreError(
-            f"{db} is not an SQLite database. Run `python -m labkit reset` to back it up "
-            "and start a fresh store."
-        )
+        raise StoreError(_("{db} is not an SQLite database. Run `python -m labkit reset` to back it up "
+                           "and start a fresh store.", db=db))
     try:
         sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True).execute("select 1").close()
     except sqlite3.Error as exc:
-        raise StoreError(f"{db} cannot be opened ({exc}). Run `python -m labkit reset`?")
+        raise StoreError(_("{db} cannot be opened ({error}). Run `python -m labkit reset`?", db=db, error=exc))
 
 
 def prepare_lab_store(create: bool = True) -> str:
@@ -214,7 +224,7 @@ def _create_local_store(uri: str) -> None:
             store.create_experiment(name, artifact_location=(root / name).as_uri())
         elif experiment.lifecycle_stage == "deleted":
             store.restore_experiment(experiment.experiment_id)
-            print(f"Restored the experiment '{name}', which had been deleted.")
+            print(_("Restored the experiment '{name}', which had been deleted.", name=name))
 
 
 def _lab_experiments_ready(db: Path) -> bool:

@@ -6,9 +6,12 @@ import sys
 
 from labkit import plots
 from labkit.crash import install_crash_note
+from labkit.i18n import Domain
 from labkit.store import StoreError, is_remote, tracking_uri, prepare_lab_store
 from labkit.todo import print_open_todos
 from labkit.tracking import run_url, ui_base
+
+_, N_, _n = Domain("labkit").functions()
 
 
 def start(title: str) -> str:
@@ -19,29 +22,29 @@ def start(title: str) -> str:
         sys.exit(str(exc))
     install_crash_note()
     print(f"== {title} ==")
-    print(f"Tracking store: {uri}")
+    print(_("Tracking store: {uri}", uri=uri))
     return uri
 
 
 def report_run(run, metrics: dict | None = None) -> None:
     """One line per run: its name, its metrics and where to see it in the UI."""
     if run is None:
-        print("  (no run was started: see the TODOs below)")
+        print("  " + _("(no run was started: see the TODOs below)"))
         return
     shown = ""
     if metrics:
         shown = "  " + "  ".join(f"{k}={v:.3f}" for k, v in metrics.items())
-    print(f"  run '{run.info.run_name}'{shown}")
+    print("  " + _("run '{name}'", name=run.info.run_name) + shown)
     print(f"      {run_url(run)}")
 
 
 def finish(task: str) -> None:
     """Close with the grading command, the noise floor and the TODOs still open."""
-    print(f"\nIrreducible error of the data: RMSE about {plots.NOISE_SD_MS:.0f} ms "
-          "(no model can do better).")
+    print("\n" + _("Irreducible error of the data: RMSE about {noise:.0f} ms (no model can do better).",
+                   noise=plots.NOISE_SD_MS))
     if is_remote(tracking_uri()):
-        print(f"See your runs at {ui_base()}, then grade with:")
+        print(_("See your runs at {url}, then grade with:", url=ui_base()))
     else:
-        print("Open the UI with `python -m labkit ui`, then grade with:")
+        print(_("Open the UI with `python -m labkit ui`, then grade with:"))
     print(f"  python grader/check.py {task}")
     print_open_todos()

@@ -11,6 +11,10 @@ import re
 import sys
 from pathlib import Path
 
+from labkit.i18n import Domain
+
+_, N_, _n = Domain("labkit").functions()
+
 _open: list[str] = []
 
 
@@ -53,6 +57,8 @@ def open_todos() -> list[str]:
 def print_open_todos() -> None:
     still_open = open_todos()
     if still_open:
-        print(f"\nStill open: TODO {', '.join(still_open)}. Search your script for 'TODO'.")
+        print("\n" + _n("Still open: TODO {todos}. Search your script for 'TODO'.",
+                        "Still open: TODO {todos}. Search your script for 'TODO'.",
+                        len(still_open), todos=", ".join(still_open)))
     else:
-        print("\nNo TODO left open in this script.")
+        print("\n" + _("No TODO left open in this script."))

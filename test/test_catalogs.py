@@ -21,7 +21,7 @@ def test_the_catalogs_are_in_step_with_the_code():
     assert catalogs.problems() == []
 
 
-@pytest.mark.parametrize("domain", ["grader", "classroom"])
+@pytest.mark.parametrize("domain", ["grader", "labkit", "classroom"])
 def test_each_domain_has_messages_to_translate(domain):
     assert len(catalogs.extract(domain)) > 0, domain
 

@@ -96,3 +96,175 @@ def test_the_generator_command_fails_loudly_on_a_bad_solution(tmp_path, capsys):
 
 def test_a_good_region_becomes_a_todo_comment_and_a_stub():
     assert codegen.render(GOOD) == 'x = 1\n# TODO 9.1: Do it.\n#   Hint: it()\ntodo("9.1")\n'
+
+
+# ------------------------------------------------------------------ the scripts in Spanish
+
+import re  # noqa: E402
+import shutil  # noqa: E402
+from functools import cache  # noqa: E402
+
+from labkit.maintainers import script_texts, translation  # noqa: E402
+
+# The glossary of the lab's Spanish (the brief of issue 14): Spain-only or misleading words.
+FORBIDDEN = ("corrector", "corregir", "corrige", "desviación típica", "pulsa", "intro",
+             "sea cual sea", "otro sitio", "cabecera", "almacén", "vale", "fichero", "ordenador",
+             "coger", "vosotros", "modelo registrado en el run")
+
+
+@cache
+def spanish() -> dict[str, str]:
+    return codegen.scripts(lang="es")
+
+
+@cache
+def spanish_solutions() -> dict[str, str]:
+    return {path.name: text for path, text in translation.sources(lang="es").items()}
+
+
+def test_the_texts_of_the_solutions_all_have_their_spanish_and_none_is_stale():
+    """Is solutions/locale/es.po in step with solutions/ (the generation refuses it otherwise)?"""
+    found = translation.problems()
+    assert not found, "\n".join(found) + f"\nRun `{translation.UPDATE}` and write the Spanish."
+
+
+@pytest.mark.parametrize("script", [p.name for p in solution_sources()])
+def test_a_spanish_script_is_the_english_program_with_spanish_texts(script):
+    """Code, names, string constants and API calls are the English ones; only texts change."""
+    english = (CODE_DIR / script).read_text(encoding="utf-8")
+    english_solution = (SOLUTIONS_DIR / script).read_text(encoding="utf-8")
+    assert script_texts.program(spanish()[script]) == script_texts.program(english)
+    assert (script_texts.program(codegen.render(spanish_solutions()[script], revert=set()))
+            == script_texts.program(codegen.render(english_solution, revert=set())))
+    english_comments = {c for c in re.findall(r"#.*", english) if len(c) > 12}
+    assert not english_comments & set(re.findall(r"#.*", spanish()[script])), "an English comment is left"
+
+
+def test_the_program_comparison_sees_a_changed_name_and_a_changed_field():
+    source = (SOLUTIONS_DIR / "task4_registry.py").read_text(encoding="utf-8")
+    same = script_texts.program(source)
+    assert script_texts.program(source.replace('"task4-model-registry"', '"tarea4"')) != same
+    assert script_texts.program(source.replace("{best_run_id}\")", "{best_run}\")")) != same
+    assert script_texts.program(source.replace("Best task-3 run", "Mejor run")) == same
+
+
+def test_the_spanish_todos_keep_their_ids_stubs_and_code_and_say_pista():
+    text = "".join(spanish().values())
+    for todo_id in todo_ids():
+        assert text.count(f"# TODO {todo_id}: ") == 1, todo_id
+        assert f'todo("{todo_id}")' in text
+    assert "Hint:" not in text and text.count("#   Pista: ") == len(todo_ids())
+    assert "BEGIN TODO" not in text and "# STUB" not in text
+
+
+def test_the_spanish_uses_the_glossary():
+    """No Spain-only word, and "registrar" only where the English registers (never for log)."""
+    catalog = translation.read("es")
+    for entry in catalog:
+        if not entry.id:
+            continue
+        words = entry.string.lower()
+        assert not [w for w in FORBIDDEN if re.search(rf"\b{w}\b", words)], entry.string
+        if re.search(r"registr", words):
+            assert re.search(r"regist", entry.id.lower()), (
+                f"'registrar' is for the Model Registry only; this English logs: {entry.id!r}")
+
+
+def copy_of_the_solutions(tmp_path):
+    copy = tmp_path / "solutions"
+    copy.mkdir()
+    for path in solution_sources():
+        shutil.copy(path, copy / path.name)
+    (copy / "locale").mkdir()
+    shutil.copy(translation.po_path("es"), copy / "locale" / "es.po")
+    return copy
+
+
+def edit_po(folder, old: str, new: str) -> None:
+    po = folder / "locale" / "es.po"
+    text = po.read_text(encoding="utf-8")
+    assert old in text, old
+    po.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_changed_english_text_stops_the_generation_until_its_spanish_is_updated(tmp_path):
+    """Is an English edit without its Spanish found, and its old Spanish kept as fuzzy (stale)?"""
+    folder = copy_of_the_solutions(tmp_path)
+    script = folder / "task1_baseline.py"
+    old = "# An experiment groups the runs of one question;"
+    script.write_text(script.read_text(encoding="utf-8").replace(old, "# An experiment groups the runs of a question;"),
+                      encoding="utf-8")
+    with pytest.raises(translation.TranslationError, match=r"task1_baseline.py:38.*labkit.maintainers.translation update"):
+        codegen.scripts(folder, lang="es")
+    found = translation.problems(folder)
+    assert any("no entry for 'An experiment groups the runs of a question;" in p for p in found), found
+    assert any("'An experiment groups the runs of one question;" in p and "no longer" in p for p in found)
+    translation.update(folder)
+    found = translation.problems(folder)
+    assert len(found) == 1 and "changed: update it and remove its fuzzy mark" in found[0], found
+    with pytest.raises(translation.TranslationError):
+        codegen.scripts(folder, lang="es")
+
+
+@pytest.mark.parametrize("old, new, problem", [
+    ('msgstr "Paso 1: elige adónde va el run"', 'msgstr ""', "has no translation"),
+    ("Pista: mlflow.set_experiment(name)", "Hint: mlflow.set_experiment(name)", "its hint must be 'Pista:'"),
+    ("Pista: mlflow.set_experiment(name)", "Pista: mlflow.set_experiment()", "its hint must be"),
+    ('llamado EXPERIMENT_NAME (\\"task1-baseline\\")', "llamado EXPERIMENT_NAME", 'keep "task1-baseline"'),
+    ("Inicia un run llamado RUN_NAME", "Inicia un run con nombre", "keep RUN_NAME"),
+    ("Mejor run de la tarea 3: {best_run_id}", "Mejor run de la tarea 3: {best_run}", "its fields are"),
+    ('"\\n"\n"Se guardó el run de referencia:"', '"Se guardó el run de referencia:"', "leading and trailing"),
+    ('msgstr "reabre un run terminado"', 'msgstr "reabre\\nun run terminado"', "keep it on one line"),
+])
+def test_a_translation_that_breaks_a_rule_is_named(tmp_path, old, new, problem):
+    """Does the check name a Spanish text that drops what its English must keep?"""
+    folder = copy_of_the_solutions(tmp_path)
+    edit_po(folder, old, new)
+    found = translation.problems(folder)
+    assert any(problem in p for p in found), found
+
+
+def test_a_spanish_line_too_long_is_named(tmp_path):
+    folder = copy_of_the_solutions(tmp_path)
+    edit_po(folder, 'msgstr "Paso 1: un run por modelo"', 'msgstr "Paso 1: un run por modelo' + " x" * 50 + '"')
+    found = translation.problems(folder)
+    assert any("task3_compare.py (es solution)" in p and "more than 99" in p for p in found), found
+
+
+def test_the_generator_writes_the_spanish_scripts_and_notebooks_elsewhere_only(tmp_path, capsys):
+    """`--lang es --out DIR` writes the Spanish code/ there; without --out, one line says why not."""
+    from labkit.maintainers import notebooks
+
+    out = tmp_path / "code-es"
+    for main in (codegen.main, notebooks.main):
+        assert main(["--lang", "es", "--out", str(out)]) == 0
+        capsys.readouterr()
+        assert main(["--lang", "es"]) == 2
+        refused = capsys.readouterr().err
+        assert refused.count("\n") == 1 and "code/ stays English: give --out DIR" in refused
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([p.name for p in solution_sources()] + [p.stem + ".ipynb" for p in solution_sources()])
+    for name, text in spanish().items():
+        assert (out / name).read_text(encoding="utf-8") == text
+
+
+def test_the_lab_command_generates_the_spanish_scripts_with_lang_and_out(tmp_path):
+    """`python -m labkit generate --lang es --out DIR`, as README names it; LAB_LANG alone never
+    turns the committed code/ Spanish."""
+    import os
+    import subprocess
+    import sys
+
+    from labkit.paths import ROOT
+
+    out = tmp_path / "code-es"
+    env = {**os.environ, "LAB_LANG": "es"}
+    done = subprocess.run([sys.executable, "-m", "labkit", "generate", "--lang", "es", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name, text in spanish().items():
+        assert (out / name).read_text(encoding="utf-8") == text
+    assert sorted(p.suffix for p in out.iterdir()).count(".ipynb") == len(solution_sources())
+    refused = subprocess.run([sys.executable, "-m", "labkit", "generate", "--lang", "es"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "--out" in refused.stderr

@@ -1,7 +1,7 @@
 """Do the task scripts keep the contract the grader relies on, and read like MLflow's examples?
 
 - the constants at the top of each solution hold what grader/lab.py looks for;
-- every TODO's text names the exact strings and constants it needs;
+- every TODO's text, in English and in Spanish, names the exact strings and constants it needs;
 - the lab's own package stays small in a script: few calls into it, none that logs to
   MLflow on the student's behalf (the crash note aside);
 - nothing in the lab tunes the interpreter (garbage collector, import order).
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 import re
 import subprocess
@@ -23,6 +24,7 @@ from grader.registry import all_checks, todo_ids
 import labkit
 from grader import lab
 from labkit import crash
+from labkit.maintainers import codegen
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
 SCRIPTS = {
@@ -35,6 +37,7 @@ LAB_PACKAGE = "labkit"
 LIBRARIES = ("mlflow", "sklearn", "pandas")
 MAX_LAB_CALLS = 5  # per student script, besides the TODO stubs (issue 11)
 MIN_LIBRARY_RATIO = 3  # calls into mlflow/sklearn/pandas per call into the lab, in solutions/
+LANGUAGES = ("en", "es")  # of the student scripts: code/, and the Spanish generation (--lang es)
 
 
 # ------------------------------------------------------------ reading a script's constants
@@ -173,11 +176,19 @@ CHECKS = {check.id: check for check in all_checks()}
 TODO_LINE = re.compile(r"^\s*# TODO (?P<id>\d+\.\d+):")
 
 
-def todo_texts() -> dict[str, str]:
-    """TODO id -> its whole comment in code/ (instruction and hint)."""
+@functools.cache
+def student_scripts(lang: str) -> tuple[str, ...]:
+    """The student scripts: code/ in English, generated from the same solutions in Spanish."""
+    if lang == "en":
+        return tuple(path.read_text(encoding="utf-8") for path in sorted(CODE_DIR.glob("task*.py")))
+    return tuple(codegen.scripts(lang=lang).values())
+
+
+def todo_texts(lang: str = "en") -> dict[str, str]:
+    """TODO id -> its whole comment in the student scripts (instruction and hint)."""
     out = {}
-    for path in sorted(CODE_DIR.glob("task*.py")):
-        lines = path.read_text(encoding="utf-8").splitlines()
+    for script in student_scripts(lang):
+        lines = script.splitlines()
         for index, line in enumerate(lines):
             if match := TODO_LINE.match(line):
                 comment = [line]
@@ -189,14 +200,17 @@ def todo_texts() -> dict[str, str]:
     return out
 
 
-def test_the_todo_needs_cover_every_todo():
-    assert sorted(todo_texts()) == sorted(todo_ids())
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_todo_needs_cover_every_todo(lang):
+    assert sorted(todo_texts(lang)) == sorted(todo_ids())
     assert all(CHECKS[i].quotes or CHECKS[i].names for i in todo_ids())
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("todo_id", todo_ids())
-def test_each_todo_names_the_exact_strings_and_constants_it_needs(todo_id):
-    text = todo_texts()[todo_id]
+def test_each_todo_names_the_exact_strings_and_constants_it_needs(todo_id, lang):
+    """In English and in Spanish: a translated TODO shows what the grader looks for, too."""
+    text = todo_texts(lang)[todo_id]
     strings, words = CHECKS[todo_id].quotes, CHECKS[todo_id].names
     for value in strings:
         assert f'"{value}"' in text or f"'{value}'" in text, (
@@ -332,7 +346,7 @@ def modules_a_script_loads() -> set[Path]:
 
 
 STUDENT_PART = {"__init__.py", "task.py", "todo.py", "plots.py", "crash.py", "store.py",
-                "paths.py", "tracking.py"}
+                "paths.py", "tracking.py", "i18n.py"}  # i18n: the lines a script prints, in the student's language
 LOGGING = re.compile(r"^(log_\w+|set_tags?|start_run|create_run|register_model|"
                      r"set_registered_model_alias|set_terminated|delete_\w+)$")
 

@@ -6,6 +6,7 @@ shared with test_docs_commands.py, which runs every command a student is told to
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from labkit.paths import CODE_DIR, ROOT
 
 GUIDES = (ROOT / "LAB.md", ROOT / "LAB.es.md")
+LANGUAGE = {"LAB.md": "en", "LAB.es.md": "es"}  # the language of the scripts each guide quotes
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<body>.*?)^```$", re.M | re.S)
 HEADING = re.compile(r"^(?P<level>#{1,6}) (?P<text>.+)$", re.M)
 TODO_LINE = re.compile(r"^\s*# TODO (?P<id>\d+\.\d+):")
@@ -80,11 +82,21 @@ def todo_blocks(markdown: str) -> dict[str, str]:
     return out
 
 
-def code_todo_comments() -> dict[str, str]:
-    """TODO id -> its comment in code/ (the TODO line and its indented continuation)."""
+@functools.cache
+def student_scripts(lang: str = "en") -> tuple[str, ...]:
+    """The student scripts in ``lang``: code/ (English), or generated from the same solutions."""
+    if lang == "en":
+        return tuple(text(path) for path in sorted(CODE_DIR.glob("task*.py")))
+    from labkit.maintainers import codegen
+
+    return tuple(codegen.scripts(lang=lang).values())
+
+
+def code_todo_comments(lang: str = "en") -> dict[str, str]:
+    """TODO id -> its comment in the student scripts (the TODO line and its indented continuation)."""
     out = {}
-    for path in sorted(CODE_DIR.glob("task*.py")):
-        lines = text(path).splitlines()
+    for script in student_scripts(lang):
+        lines = script.splitlines()
         for index, line in enumerate(lines):
             if match := TODO_LINE.match(line):
                 comment = [line.strip()]
@@ -134,10 +146,18 @@ def test_both_guides_have_the_same_sections():
 
 
 def test_both_guides_give_the_same_commands_and_code():
+    """The same commands; the same code, quoted from the scripts in each guide's language."""
+    from labkit.maintainers.script_texts import program
+
     english, spanish = blocks(text(ENGLISH)), blocks(text(SPANISH))
     assert [b.lang for b in english] == [b.lang for b in spanish]
     for mine, theirs in zip(english, spanish):
-        if mine.lang != "text":
+        if mine.lang == "python":
+            todo = TODO_LINE.match(mine.body)
+            assert (todo and todo["id"]) == ((match := TODO_LINE.match(theirs.body)) and match["id"])
+            if not todo:
+                assert program(mine.body) == program(theirs.body), f"{mine.body}\n---\n{theirs.body}"
+        elif mine.lang != "text":
             assert mine == theirs, f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}"
     assert inline_commands(text(ENGLISH)) and set(inline_commands(text(ENGLISH))) == set(
         inline_commands(text(SPANISH)))
@@ -149,10 +169,12 @@ def test_both_guides_show_the_same_images():
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
 def test_the_guide_quotes_every_todo_exactly_as_code_has_it(guide):
-    in_code = code_todo_comments()
+    """LAB.md quotes code/; LAB.es.md the Spanish scripts (`python -m labkit generate --lang es`)."""
+    in_code = code_todo_comments(LANGUAGE[guide.name])
     assert len(in_code) == len(todo_ids())
     assert todo_blocks(text(guide)) == in_code, (
-        f"{guide.name}'s TODO blocks differ from the TODO comments in code/: copy them again")
+        f"{guide.name}'s TODO blocks differ from the TODO comments of the {LANGUAGE[guide.name]} "
+        "scripts: copy them again")
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
@@ -207,9 +229,10 @@ def test_the_port_the_guide_suggests_for_the_ui_is_free_of_the_serving_bonus(gui
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
 def test_the_guide_quotes_script_lines_as_code_has_them(guide):
-    """Python blocks other than TODOs are excerpts of code/: each line is in a script."""
-    lines = {line.strip() for path in CODE_DIR.glob("task*.py")
-             for line in text(path).splitlines()}
+    """Python blocks other than TODOs are excerpts of the scripts (in the guide's language):
+    each line is in a script."""
+    lines = {line.strip() for script in student_scripts(LANGUAGE[guide.name])
+             for line in script.splitlines()}
     for block in blocks(text(guide)):
         if block.lang == "python" and not TODO_LINE.match(block.body):
             for line in block.body.splitlines():
@@ -235,3 +258,62 @@ def test_the_guide_says_what_the_dataset_column_shows(guide):
     for word in [*dataset_names(), "**Dataset**", "digest", "`training`", "`evaluation`",
                  "data/devops_metrics.csv"]:
         assert word in markdown, f"{guide.name} never mentions {word}"
+
+
+# The Spanish of LAB.es.md: neutral Latin-American, the lab's glossary (issue 14). Each pattern
+# is a word or phrase a Latin-American student misreads, or one the glossary replaced.
+NOT_IN_THE_SPANISH_GUIDE = {
+    r"desviaci[oó]n t[ií]pica": "desviación estándar",
+    r"\bpulsa": "presiona Enter",
+    r"\bintro\b": "Enter",
+    r"\bcorrector": "calificador",
+    r"\bcorreg|\bcorrig|\bcorrij": "calificar (and arreglar for a fix)",
+    r"modelos? registrados? en el run": "modelo guardado en el run (logged model)",
+    r"sea cual sea": "desde cualquier carpeta, sin importar",
+    r"otro sitio": "otra carpeta",
+    r"cabecera": "encabezado",
+    r"almac[eé]n\b": "almacenamiento de seguimiento (tracking store)",
+    r"\bvale\b": "está bien",
+    r"fichero": "archivo",
+    r"ordenador": "computadora",
+    r"\bcog(e|er|ido)\b": "tomar",
+    r"\bvosotros|\b\w+(?:áis|éis)\b": "tú",
+    r"\blanz(a|as|ar|ó|ado)\b|l[aá]nza": "ejecutar, iniciar",
+}
+
+
+@pytest.mark.parametrize("pattern", list(NOT_IN_THE_SPANISH_GUIDE))
+def test_the_spanish_guide_speaks_neutral_latin_american_spanish(pattern):
+    found = re.findall(rf".{{0,30}}(?:{pattern}).{{0,30}}", prose(text(SPANISH)), re.I)
+    assert not found, f"LAB.es.md: use {NOT_IN_THE_SPANISH_GUIDE[pattern]!r} instead of {found}"
+
+
+def test_the_spanish_guide_glosses_the_english_words_of_the_api_and_the_ui():
+    markdown = text(SPANISH)
+    for term in ("guardar (log)", "modelo guardado en el run (logged model)", "etapas (stages)",
+                 "firma (signature)", "servidor de seguimiento (tracking server)",
+                 "registro de modelos (Model Registry)", "almacenamiento de seguimiento (tracking store)",
+                 "modelo registrado (registered model)"):
+        assert term in " ".join(markdown.split()), f"LAB.es.md never says {term!r}"
+    glossary = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert any(row.startswith("| firma (signature) |") for row in glossary), "no glossary row for firma"
+    assert any(row.startswith("| modelo guardado en el run (logged model) |") for row in glossary)
+
+
+def test_registrar_means_the_model_registry_only_in_the_spanish_guide():
+    """Every sentence that says "registrar" (or "registra", "registrado") is about the Model
+    Registry: it names it, or register_model, a registered model, a version or an alias."""
+    sentences = re.split(r"(?<=[.:;])\s+", " ".join(prose(text(SPANISH)).split()))
+    about = re.compile(r"Model Registry|register_model|registro de modelos|REGISTERED_MODEL|"
+                       r"registered|versi[oó]n|alias|Model registry", re.I)
+    wrong = [s for s in sentences if re.search(r"\bregistr[aeoó]", s, re.I) and not about.search(s)]
+    assert not wrong, "registrar is for the Model Registry; say guardar (log) for the rest:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("document", [ENGLISH, SPANISH, README], ids=lambda p: p.name)
+def test_the_guides_and_readme_say_how_to_get_feedback_in_spanish(document):
+    """LAB_LANG for a terminal (Linux/macOS, cmd, PowerShell), --lang for one command, a locale."""
+    markdown = text(document)
+    for way in ("export LAB_LANG=es", "set LAB_LANG=es", '$env:LAB_LANG="es"', "--lang es",
+                "LANG=es_MX.UTF-8"):
+        assert way in markdown, f"{document.name} never says {way!r}"

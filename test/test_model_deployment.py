@@ -227,9 +227,11 @@ def test_serve_model_answers_curl_and_test_requests_then_stops_on_ctrl_c(solutio
         ], f"the printed command is not in README.md's serving section:\n{printed}"
         status, output = run_curl(printed, url)
         assert status == 200, output
-        checked = run_script(REQUESTS_SCRIPT, solutions_store, "--url", url)  # terminal 2
+        # terminal 2, in Spanish (the automatic path above reads the same table in English)
+        checked = run_script(REQUESTS_SCRIPT, solutions_store, "--url", url, "--lang", "es")
         assert checked.returncode == 0, checked.stdout + checked.stderr[-3000:]
-        assert re.search(r"All \d+ checks passed", checked.stdout), checked.stdout
+        assert (re.search(r"^Pasaron las \d+ verificaciones\.$", checked.stdout, re.M)
+                and re.search(r"servido = pyfunc en proceso\s+pass", checked.stdout)), checked.stdout
         assert served.interrupt() == 0, "\n".join(served.lines)
         assert server_gone(pid, port), f"server pid {pid} or port {port} still in use after Ctrl+C"
     finally:

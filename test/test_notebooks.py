@@ -115,3 +115,19 @@ def assert_full_marks(store):
                             env=store.env(), capture_output=True, text=True, timeout=300)
     todos = len(todo_ids())
     assert result.returncode == 0 and f"Score: {todos}/{todos}" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_spanish_notebooks_are_the_english_ones_with_spanish_texts():
+    """The student notebooks in Spanish (--lang es): the same program, the Spanish TODOs and intro."""
+    from labkit.maintainers.script_texts import program
+
+    spanish_scripts = codegen.scripts(lang="es")
+    for name, data in notebooks.student_notebooks(lang="es").items():
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        english = read(CODE_DIR / name)
+        script = name.replace(".ipynb", ".py")
+        assert program(code_of(nb)) == program(code_of(english))
+        todos = [c for c in comments(spanish_scripts[script]) if c.startswith(("# TODO", "#   "))]
+        assert todos and [c for c in comments(code_of(nb)) if c in todos] == todos
+        assert nb.cells[0].source.startswith("# Tarea ") and "Esta es tu copia" in nb.cells[0].source
+        assert [c.source.split("\n")[0] for c in nb.cells if c.source.startswith("## ")][-1] == "## Resumen"

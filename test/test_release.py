@@ -6,6 +6,11 @@ own that borrows this one's installed libraries instead of downloading them), ru
 untouched code/ from the release's folder on a store of its own, grades it, and starts the
 UI and the serving command. The leak test reads every file of the release for the solutions'
 lines, found by the TODO markers themselves, not by the release's own check.
+
+A Spanish release (``--lang es``) is written too: its code/ is generated from the same
+solutions with Spanish texts. It is held to the same checks, and its smoke test runs task 1
+only: the other scripts are shown to be the English program (the same syntax tree apart
+from docstrings, comments and printed strings), which the English smoke test runs.
 """
 
 from __future__ import annotations
@@ -26,10 +31,15 @@ import pytest
 from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, free_port
 
 from grader.registry import todo_ids
-from labkit.maintainers.codegen import parse
+from labkit.maintainers import codegen, notebooks, script_texts, translation
+from labkit.maintainers.codegen import parse, student_version
 
 PATH_TOKEN = re.compile(r"(?<![\w/.:-])((?:\.?[\w-]+/)+[\w.-]*)")
 MAKE_TARGET = re.compile(r"(?<![\w-])make ([a-z][\w-]*)(?=`|[ \t]*(?:#|;|$))", re.M)  # a command, not prose
+
+
+LANGUAGES = ("en", "es")
+SMOKE = {"en": ("all", list(TASK_SCRIPTS)), "es": ("task1", ["task1"])}  # graded, run: see the docstring
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +52,45 @@ def release(tmp_path_factory) -> Path:
     return out
 
 
-def solution_lines() -> set[str]:
-    """The code lines of every TODO's solution that the students' code/ does not hold."""
+@pytest.fixture(scope="module")
+def spanish_release(tmp_path_factory) -> Path:
+    """The release with a Spanish code/ (what `python -m classroom release DIR --lang es` writes)."""
+    from classroom.release import write_release
+
+    out = tmp_path_factory.mktemp("release-es") / "mlflow-lab"
+    written = write_release(out, lang="es")
+    assert sorted(written.translated) == sorted(f"code/{name}" for name in spanish_code())
+    return out
+
+
+def release_in(request, lang: str) -> Path:
+    return request.getfixturevalue("release" if lang == "en" else "spanish_release")
+
+
+def spanish_code() -> dict[str, bytes]:
+    """The student scripts and notebooks generated in Spanish from solutions/, by file name."""
+    scripts = {name: text.encode("utf-8") for name, text in codegen.scripts(lang="es").items()}
+    return {**scripts, **notebooks.student_notebooks(lang="es")}
+
+
+def solution_lines(lang: str = "en") -> set[str]:
+    """The code lines of every TODO's solution that the students' code/ does not hold (in Spanish:
+    the English ones and those of the Spanish solutions, whose comments and strings differ)."""
     def normal(line: str) -> str:
         return line.strip().lstrip("#").strip()
 
-    solved = set()
-    for script in TASK_SCRIPTS.values():
-        source = (SOLUTIONS_DIR / script).read_text(encoding="utf-8").splitlines(keepends=True)
-        for region in parse(source, script):
-            solved |= {normal(line) for line in region.solution if not line.strip().startswith("#")}
+    versions = [{script: (SOLUTIONS_DIR / script).read_text(encoding="utf-8") for script in TASK_SCRIPTS.values()}]
     student = {normal(line) for script in TASK_SCRIPTS.values()
                for line in (CODE_DIR / script).read_text(encoding="utf-8").splitlines()}
+    if lang != "en":
+        versions.append({path.name: text for path, text in translation.sources(lang=lang).items()})
+        student |= {normal(line) for script, text in versions[-1].items()
+                    for line in student_version(text, script).splitlines()}
+    solved = set()
+    for version in versions:
+        for script, text in version.items():
+            for region in parse(text.splitlines(keepends=True), script):
+                solved |= {normal(line) for line in region.solution if not line.strip().startswith("#")}
     return solved - student - {""}
 
 
@@ -67,33 +104,46 @@ def lines_of(path: Path) -> list[str]:
     return text.splitlines()
 
 
-def leaked(folder: Path) -> list[str]:
-    wanted = solution_lines()
+def leaked(folder: Path, lang: str = "en") -> list[str]:
+    wanted = solution_lines(lang)
     return [f"{path.relative_to(folder)}: {line.strip()}"
             for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".venv" not in p.parts)
             for line in lines_of(path) if line.strip().lstrip("#").strip() in wanted]
 
 
-def test_no_file_of_the_release_holds_a_line_of_the_solutions(release, tmp_path):
-    """Does the release hold none of the TODOs' solution lines, in any file (notebooks too)?"""
-    assert len(solution_lines()) > len(todo_ids()), "the solutions' lines were not found"
-    assert not (release / "solutions").exists()
-    assert leaked(release) == []
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_file_of_the_release_holds_a_line_of_the_solutions(request, lang, tmp_path):
+    """Does the release hold none of the TODOs' solution lines, in any file (notebooks too), nor
+    the solutions' catalog (it quotes the solved TODOs' comments and printed lines)?"""
+    release = release_in(request, lang)
+    assert len(solution_lines(lang)) > len(todo_ids()), "the solutions' lines were not found"
+    assert not (release / "solutions").exists() and not list(release.rglob("es.po"))
+    assert leaked(release, lang) == []
     # The reading finds a leak where there is one: the repository's own tests quote the solutions,
     # and a solution line pasted into a copy of the release is found.
     assert leaked(ROOT / "test")
     planted = tmp_path / "planted"
     shutil.copytree(release / "code", planted)
     solved = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
-    (planted / "notes.md").write_text(solved, encoding="utf-8")
-    assert leaked(planted)
+    (planted / "notes.md").write_text(translation.translate(solved, lang), encoding="utf-8")
+    found = leaked(planted, lang)
+    assert found and (lang == "en" or any("guardado en {model_info" in line for line in found)), (
+        "a line only the Spanish solution has (TODO 3.3's print) is not found")
 
 
-def test_the_release_keeps_what_students_use_and_the_grader_whole(release):
-    """Are the students' scripts, notebooks, data, grader and serving bonus there, byte for byte?"""
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_release_keeps_what_students_use_and_the_grader_whole(request, lang):
+    """Are the students' scripts, notebooks, data, grader and serving bonus there, byte for byte
+    (code/ as generated in the release's language)?"""
+    release = release_in(request, lang)
+    if lang == "es":
+        generated = spanish_code()
+        assert sorted(p.name for p in (release / "code").iterdir()) == sorted(generated)
+        for name, data in generated.items():
+            assert (release / "code" / name).read_bytes() == data, name
     for folder in ("code", "grader", "data", "labkit"):
         for path in (ROOT / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and not (folder == "code" and lang == "es"):
                 copy = release / path.relative_to(ROOT)
                 assert copy.read_bytes() == path.read_bytes(), copy
     for script in ("serve_model.py", "test_requests.py", "test_model_deployment.py"):
@@ -182,33 +232,60 @@ def student_python(release: Path, folder: Path) -> Path:
     return python
 
 
+class Student:
+    """A student with the release installed in their own environment, a store of their own, and
+    the lab's language (LAB_LANG) set to the release's."""
+
+    def __init__(self, release: Path, folder: Path, lang: str) -> None:
+        self.release = release
+        self.python = student_python(release, folder / "venv")
+        (folder / "store").mkdir()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHON", "VIRTUAL_ENV"))}
+        self.env.update(MLFLOW_TRACKING_URI="sqlite:///" + (folder / "store" / "mlflow.db").as_posix(),
+                        PYTHONUTF8="1", LAB_LANG=lang)
+        where = self.run("-c", "import labkit, grader; print(labkit.__file__, grader.__file__)").stdout
+        assert where.count(str(release)) == 2, f"the release's own packages must be the ones imported: {where}"
+
+    def run(self, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.python), *argv], cwd=self.release, env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+
 @pytest.mark.slow
-def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_every_todo(release, tmp_path):
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_every_todo(request, lang, tmp_path):
     """As a student: install the release, run its untouched code/ from its folder on a store of its
-    own, grade it (0 points, a hint on every TODO), open the UI and try the serving command."""
-    python = student_python(release, tmp_path / "venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(MLFLOW_TRACKING_URI="sqlite:///" + (tmp_path / "store" / "mlflow.db").as_posix(), PYTHONUTF8="1")
-    (tmp_path / "store").mkdir()
-    where = subprocess.run([str(python), "-c", "import labkit, grader; print(labkit.__file__, grader.__file__)"],
-                           cwd=release, env=env, capture_output=True, text=True, check=True).stdout
-    assert where.count(str(release)) == 2, f"the release's own packages must be the ones imported: {where}"
-
-    def run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(python), *argv], cwd=release, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-
-    for script in TASK_SCRIPTS.values():
-        result = run(f"code/{script}")
-        assert result.returncode == 0, f"{script}\n{result.stdout}\n{result.stderr[-3000:]}"
-    graded = run("grader/check.py", "all", "--json")
+    own, grade it (0 points, a hint on every TODO), open the UI and try the serving command. In
+    Spanish: task 1 only; the other scripts are the English program with Spanish texts."""
+    student = Student(release_in(request, lang), tmp_path, lang)
+    graded_as, tasks = SMOKE[lang]
+    printed = {}
+    for task in tasks:
+        result = student.run(f"code/{TASK_SCRIPTS[task]}")
+        assert result.returncode == 0, f"{task}\n{result.stdout}\n{result.stderr[-3000:]}"
+        printed[task] = result.stdout
+    graded = student.run("grader/check.py", graded_as, "--json")
     assert graded.returncode == 1, graded.stderr
     report = json.loads(graded.stdout)
-    assert (report["score"], report["max_score"]) == (0, len(todo_ids()))
-    assert [r["id"] for r in report["results"]] == todo_ids()
+    ids = [i for i in todo_ids() if f"task{i.split('.')[0]}" in tasks]
+    assert (report["score"], report["max_score"]) == (0, len(ids))
+    assert [r["id"] for r in report["results"]] == ids
     for result in report["results"]:
         assert result["status"] in ("fail", "skip") and result["rationale"] and result["hint"], result
+    if lang == "es":
+        assert "Se guardó el run de referencia:" in printed["task1"], "task 1 printed no Spanish"
+        for script in TASK_SCRIPTS.values():  # the English program, with the TODOs in Spanish
+            text = (student.release / "code" / script).read_text(encoding="utf-8")
+            assert script_texts.program(text) == script_texts.program((CODE_DIR / script).read_text(encoding="utf-8"))
+            assert "#   Pista: " in text and "Hint:" not in text, script
+    else:
+        serve_ui_and_instructor_commands(student)
 
+
+def serve_ui_and_instructor_commands(student: Student) -> None:
+    """The serving command before task 4, the UI, and the instructor's commands, which say in
+    one line why they are not for this copy."""
+    run = student.run
     serving = run("test/serve_model.py", "--port", str(free_port()), timeout=120)
     assert serving.returncode == 2 and "task 4" in serving.stdout.lower() + serving.stderr.lower(), serving
     assert run("test/test_requests.py", "--help", timeout=120).returncode == 0
@@ -218,8 +295,9 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
         assert "Traceback" not in result.stderr, result.stderr
 
     port = free_port()
-    ui = subprocess.Popen([str(python), "-m", "labkit", "ui", "--port", str(port)], cwd=release, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    ui = subprocess.Popen([str(student.python), "-m", "labkit", "ui", "--port", str(port)], cwd=student.release,
+                          env=student.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and ui.poll() is None:

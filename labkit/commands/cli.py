@@ -1,4 +1,4 @@
-"""The lab's own commands: ``python -m labkit ui|reset|demo|generate|data``."""
+"""The lab's own commands: ``python -m labkit ui|reset|demo|generate|data [--lang es|en]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
+from labkit import i18n
 from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.store import (
@@ -20,6 +22,8 @@ from labkit.store import (
     tracking_uri,
     prepare_lab_store,
 )
+
+_, N_, _n = i18n.Domain("labkit").functions()
 
 TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
 
@@ -73,9 +77,10 @@ def wait_for_ui(server: subprocess.Popen, base: str, timeout: float = UI_READY_T
     deadline = time.monotonic() + timeout
     while not ui_answers(base):
         if server.poll() is not None:
-            return f"The MLflow server exited with code {server.returncode}; its log is above."
+            return _("The MLflow server exited with code {code}; its log is above.", code=server.returncode)
         if time.monotonic() > deadline:
-            return f"The MLflow server did not answer {base}/health within {timeout:.0f} s; its log is above."
+            return _("The MLflow server did not answer {url}/health within {seconds:.0f} s; its log is above.",
+                     url=base, seconds=timeout)
         time.sleep(0.25)
     return None
 
@@ -83,11 +88,12 @@ def wait_for_ui(server: subprocess.Popen, base: str, timeout: float = UI_READY_T
 def cmd_ui(args) -> int:
     uri = tracking_uri()
     if is_remote(uri):
-        print(f"Your store is the tracking server {uri}: open that address in a browser.")
+        print(_("Your store is the tracking server {uri}: open that address in a browser.", uri=uri))
         return 0
     if not port_is_free(args.port, args.host):
-        print(f"Port {args.port} is in use. Is the UI already open at "
-              f"http://{args.host}:{args.port}? If not, try --port {ui_port_suggestion(args.port, args.host)}.")
+        print(_("Port {port} is in use. Is the UI already open at http://{host}:{port}? "
+                "If not, try --port {suggestion}.",
+                port=args.port, host=args.host, suggestion=ui_port_suggestion(args.port, args.host)))
         return 2
     try:
         prepare_lab_store()  # create the store and experiments from the client side first
@@ -96,7 +102,8 @@ def cmd_ui(args) -> int:
         return 2
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     base = f"http://{local}:{args.port}"
-    print(f"MLflow UI on {uri}\nStarting the MLflow server (about 10 s)...", flush=True)
+    print(_("MLflow UI on {uri}", uri=uri))
+    print(_("Starting the MLflow server (about 10 s)..."), flush=True)
     stop_on_signals()  # Ctrl+C, `kill` and a closed terminal stop the server with this command
     server = None
     try:
@@ -106,13 +113,14 @@ def cmd_ui(args) -> int:
         if problem:
             print(problem)
             return 1
-        print(f"Open {base} (Ctrl+C to stop)", flush=True)
+        print(_("Open {url} (Ctrl+C to stop)", url=base), flush=True)
         while server.poll() is None:
             time.sleep(0.5)
-        print(f"The MLflow server stopped by itself (exit code {server.returncode}); its log is above.")
+        print(_("The MLflow server stopped by itself (exit code {code}); its log is above.",
+                code=server.returncode))
         return 1
     except KeyboardInterrupt:
-        print("\nStopping the MLflow UI...", flush=True)
+        print("\n" + _("Stopping the MLflow UI..."), flush=True)
         return 0
     finally:
         if server is not None:
@@ -123,22 +131,29 @@ def cmd_reset(args) -> int:
     uri = tracking_uri()
     db = sqlite_path(uri)
     if db is None:
-        print(f"Reset only clears a local store; {uri} is a tracking server. Unset MLFLOW_TRACKING_URI?")
+        print(_("Reset only clears a local store; {uri} is a tracking server. Unset MLFLOW_TRACKING_URI?",
+                uri=uri))
         return 2
     backup = backup_and_reset(db, artifact_root_for(uri), db.parent / "backups")
     if backup is None:
-        print(f"Nothing to reset: there is no store at {db} yet.")
+        print(_("Nothing to reset: there is no store at {db} yet.", db=db))
     else:
-        print(f"Moved the store to {backup}. Nothing was deleted; the next task starts a fresh store.")
+        print(_("Moved the store to {backup}. Nothing was deleted; the next task starts a fresh store.",
+                backup=backup))
     return 0
+
+
+def child_env() -> dict[str, str]:
+    """A child's environment: this one, speaking this command's language (``--lang``)."""
+    return {**os.environ, **i18n.environment_for()}
 
 
 def run_scripts(folder, scripts=TASK_SCRIPTS) -> int:
     for script in scripts:
         print(f"\n$ python {folder.name}/{script}", flush=True)
-        code = subprocess.call([sys.executable, str(folder / script)])
+        code = subprocess.call([sys.executable, str(folder / script)], env=child_env())
         if code != 0:
-            print(f"{script} failed with exit code {code}.")
+            print(_("{script} failed with exit code {code}.", script=script, code=code))
             return code
     return 0
 
@@ -147,8 +162,8 @@ def no_solutions() -> bool:
     """True (and one line saying so) in a student's copy of the lab, which has no solutions/."""
     if (SOLUTIONS_DIR / TASK_SCRIPTS[0]).is_file():
         return False
-    print(f"This copy of the lab has no {SOLUTIONS_DIR.name}/ (a student release): "
-          "the demo and code generation are for the instructor's copy.")
+    print(_("This copy of the lab has no {folder}/ (a student release): "
+            "the demo and code generation are for the instructor's copy.", folder=SOLUTIONS_DIR.name))
     return True
 
 
@@ -162,7 +177,7 @@ def cmd_demo(args) -> int:
     if not check.exists():
         return 0
     print("\n$ python grader/check.py all", flush=True)
-    return subprocess.call([sys.executable, str(check), "all"])
+    return subprocess.call([sys.executable, str(check), "all"], env=child_env())
 
 
 def cmd_generate(args) -> int:
@@ -170,16 +185,20 @@ def cmd_generate(args) -> int:
         return 2
     from labkit.maintainers import codegen
 
-    code = codegen.main([])
+    # The scripts' language is --lang's alone (LAB_LANG changes messages, never code/).
+    choice = ["--lang", getattr(args, "lang", None) or "en"]
+    if args.out is not None:
+        choice += ["--out", str(args.out)]
+    code = codegen.main(choice)
     if code != 0:
         return code
     try:
         from labkit.maintainers import notebooks
     except ImportError:
-        print("Skipped the notebooks: nbformat is missing. "
-              "Did you run `python -m pip install -r requirements-dev.txt`?")
+        print(_("Skipped the notebooks: nbformat is missing. "
+                "Did you run `python -m pip install -r requirements-dev.txt`?"))
         return 1
-    return notebooks.main([])
+    return notebooks.main(choice)
 
 
 def cmd_data(args) -> int:
@@ -189,17 +208,51 @@ def cmd_data(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit", description=__doc__)
+def early_language(argv: list[str] | None) -> None:
+    """Speak ``--lang`` already in the help texts (``ui --lang es --help``); parsed again after."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
+    known, _rest = early.parse_known_args(argv)
+    if known.lang in i18n.LANGUAGES:
+        i18n.set_language(known.lang)
+
+
+def add_lang(parser: argparse.ArgumentParser) -> None:
+    """``--lang es|en``, before or after the command (absent: the environment's language)."""
+    parser.add_argument("--lang", choices=list(i18n.LANGUAGES), default=argparse.SUPPRESS,
+                        help=_("the language of the messages (default: LAB_LANG, else LANG)"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m labkit",
+        description=_("The lab's own commands: python -m labkit ui|reset|demo|generate|data."))
+    add_lang(parser)
+    common = argparse.ArgumentParser(add_help=False)
+    add_lang(common)
     sub = parser.add_subparsers(dest="command", required=True)
-    ui = sub.add_parser("ui", help="open the MLflow UI on the lab's store")
-    ui.add_argument("--port", type=int, default=5000)
-    ui.add_argument("--host", default="127.0.0.1")
+    ui = sub.add_parser("ui", parents=[common], help=_("open the MLflow UI on the lab's store"))
+    ui.add_argument("--port", type=int, default=5000, help=_("the port to serve on (default 5000)"))
+    ui.add_argument("--host", default="127.0.0.1", help=_("the address to listen on (default 127.0.0.1)"))
     ui.set_defaults(func=cmd_ui)
-    sub.add_parser("reset", help="back up the store, then start afresh").set_defaults(func=cmd_reset)
-    sub.add_parser("demo", help="run the four solutions, then grade them").set_defaults(func=cmd_demo)
-    sub.add_parser("generate", help="write code/ and the notebooks from solutions/").set_defaults(func=cmd_generate)
-    sub.add_parser("data", help="regenerate data/devops_metrics.csv").set_defaults(func=cmd_data)
-    args = parser.parse_args(argv)
+    for name, function, text in [
+        ("reset", cmd_reset, _("back up the store, then start afresh")),
+        ("demo", cmd_demo, _("run the four solutions, then grade them")),
+        ("generate", cmd_generate, _("write code/ and the notebooks from solutions/ "
+                                     "(--lang es --out DIR: the Spanish ones, in DIR)")),
+        ("data", cmd_data, _("regenerate data/devops_metrics.csv")),
+    ]:
+        command = sub.add_parser(name, parents=[common], help=text)
+        command.set_defaults(func=function)
+        if name == "generate":
+            command.add_argument("--out", type=Path, default=None,
+                                 help=_("where to write (default: code/ and the notebooks' folders)"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    early_language(argv)
+    args = build_parser().parse_args(argv)
+    i18n.set_language(getattr(args, "lang", None))
     os.environ.setdefault("PYTHONUTF8", "1")
     return args.func(args)

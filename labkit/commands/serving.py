@@ -22,7 +22,10 @@ from grader import lab as names
 from labkit.commands.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
     HOST, free_port, port_is_free, server_gone, start_group, stop_group,
 )
+from labkit.i18n import Domain
 from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
+
+_, N_, _n = Domain("labkit").functions()
 
 DEFAULT_PORT = 5001  # the MLflow UI uses 5000
 READY_TIMEOUT_S = 120.0  # first /ping after ~10 s on a quiet machine; give a busy laptop room
@@ -55,7 +58,7 @@ def staged_version(tracking_uri: str):
     """The ModelVersion behind the `staging` alias, or ServeError naming the fix."""
     db = sqlite_path(tracking_uri)
     if db is not None and not db.exists():
-        raise ServeError(f"No tracking store at {tracking_uri} yet: run tasks 1 to 4 first.")
+        raise ServeError(_("No tracking store at {uri} yet: run tasks 1 to 4 first.", uri=tracking_uri))
     if is_remote(tracking_uri):
         fail_fast_on_dead_servers()
         try:
@@ -70,10 +73,8 @@ def staged_version(tracking_uri: str):
             names.REGISTERED_MODEL, names.ALIAS
         )
     except MlflowException:
-        raise ServeError(
-            f"No model has the alias '{names.ALIAS}' in {tracking_uri}: run task 4 first "
-            "(python code/task4_registry.py)."
-        ) from None
+        raise ServeError(_("No model has the alias '{alias}' in {uri}: run task 4 first "
+                           "(python code/task4_registry.py).", alias=names.ALIAS, uri=tracking_uri)) from None
 
 
 def serve_command(model_uri: str, port: int, host: str = HOST) -> list[str]:
@@ -131,16 +132,18 @@ class ModelServer:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             if self.process.poll() is not None:
-                code = self.process.returncode
-                self._fail(f"exited with code {code} before it answered /ping")
+                self._fail(_("The model server exited with code {code} before it answered /ping. "
+                             "The end of its log:", code=self.process.returncode))
             if ping(self.url, timeout=1.0):
                 return time.monotonic() - started
             time.sleep(0.25)
-        self._fail(f"did not answer {self.url}/ping within {timeout:.0f} s")
+        self._fail(_("The model server did not answer {url}/ping within {seconds:.0f} s. "
+                     "The end of its log:", url=self.url, seconds=timeout))
 
     def _fail(self, what: str) -> None:
+        """Stop the server, then raise ServeError: ``what`` happened, and the log's tail."""
         self.stop()  # the log stays until stop() ends, so read it after the processes exit
-        raise ServeError(f"The model server {what}. The end of its log:\n{self.last_log}")
+        raise ServeError(f"{what}\n{self.last_log}")
 
     def log_text(self) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -149,7 +152,7 @@ class ModelServer:
 
     def log_tail(self, lines: int = 15) -> str:
         tail = self.log_text().rstrip().splitlines()[-lines:]
-        return "\n".join("  | " + line for line in tail) or "  | (the log is empty)"
+        return "\n".join("  | " + line for line in tail) or "  | " + _("(the log is empty)")
 
     def stop(self) -> None:
         """Stop the server and every process it started. Safe to call twice."""

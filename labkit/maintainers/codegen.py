@@ -12,6 +12,10 @@ A TODO region in a solution looks like this::
 The student version keeps the instruction and hint as ``# TODO 1.1: ...`` and
 replaces the solution lines with the stub (``todo("1.1")`` when there is none).
 Nested, unterminated or mismatched markers stop the generator with an error.
+
+``--lang es`` writes the Spanish scripts from the same solutions: their docstrings, comments,
+TODO texts and printed lines come from solutions/locale/es.po (labkit/maintainers/translation.py),
+everything else is the English scripts' own. code/ stays English; the Spanish goes to ``--out``.
 """
 
 from __future__ import annotations
@@ -131,25 +135,40 @@ def student_version(source: str, name: str = "<solution>") -> str:
     return render(source, None, name)
 
 
-def generate(solutions: Path = SOLUTIONS_DIR, out: Path = CODE_DIR) -> list[Path]:
+def scripts(solutions: Path = SOLUTIONS_DIR, lang: str = "en") -> dict[str, str]:
+    """The student version of every solutions/task*.py in ``lang``, by file name."""
+    from labkit.maintainers.translation import sources
+
+    return {path.name: student_version(source, str(path))
+            for path, source in sources(solutions, lang).items()}
+
+
+def generate(solutions: Path = SOLUTIONS_DIR, out: Path = CODE_DIR, lang: str = "en") -> list[Path]:
     """Write the student version of every solutions/task*.py into ``out``."""
     written = []
+    texts = scripts(solutions, lang)  # all of them, or none when one fails
     out.mkdir(parents=True, exist_ok=True)
-    for path in sorted(solutions.glob("task*.py")):
-        target = out / path.name
-        text = student_version(path.read_text(encoding="utf-8"), str(path))
+    for name, text in texts.items():
+        target = out / name
         target.write_bytes(text.encode("utf-8"))
         written.append(target)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
+    from labkit.maintainers.translation import LANGUAGES, TranslationError
+
     parser = argparse.ArgumentParser(description="Generate code/ from solutions/.")
-    parser.add_argument("--out", type=Path, default=CODE_DIR, help="where to write (default: code/)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: code/)")
+    parser.add_argument("--lang", choices=["en", *LANGUAGES], default="en",
+                        help="the language of the docstrings, comments, TODOs and printed lines")
     args = parser.parse_args(argv)
+    if args.lang != "en" and args.out is None:
+        print(f"error: code/ stays English: give --out DIR for the {args.lang} scripts", file=sys.stderr)
+        return 2
     try:
-        written = generate(out=args.out)
-    except MarkerError as exc:
+        written = generate(out=args.out or CODE_DIR, lang=args.lang)
+    except (MarkerError, TranslationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for path in written:

@@ -12,6 +12,10 @@ can compare the committed notebooks byte for byte with freshly generated ones.
     python -m labkit generate                        # code/ and the eight notebooks
     python -m labkit.maintainers.notebooks           # only the eight notebooks
     python -m labkit.maintainers.notebooks --check   # exit 1 if a committed notebook drifted
+    python -m labkit.maintainers.notebooks --lang es --out DIR   # the student notebooks in Spanish
+
+In another language the notebooks come from the translated solutions, and their
+introductions from the same catalog (labkit/maintainers/translation.py).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import nbformat
 from nbformat import v4
 
 from labkit.maintainers.codegen import MarkerError, render, student_version
+from labkit.maintainers.translation import LANGUAGES, TranslationError, message, sources
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
 COMMAND = "python -m labkit generate"  # writes code/ and these notebooks
@@ -94,20 +99,28 @@ def to_bytes(nb: nbformat.NotebookNode) -> bytes:
     return (nbformat.writes(nb) + "\n").encode("utf-8")
 
 
-def notebooks(solutions: Path = SOLUTIONS_DIR) -> dict[str, bytes]:
+def notebooks(solutions: Path = SOLUTIONS_DIR, lang: str = "en") -> dict[str, bytes]:
     """Every notebook to write, keyed by its path relative to the repository root."""
     out = {}
-    for path in sorted(solutions.glob("task*.py")):
-        source = path.read_text(encoding="utf-8")
+    student_intro, solution_intro = (message(STUDENT_INTRO, lang, solutions),
+                                     message(SOLUTION_INTRO, lang, solutions))
+    for path, source in sources(solutions, lang).items():
         task = path.stem.split("_")[0]
         fill = {"task": task, "script": path.name, "command": COMMAND}
         student = student_version(source, str(path))
         solution = render(source, revert=set(), name=str(path))
         out[f"{CODE_DIR.name}/{path.stem}.ipynb"] = to_bytes(
-            build(student, path.stem, STUDENT_INTRO.format(**fill)))
+            build(student, path.stem, student_intro.format(**fill)))
         out[f"{SOLUTIONS_DIR.name}/{path.stem}.ipynb"] = to_bytes(
-            build(solution, path.stem, SOLUTION_INTRO.format(**fill)))
+            build(solution, path.stem, solution_intro.format(**fill)))
     return out
+
+
+def student_notebooks(solutions: Path = SOLUTIONS_DIR, lang: str = "en") -> dict[str, bytes]:
+    """The notebooks that go beside the student scripts, by file name."""
+    prefix = f"{CODE_DIR.name}/"
+    return {rel.removeprefix(prefix): data for rel, data in notebooks(solutions, lang).items()
+            if rel.startswith(prefix)}
 
 
 def drifted(root: Path) -> list[str]:
@@ -121,7 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Write the task notebooks.")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a committed notebook has drifted")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write only the student notebooks, into this folder")
+    parser.add_argument("--lang", choices=["en", *LANGUAGES], default="en",
+                        help="the language of their texts (code/ stays English: needs --out)")
     args = parser.parse_args(argv)
+    if args.lang != "en" and args.out is None:
+        print(f"error: code/ stays English: give --out DIR for the {args.lang} notebooks", file=sys.stderr)
+        return 2
     root = SOLUTIONS_DIR.parent
     try:
         if args.check:
@@ -129,10 +149,16 @@ def main(argv: list[str] | None = None) -> int:
             for rel in stale:
                 print(f"{rel} has drifted from solutions/. Run `{COMMAND}`.")
             return 1 if stale else 0
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            for name, data in student_notebooks(lang=args.lang).items():
+                (args.out / name).write_bytes(data)
+                print(f"wrote {args.out / name}")
+            return 0
         for rel, data in notebooks().items():
             (root / rel).write_bytes(data)
             print(f"wrote {rel}")
-    except MarkerError as exc:
+    except (MarkerError, TranslationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

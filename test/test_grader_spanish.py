@@ -1,0 +1,162 @@
+"""Does the grader speak Spanish when asked (LANG, LAB_LANG or --lang es), and only Spanish,
+in every format, while English stays the default? (issue 14)
+
+The Spanish output is read by a checker that drops what stays English on purpose (quoted
+and backticked text, code, names with dots, underscores or parentheses, URIs, numbers, the
+words PASS/FAIL/SKIP and TODO) and fails on any common English word left over.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pytest
+from conftest import CODE_DIR, TASK_SCRIPTS, LabStore
+from test_grader import load_schema
+from test_grader_support import run_check
+
+from grader.registry import all_checks, todo_ids
+from labkit import i18n
+
+LANGUAGE_VARIABLES = ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+# Words of English that no Spanish sentence has (the glossary keeps "run" in Spanish, and
+# English words glossed in parentheses, e.g. "firma (signature)", are not listed here).
+ENGLISH_WORDS = frozenset("""
+    the of in on to for from by with without and or but then than is are was were be been
+    has have had it its this that these those which when where what who not your you yet
+    already again until once first before after inside outside into expected found nothing
+    missing call log logs logged finish finished skipped passes pass grade grading graded
+    hint note score named every each fix should must can cannot could did does do so if
+    there here how above below less more equal same other another one wrap use keep move
+    point load register fit compute predict start let
+""".split())
+ENGLISH_PHRASES = ("run again", "run it", "run the", "run task")
+
+QUOTED = re.compile(r"`[^`\n]*`|\"[^\"\n]*\"|(?<![\w])'[^'\n]*'(?!\w)")
+URI = re.compile(r"\b[a-z][a-z0-9+.-]*:/+\S*")
+EDGES = ".,;:!?¿¡'\"()[]{}"
+CODE_MARKS = re.compile(r"[._()/=\[\]{}<>@\d]")
+
+
+def english_words(line: str) -> list[str]:
+    """The English words of ``line`` once what stays English on purpose is dropped."""
+    text = URI.sub(" ", QUOTED.sub(" ", line))
+    words = []
+    for token in text.split():
+        core = token.strip(EDGES)
+        if not core or CODE_MARKS.search(core) or (core.isupper() and len(core) > 1):
+            continue  # code, a path, a number, a constant, PASS/FAIL/SKIP, TODO
+        words.append(core)
+    kept = " ".join(words).lower()
+    found = [w for w in kept.replace("-", " ").split() if w in ENGLISH_WORDS]
+    return found + [p for p in ENGLISH_PHRASES if re.search(rf"\b{p}\b", kept)]
+
+
+def assert_spanish(text: str) -> None:
+    bad = {line: english_words(line) for line in text.splitlines() if english_words(line)}
+    assert not bad, "English in the Spanish output:\n" + "\n".join(f"{w}: {line}" for line, w in bad.items())
+
+
+def env_for(store: LabStore, **language: str) -> dict[str, str]:
+    """The store's environment with no language variable but ``language``'s."""
+    env = {k: v for k, v in store.env().items() if k not in LANGUAGE_VARIABLES}
+    env.update(language)
+    return env
+
+
+@pytest.fixture(scope="module")
+def untouched_store(tmp_path_factory) -> LabStore:
+    """A store in which the untouched code/ scripts ran once, in order. Read-only."""
+    store = LabStore(tmp_path_factory.mktemp("untouched_store"))
+    for task in TASK_SCRIPTS:
+        store.run_task(task, folder=CODE_DIR)
+    return store
+
+
+def test_the_checker_catches_english_and_lets_spanish_with_code_through():
+    assert {"expected", "found"} <= set(english_words(
+        "       expected a run in experiment 'task1-baseline', found none"))
+    assert "run again" in english_words("pista: fix that error, then run code/task2_sweep.py again")
+    assert "the" in english_words("un LinearRegression re-fit on the lab's split 'x'")  # an apostrophe is no quote
+    assert english_words("FAIL 1.1  a task-1 run is in experiment 'task1-baseline'  [0/1]") == ["is", "in"]
+    for spanish in (
+        "FAIL 1.3  el run de la tarea 1 guarda los parámetros model_type, random_state y test_size  [0/1]",
+        '       pista: dentro del bloque `with`: mlflow.log_param("model_type", MODEL_TYPE), y lo mismo '
+        'para "random_state" (RANDOM_STATE)',
+        "Calificando task1, task2 en sqlite:////tmp/x/mlflow.db",
+        "       se omite hasta que pase el TODO 1.3",
+    ):
+        assert english_words(spanish) == [], spanish
+
+
+def test_a_spanish_run_of_the_lab_shows_only_spanish_by_lang_or_by_the_option(untouched_store, solutions_store):
+    todos = len(todo_ids())
+    for store, score in ((untouched_store, 0), (solutions_store, todos)):
+        by_lang = run_check(env_for(store, LANG="es_MX.UTF-8"), "all", fresh=store is untouched_store)
+        by_option = run_check(store.env(), "all", "--lang", "es")  # the suite's LAB_LANG=en: --lang wins
+        assert by_lang.stdout == by_option.stdout, (by_lang.stdout, by_option.stdout)
+        assert by_lang.returncode == (0 if score else 1), by_lang.stderr
+        assert "Traceback" not in by_lang.stderr + by_option.stderr
+        lines = by_lang.stdout.splitlines()
+        assert lines[0].startswith("Calificando ") and lines[-1] == f"Puntaje: {score}/{todos}"
+        verdicts = [i for i, line in enumerate(lines) if re.match(r"(PASS|FAIL|SKIP) ", line)]
+        assert len(verdicts) == todos
+        for i in verdicts:
+            if not lines[i].startswith("PASS"):  # what was expected, then a pista
+                assert lines[i + 1].startswith("       se ") and lines[i + 2].startswith("       pista: "), lines[i]
+        assert_spanish(by_lang.stdout)
+
+
+def test_json_and_gradescope_carry_the_spanish_and_match_their_schemas(untouched_store, tmp_path):
+    target = tmp_path / "results.json"
+    result = run_check(untouched_store.env(), "all", "--json", "--gradescope", str(target), "--lang", "es")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, load_schema("report.schema.json"))
+    assert report["language"] == "es"
+    for item in report["results"]:
+        assert item["rationale"] and item["hint"], item
+        assert_spanish("\n".join([item["description"], item["rationale"], item["hint"]]))
+    data = json.loads(target.read_text(encoding="utf-8"))
+    jsonschema.validate(data, load_schema("gradescope.schema.json"))
+    assert data["output"].startswith("Puntaje: 0/")
+    assert_spanish("\n".join([data["output"], *(t["name"] + "\n" + t["output"] for t in data["tests"])]))
+
+
+@pytest.mark.parametrize("language", [{}, {"LANG": "C.UTF-8"}])
+def test_english_stays_the_default(untouched_store, language):
+    result = run_check(env_for(untouched_store, **language), "all")
+    assert result.stdout.startswith("Grading ") and result.stdout.rstrip().endswith(f"Score: 0/{len(todo_ids())}")
+    assert "expected" in english_words(result.stdout.splitlines()[2])  # the checker sees it: English
+
+
+def test_cannot_grade_says_so_in_spanish(tmp_path):
+    store = LabStore(tmp_path)  # nothing ran: no store
+    result = run_check(store.env(), "all", "--lang", "es")
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("No se puede calificar: No hay un almacenamiento de seguimiento"), line
+    assert line.endswith("¿Ya ejecutaste code/task1_baseline.py?"), line
+
+
+def test_every_check_and_every_result_has_its_spanish_text(untouched_store):
+    from grader.core import grade
+
+    english = {c.id: (c.description, c.hint) for c in all_checks()}
+    try:
+        i18n.set_language("es")
+        for check in all_checks():
+            for spanish, original in zip((check.description, check.hint), english[check.id]):
+                assert type(spanish) is str and spanish != original, (check.id, original)
+                assert english_words(spanish) == [], (check.id, spanish)
+        results = grade(["all"], tracking_uri=untouched_store.uri).results
+    finally:
+        i18n.set_language(None)
+    for result in results:
+        texts = (result.description, result.rationale, result.hint)
+        assert all(type(t) is str for t in texts), result  # plain text, not a lazy message
+        assert english_words(" ".join(texts)) == [], result
+    assert [c.description for c in all_checks()] == [d for d, _hint in english.values()]  # English again

@@ -1,0 +1,166 @@
+"""Does labkit speak Spanish to a Spanish class, and English to everyone else (issue 14)?
+
+Real parts: the task scripts run as a student runs them, on a real SQLite store in a
+temporary folder; a real `mlflow server` stopped mid-run; `python -m labkit` as a command.
+Only labkit's own lines are read here: a script's title and its own prints belong to
+the script (solutions/ and code/ are made bilingual on their own).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import CODE_DIR, SOLUTIONS_DIR, TASK_SCRIPTS, free_port, run_python
+from test_dead_server import TaskScript, one_line, sqlite_server  # noqa: F401 - a fixture
+
+from labkit import i18n
+from labkit.commands import cli
+
+LANGUAGE_VARIABLES = ("LAB_LANG", *i18n.GETTEXT_VARIABLES)
+
+# Words of English that Spanish never uses; "run", "log", "TODO" and "UI" are the lab's
+# Spanish too (glossary of issue 14).
+ENGLISH = {
+    "the", "and", "of", "to", "in", "on", "at", "for", "with", "your", "you", "is", "are",
+    "was", "not", "does", "did", "then", "still", "open", "see", "grade", "store", "server",
+    "tracking", "answer", "answers", "stopped", "nothing", "yet", "this", "that", "left",
+    "search", "about", "model", "started", "below", "ask", "again",
+}
+# English kept on purpose: the glossary's glosses, code spans, quoted names, paths, URLs
+# and code names (MLFLOW_TRACKING_URI, rmse=27.1).
+GLOSS = re.compile(r"\((?:tracking server|tracking store|workspace|logged model|registered model|"
+                   r"Model Registry|signature|stages)\)")
+CODE_OR_QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"")
+CODE_LIKE = re.compile(r"\S*[/\\=_]\S*")
+
+
+def english_words(line: str) -> list[str]:
+    """The English words of ``line`` outside glosses, code, quotes, paths and URLs."""
+    text = CODE_LIKE.sub(" ", CODE_OR_QUOTED.sub(" ", GLOSS.sub(" ", line)))
+    return [w for w in re.findall(r"[A-Za-zÁÉÍÓÚÑÜáéíóúñü]+", text) if w.lower() in ENGLISH]
+
+
+def assert_spanish(lines: list[str]) -> None:
+    found = {line: english_words(line) for line in lines if english_words(line)}
+    assert not found, f"English in lines meant to be Spanish: {found}"
+
+
+def test_the_checker_catches_an_english_line_and_lets_quotes_code_and_glosses_be():
+    assert english_words("The tracking server at http://127.0.0.1:5000 stopped answering.")
+    assert english_words("Siguen pendientes: TODO 1.1. Search your script for 'TODO'.") == [
+        "Search", "your", "for"]
+    assert english_words("El servidor de seguimiento (tracking server) en http://x:1/y no responde. "
+                         "Ejecuta `python -m labkit reset` para 'the run' en /tmp/pytest-of-me/test_0 "
+                         "y luego python grader/check.py task1; rmse=27.089, MLFLOW_TRACKING_URI") == []
+
+
+def language_env(lab_store, **language: str) -> dict[str, str]:
+    """The store's environment with only the given language variables set."""
+    env = {k: v for k, v in lab_store.env().items() if k not in LANGUAGE_VARIABLES}
+    return {**env, **language}
+
+
+def labkit_lines(stdout: str) -> list[str]:
+    """labkit's lines of a task script: the store line, then the summary from report_run on."""
+    lines = stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(("  run '", "  (")))
+    return [lines[1]] + [line for line in lines[first:] if line.strip()]
+
+
+def run_task1(lab_store, folder, **language: str) -> subprocess.CompletedProcess:
+    result = run_python([folder / TASK_SCRIPTS["task1"]], language_env(lab_store, **language),
+                        lab_store.folder)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.parametrize("language", [{"LAB_LANG": "es"}, {"LANG": "es_MX.UTF-8"}],
+                         ids=["LAB_LANG=es", "LANG=es_MX"])
+def test_a_solution_says_its_start_and_summary_in_spanish(lab_store, language):
+    """With LAB_LANG=es (Windows) or a Spanish LANG (LAB_LANG unset), labkit speaks Spanish."""
+    result = run_task1(lab_store, SOLUTIONS_DIR, **language)
+    lines = labkit_lines(result.stdout)
+    assert lines[0] == f"Almacenamiento de seguimiento (tracking store): {lab_store.uri}", result.stdout
+    assert "Error irreducible de los datos: RMSE de unos 14 ms" in result.stdout
+    assert "Abre la UI con `python -m labkit ui` y luego califica con:" in result.stdout
+    assert lines[-1] == "No queda ningún TODO pendiente en este script.", result.stdout
+    assert_spanish(lines)
+
+
+def test_with_no_language_set_a_solution_speaks_english(lab_store):
+    result = run_task1(lab_store, SOLUTIONS_DIR)
+    lines = labkit_lines(result.stdout)
+    assert lines[0] == f"Tracking store: {lab_store.uri}", result.stdout
+    assert lines[-1] == "No TODO left open in this script.", result.stdout
+    assert "Irreducible error of the data" in result.stdout
+
+
+def test_an_untouched_script_says_in_spanish_which_todos_are_open(lab_store):
+    result = run_task1(lab_store, CODE_DIR, LAB_LANG="es")
+    lines = labkit_lines(result.stdout)
+    assert lines[-1] == "Siguen pendientes: TODO 1.1, 1.2, 1.3, 1.4. Busca 'TODO' en tu script.", result.stdout
+    assert "Still open" not in result.stdout
+    assert_spanish(lines)
+
+
+def test_a_tracking_server_that_does_not_answer_at_the_start_is_one_spanish_line(lab_store):
+    port = free_port()  # nobody listens on it
+    env = language_env(lab_store, LAB_LANG="es", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}")
+    result = run_python([CODE_DIR / TASK_SCRIPTS["task1"]], env, lab_store.folder)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    line = one_line(result.stderr)
+    assert line.startswith(f"El servidor de seguimiento (tracking server) en http://127.0.0.1:{port} "
+                           "no responde ("), line
+    assert line.endswith("¿Está en marcha, y es correcta MLFLOW_TRACKING_URI?"), line
+    assert_spanish([re.sub(r"\(\[Errno [^)]*\)", "", line)])  # the OS's own words stay as they are
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP")
+def test_a_server_that_stops_mid_run_is_one_spanish_line(sqlite_server, tmp_path, monkeypatch):  # noqa: F811
+    """crash.py's line for a server that dies under a running script (test_dead_server's case)."""
+    monkeypatch.setenv("LAB_LANG", "es")  # TaskScript takes this process's environment
+    script = TaskScript(sqlite_server.url, tmp_path)
+    try:
+        script.pause_mid_run(sqlite_server)
+        sqlite_server.stop()
+        code, _seconds, stderr = script.resume_and_time(60)
+    finally:
+        script.kill()
+    line = one_line(stderr)
+    assert code != 0, script.output()
+    assert (f"El servidor de seguimiento (tracking server) en {sqlite_server.url} dejó de responder "
+            "durante este run (") in line, line
+    assert "Pregúntale a tu instructor" in line, line
+    assert_spanish([line])
+
+
+def labkit_command(args: list[str], env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labkit", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_lang_es_makes_a_labkit_command_speak_spanish_whatever_the_environment(lab_store):
+    """--lang wins over LAB_LANG both ways (the suite's environment says LAB_LANG=en)."""
+    spanish = labkit_command(["reset", "--lang", "es"], language_env(lab_store, LAB_LANG="en"),
+                             lab_store.folder)
+    assert spanish.returncode == 0, spanish.stderr
+    assert spanish.stdout.strip() == ("No hay nada que reiniciar: todavía no hay un almacenamiento "
+                                      f"de seguimiento en {lab_store.db}."), spanish.stdout
+    assert_spanish(spanish.stdout.splitlines())
+    english = labkit_command(["--lang", "en", "reset"], language_env(lab_store, LAB_LANG="es"),
+                             lab_store.folder)
+    assert english.stdout.startswith("Nothing to reset"), english.stdout
+
+
+def test_the_scripts_the_demo_runs_speak_the_demos_language(monkeypatch):
+    monkeypatch.setenv("LAB_LANG", "en")
+    try:
+        i18n.set_language("es")  # what `python -m labkit demo --lang es` does once parsed
+        assert cli.child_env()["LAB_LANG"] == "es"
+        assert cli.child_env()["PATH"] == os.environ["PATH"]
+    finally:
+        i18n.set_language(None)
