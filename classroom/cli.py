@@ -85,6 +85,9 @@ def parse_args(argv):
 
     release = commands.add_parser("release", help=_("write the lab without its solutions, for students"))
     release.add_argument("dir", type=Path, metavar="DIR", help=_("a new or empty folder"))
+    release.add_argument("--lang", choices=list(LANGUAGES),
+                         help=_("the language of the release's code/ (scripts and notebooks) and of this "
+                                "command's messages (default: code/ in English)"))
 
     for name, text in [("reset", _("back up a student's workspace, then empty it (same password)")),
                        ("deactivate", _("take a student's access away, keeping their work")),

@@ -196,13 +196,17 @@ def restore(args) -> int:
 def release(args) -> int:
     from classroom.release import write_release
 
-    written = write_release(args.dir)
+    written = write_release(args.dir, lang=args.lang or "en")  # only --lang makes code/ Spanish
     adapted = ", ".join(written.adapted) or _("nothing")
     print(_("Wrote the student release to {folder}: {copied} files, no solutions "
             "(left out {left_out} files: solutions/, the test suite but the serving bonus, "
             "bench/, tools/, .ci/, requirements-dev.txt; adapted {adapted}). Checked: no file holds "
             "a solution's line. Hand out that folder as it is.", folder=args.dir,
             copied=len(written.copied), left_out=len(written.left_out), adapted=adapted))
+    if written.translated:
+        print(_("Its code/ is in Spanish: {count} scripts and notebooks generated from solutions/, "
+                "with their TODO texts, hints, comments and printed lines in Spanish.",
+                count=len(written.translated)))
     return 0
 
 

@@ -160,6 +160,21 @@ def test_a_language_the_lab_lacks_is_refused_by_the_option(tmp_path):
     assert result.returncode == 2 and "--lang" in result.stderr and "es" in result.stderr
 
 
+def test_release_lang_es_writes_a_spanish_code_folder_and_says_so_in_spanish(tmp_path):
+    """Does `python -m classroom release DIR --lang es` write the Spanish code/ (as
+    `labkit.maintainers.codegen` generates it) and report in Spanish?"""
+    from labkit.maintainers import codegen
+
+    out = tmp_path / "mlflow-lab"
+    result = classroom_command("release", str(out), "--lang", "es", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith(f"Se escribió la versión para estudiantes en {out}") and "Su code/ está en español" in lines[1]
+    assert [english_words(line) for line in lines] == [[]] * len(lines), lines
+    spanish = codegen.scripts(lang="es")
+    assert (out / "code" / "task1_baseline.py").read_text(encoding="utf-8") == spanish["task1_baseline.py"]
+    assert not (out / "solutions").exists()
+
 # --- the board's page ----------------------------------------------------------------------
 
 def page_keys() -> set[str]:
