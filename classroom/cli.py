@@ -25,6 +25,7 @@ def parse_args(argv):
     set_language(asked_language(argv))  # so that --help speaks it too
     parser = argparse.ArgumentParser(prog="python -m classroom",
                                      description=_("A whole class on one MLflow tracking server."))
+    _lang(parser)  # before the command (python -m classroom --lang es status) or after it
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help=_("start the class server (settings from the environment, "
@@ -85,7 +86,7 @@ def parse_args(argv):
 
     release = commands.add_parser("release", help=_("write the lab without its solutions, for students"))
     release.add_argument("dir", type=Path, metavar="DIR", help=_("a new or empty folder"))
-    release.add_argument("--lang", choices=list(LANGUAGES),
+    release.add_argument("--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS,
                          help=_("the language of the release's code/ (scripts and notebooks) and of this "
                                 "command's messages (default: code/ in English)"))
 
@@ -129,7 +130,7 @@ def asked_language(argv: list[str]) -> str | None:
 
 def _lang(command) -> None:
     try:
-        command.add_argument("--lang", choices=list(LANGUAGES),
+        command.add_argument("--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS,
                              help=_("the language of the messages (default: LAB_LANG, else LANGUAGE, "
                                     "LC_ALL, LC_MESSAGES or LANG; English)"))
     except argparse.ArgumentError:  # the command has a --lang of its own, which sets the language too

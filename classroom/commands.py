@@ -196,7 +196,7 @@ def restore(args) -> int:
 def release(args) -> int:
     from classroom.release import write_release
 
-    written = write_release(args.dir, lang=args.lang or "en")  # only --lang makes code/ Spanish
+    written = write_release(args.dir, lang=getattr(args, "lang", None) or "en")  # only --lang makes code/ Spanish
     adapted = ", ".join(written.adapted) or _("nothing")
     print(_("Wrote the student release to {folder}: {copied} files, no solutions "
             "(left out {left_out} files: solutions/, the test suite but the serving bonus, "

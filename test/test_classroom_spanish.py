@@ -129,6 +129,13 @@ def test_a_command_that_stops_at_once_says_why_in_spanish_with_lang_es(tmp_path,
     assert not (tmp_path / "grades").exists()
 
 
+def test_lang_before_the_command_works_too(tmp_path):
+    """`python -m classroom --lang es status` as well as `status --lang es`, as labkit's commands."""
+    args, code, _english, spanish = fast_failures(tmp_path)["status with nothing running"]
+    line = one_line(classroom_command("--lang", "es", *args, tmp=tmp_path, LAB_LANG="en"), code)
+    assert line.startswith(spanish), line
+
+
 HOW = {  # how the language is asked for without --lang: environment, Spanish?
     "LAB_LANG=es": ({"LAB_LANG": "es", "LANG": "en_US.UTF-8"}, True),  # Windows' only switch; before LANG
     "LANG=es_MX": ({"LANG": "es_MX.UTF-8"}, True),
