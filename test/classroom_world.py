@@ -1,10 +1,10 @@
 """The class the classroom tests share: real PostgreSQL, a real `mlflow server` with workspaces
 and basic auth, students running the task scripts, and the instructor's commands.
 
-One server for the session (test_classroom.py and test_classroom_students.py import these
-fixtures). Its class: `complete` (solutions), `partial` (tasks 1-2 done, task 3 untouched),
-`untouched` (code/), `typed` (task 1 with rmse typed by hand), `empty` (no runs, and no
-e-mail on the roster) and `evil` (a model that runs code when it is unpickled).
+One server for the session and xdist worker: test/conftest.py defines these fixtures for
+every module (a module that imported them would build a class of its own). Its class:
+`complete` (solutions), `partial` (tasks 1-2 done, task 3 untouched), `untouched` (code/),
+`typed` (task 1 with rmse typed by hand), `empty` (no runs, and no e-mail on the roster) and `evil` (a model that runs code when it is unpickled).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import zygote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # classroom/ is run from the repository
@@ -60,14 +61,13 @@ class Classroom:
                               env=env or self.admin_env(), capture_output=True, text=True, timeout=600)
 
     def run_script(self, username: str, script: Path) -> None:
-        result = subprocess.run([sys.executable, str(script)], cwd=self.folder, capture_output=True,
-                                text=True, env=self.student_env(username), timeout=300)
+        """``python SCRIPT`` as the student (forked warm: test/zygote.py; the class tests run dozens)."""
+        result = zygote.run([str(script)], self.student_env(username), self.folder, timeout=300)
         assert result.returncode == 0, f"{username}: {script.name}\n{result.stdout}\n{result.stderr[-3000:]}"
 
     def grade(self, username: str, env: dict | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(ROOT / "grader" / "check.py"), "all"],
-                              env=env or self.student_env(username), capture_output=True, text=True,
-                              timeout=300)
+        return zygote.run([str(ROOT / "grader" / "check.py"), "all"], env or self.student_env(username),
+                          self.folder, timeout=300)
 
 
 def write_roster(path: Path, usernames) -> None:

@@ -18,6 +18,11 @@ from labkit.maintainers.codegen import render
 from labkit.commands.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
+# The class world (a real PostgreSQL and `mlflow server` with six students' work) is built
+# once per session and worker. Its fixtures are defined here, not imported by each test module:
+# an imported fixture is a new fixture of that module, and each module built its own class.
+from classroom_world import classroom, gradebook  # noqa: E402,F401
+
 # The suite reads the lab's English messages unless a test asks for Spanish (LAB_LANG=es in
 # its child's environment), whatever the language of the machine that runs it.
 os.environ["LAB_LANG"] = "en"
@@ -96,6 +101,30 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         for mark in FILE_MARKS.get(item.path.name, ()):
             item.add_marker(mark)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    """Under `-n N --dist loadgroup`, pytest-xdist keeps a group on one worker by suffixing its
+    tests' ids with "@group". When a pytest release stops honouring that, every group (the class
+    server, each module-scoped UI) is silently built again on every worker: fail instead."""
+    if (item.config.getoption("loadgroup", default=False) and item.get_closest_marker("xdist_group")
+            and "@" not in item.nodeid):
+        pytest.fail("pytest-xdist lost this test's xdist_group (--dist loadgroup): install the pytest "
+                    "pinned in requirements-dev.txt", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (CI set, as .ci/run's machines set it) a skipped test fails: a check skipped because
+    a tool is missing must not pass unseen. Skips that are about the platform (Windows, no /proc)
+    never happen on the CI machine."""
+    report = yield
+    if report.skipped and os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every check must run: {reason}"
+    return report
 
 
 @pytest.fixture

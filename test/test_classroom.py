@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from classroom_world import (ROOT, SCRIPTS, STUDENTS, WITHOUT_EMAIL, classroom, environment,  # noqa: F401
-                             gradebook, write_roster)
+from classroom_world import ROOT, SCRIPTS, STUDENTS, WITHOUT_EMAIL, environment, write_roster
 
 from classroom.connection import read_env_file  # noqa: E402
 from classroom.gradebook import Gradebook  # noqa: E402

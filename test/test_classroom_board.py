@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from classroom_world import ROOT, classroom, write_roster  # noqa: F401 - the class's fixture
+from classroom_world import ROOT, write_roster
 
 from classroom.board import FAIL, NOT_STARTED, PASS, SKIP, cells, stuck_on_most
 from classroom.board_changes import fingerprint, started_tasks

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from classroom_world import classroom, environment, write_roster  # noqa: F401
+from classroom_world import environment, write_roster
 from grader.registry import todo_ids
 
 TODOS = len(todo_ids())

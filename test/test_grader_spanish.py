@@ -20,6 +20,9 @@ from test_grader_support import run_check
 from grader.registry import all_checks, todo_ids
 from labkit import i18n
 
+# Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_grader_spanish")
+
 LANGUAGE_VARIABLES = ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 # Words of English that no Spanish sentence has (the glossary keeps "run" in Spanish, and

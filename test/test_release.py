@@ -34,6 +34,9 @@ from grader.registry import todo_ids
 from labkit.maintainers import codegen, notebooks, script_texts, translation
 from labkit.maintainers.codegen import parse, student_version
 
+# Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_release")
+
 PATH_TOKEN = re.compile(r"(?<![\w/.:-])((?:\.?[\w-]+/)+[\w.-]*)")
 MAKE_TARGET = re.compile(r"(?<![\w-])make ([a-z][\w-]*)(?=`|[ \t]*(?:#|;|$))", re.M)  # a command, not prose
 

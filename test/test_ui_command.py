@@ -19,6 +19,9 @@ from procs import HAS_PROC, SIGINT_IGNORED, describe, descendants, kill_everythi
 
 from labkit.commands.cli import ui_port_suggestion
 
+# Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_ui_command")
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -13,6 +13,9 @@ import pytest
 
 from labkit.paths import ROOT
 
+# Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_ui_screenshots")
+
 
 def load_tool():
     spec = importlib.util.spec_from_file_location("screenshots", ROOT / "tools" / "screenshots.py")
