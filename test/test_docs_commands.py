@@ -130,8 +130,10 @@ def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
     for command in grades:
         result = outputs[command]
         assert result.returncode == 1 and "Score: 0/" in result.stdout, result.stdout + result.stderr
-    printed = [any_run_name(line) for line in outputs["python grader/check.py task1"].stdout.splitlines()]
-    for guide in (ENGLISH, SPANISH):
+    # Each guide shows what the grader prints in its language (LAB.es.md: with LAB_LANG=es).
+    spanish = shell("python grader/check.py task1", lab_store.env(LAB_LANG="es"))
+    for guide, result in ((ENGLISH, outputs["python grader/check.py task1"]), (SPANISH, spanish)):
+        printed = [any_run_name(line) for line in result.stdout.splitlines()]
         (sample,) = [b.body for b in blocks(text(guide)) if b.lang == "text"]
         assert sample.splitlines() == printed[1:], (
             f"{guide.name}'s sample is not what the grader prints:\n" + "\n".join(printed))
