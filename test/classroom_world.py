@@ -57,8 +57,8 @@ class Classroom:
         return clean_env(**read_env_file(self.connections / f"{username}.env"))
 
     def classroom(self, *args: str, env=None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT,
-                              env=env or self.admin_env(), capture_output=True, text=True, timeout=600)
+        """``python -m classroom ARGS`` from the repository, as the instructor (forked warm)."""
+        return zygote.run(["-m", "classroom", *args], env or self.admin_env(), ROOT, timeout=600)
 
     def run_script(self, username: str, script: Path) -> None:
         """``python SCRIPT`` as the student (forked warm: test/zygote.py; the class tests run dozens)."""

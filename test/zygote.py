@@ -65,11 +65,16 @@ def _child(request: dict) -> None:
         sys.stdin = open(os.devnull, encoding="utf-8")
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)
-        script = request["argv"][0]
-        sys.argv = list(request["argv"])
-        sys.path[0] = os.path.dirname(os.path.abspath(script))
+        argv = list(request["argv"])
         try:
-            runpy.run_path(script, run_name="__main__")
+            if argv[0] == "-m":  # python -m MODULE ARGS: the folder first on sys.path, as python does
+                sys.argv = [argv[1], *argv[2:]]
+                sys.path[0] = os.getcwd()
+                runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+            else:
+                sys.argv = argv
+                sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))
+                runpy.run_path(argv[0], run_name="__main__")
             code = 0
         except SystemExit as exc:
             code = _exit_code(exc)
