@@ -181,6 +181,7 @@ def test_a_server_that_stops_mid_run_is_one_line_within_seconds(sqlite_server, t
     assert seconds < STOPPED_BOUND_S, f"exited {seconds:.1f} s after the server stopped"
 
 
+@pytest.mark.slow  # it waits out the client's timeout by design
 def test_a_server_that_hangs_mid_run_is_one_line_within_30_s(sqlite_server, tmp_path):
     """Does a hung server cost one wait per call still needed, not three, and one line?"""
     script = TaskScript(sqlite_server.url, tmp_path)
@@ -196,6 +197,7 @@ def test_a_server_that_hangs_mid_run_is_one_line_within_30_s(sqlite_server, tmp_
     assert seconds < HUNG_BOUND_S, f"exited {seconds:.1f} s after the server hung"
 
 
+@pytest.mark.postgres
 def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp_path):
     """MLflow's /health still answers 200 when its database is down, but every call that
     needs the database answers 503: does the script say so in one line, mid-run and at

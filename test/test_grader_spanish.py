@@ -95,6 +95,7 @@ def test_the_checker_catches_english_and_lets_spanish_with_code_through():
         assert english_words(spanish) == [], spanish
 
 
+@pytest.mark.slow  # grades two whole labs, four ways
 def test_a_spanish_run_of_the_lab_shows_only_spanish_by_lang_or_by_the_option(untouched_store, solutions_store):
     todos = len(todo_ids())
     for store, score in ((untouched_store, 0), (solutions_store, todos)):

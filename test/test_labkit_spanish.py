@@ -119,6 +119,7 @@ def test_a_tracking_server_that_does_not_answer_at_the_start_is_one_spanish_line
     assert_spanish([re.sub(r"\(\[Errno [^)]*\)", "", line)])  # the OS's own words stay as they are
 
 
+@pytest.mark.slow  # a tracking server of its own, stopped mid-run (the English line: test_dead_server.py)
 @pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP")
 def test_a_server_that_stops_mid_run_is_one_spanish_line(sqlite_server, tmp_path, monkeypatch):  # noqa: F811
     """crash.py's line for a server that dies under a running script (test_dead_server's case)."""
