@@ -32,7 +32,7 @@ demo: setup                        ## the instructor's end-to-end demo: all solu
 test: setup-dev                    ## the whole test suite
 	$(PY) -m pytest -n 2 --dist loadgroup test
 
-test-fast: setup-dev               ## the quick tier: no slow, PostgreSQL or browser tests (under 2 min on 2 cores)
+test-fast: setup-dev               ## the quick tier: no slow, PostgreSQL or browser tests (about 2.5 min on 2 cores)
 	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not postgres and not browser" test
 
 ui: setup                          ## the MLflow UI on the lab's store, http://127.0.0.1:5000
