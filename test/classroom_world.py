@@ -4,7 +4,8 @@ and basic auth, students running the task scripts, and the instructor's commands
 One server for the session and xdist worker: test/conftest.py defines these fixtures for
 every module (a module that imported them would build a class of its own). Its class:
 `complete` (solutions), `partial` (tasks 1-2 done, task 3 untouched), `untouched` (code/),
-`typed` (task 1 with rmse typed by hand), `empty` (no runs, and no e-mail on the roster) and `evil` (a model that runs code when it is unpickled).
+`typed` (task 1 with rmse typed by hand), `empty` (no runs, and no e-mail on the roster) and
+`evil` (a model that runs code when it is unpickled).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Run Python scripts in processes forked from one that has already imported the lab's libraries.
+"""Run Python scripts (or ``-m MODULE``) in processes forked from one that has already imported
+the lab's libraries.
 
 Each task script spends most of its seconds importing MLflow, scikit-learn, pandas and
 matplotlib, and the tests run hundreds of them. multiprocessing's ``forkserver``
