@@ -165,6 +165,14 @@ def test_task4_registers_the_best_model_and_checks_it_through_the_alias(solution
     )
 
 
+def test_task4_names_the_run_it_picked_and_its_model_type(solutions_store):
+    client = solutions_store.client()
+    best = client.get_run(client.get_model_version_by_alias(lab.REGISTERED_MODEL, lab.ALIAS).run_id)
+    expected = (f"Best task-3 run: '{best.info.run_name}', model_type "
+                f"{best.data.tags[lab.PARAM_MODEL_TYPE]}, run id {best.info.run_id}")
+    assert expected in solutions_store.outputs["task4"], solutions_store.outputs["task4"]
+
+
 def test_artifacts_live_beside_the_database(solutions_store):
     artifacts = solutions_store.folder / "mlartifacts"
     figures = list(artifacts.rglob(lab.FIGURE_PRED_VS_ACTUAL))
