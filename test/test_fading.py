@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,13 @@ def shown(solutions: Path = SOLUTIONS_DIR, lang: str = "en", code: Path | None =
     else:
         scripts = list(codegen.scripts(solutions, lang=lang).values())
     return {todo_id: text for script in scripts for todo_id, text in todo_texts(script).items()}
+
+
+def student_script_texts(lang: str, solutions: Path = SOLUTIONS_DIR) -> dict[str, str]:
+    """File name -> the student script: code/ in English, generated in another language."""
+    if lang == "en":
+        return {path.name: path.read_text(encoding="utf-8") for path in sorted(CODE_DIR.glob("task*.py"))}
+    return codegen.scripts(solutions, lang=lang)
 
 
 def solution_bodies(solutions: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
@@ -207,6 +215,35 @@ def test_no_todo_text_of_tasks_2_to_4_shows_a_line_of_its_solution(task):
 def test_the_todo_texts_of_tasks_3_and_4_name_no_mlflow_function(task):
     found = [item for item in named_functions() if item[0].startswith(task + ".")]
     assert not found, f"task {task}'s TODO texts name MLflow functions: {found}"
+
+
+def solution_calls(task: str) -> set[str]:
+    """The functions the solutions of a task's TODOs call (the last part of each name)."""
+    import ast
+
+    calls = set()
+    for todo_id, body in solution_bodies().items():
+        if todo_id.startswith(task + "."):
+            code = textwrap.dedent("".join(body))
+            if code.rstrip().endswith(":"):  # a `with ... as run:` opener: its block is below
+                code += "    pass\n"
+            tree = ast.parse(code)
+            calls |= {ast.unparse(node.func).split(".")[-1] for node in ast.walk(tree)
+                      if isinstance(node, ast.Call)}
+    return calls & mlflow_functions()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_comment_of_the_task3_script_names_the_functions_its_todos_call(lang):
+    """Not in a TODO's text, not in the comments around it (a constant's explanation included)."""
+    script = next(text for name, text in student_script_texts(lang).items() if name.startswith("task3"))
+    comments = [line.split("#", 1)[1] for line in script.splitlines() if "#" in line
+                and not TODO_LINE.match(line)]
+    needles = solution_calls("3")
+    assert {"log_model", "log_metrics", "start_run"} <= needles, needles
+    named = [comment.strip() for comment in comments
+             if set(re.findall(r"\w+", URL.sub("", comment))) & needles]
+    assert not named, f"task 3's comments name what its TODOs call ({sorted(needles)}): {named}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
