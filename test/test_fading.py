@@ -247,6 +247,21 @@ def test_no_comment_of_the_task3_script_names_the_functions_its_todos_call(lang)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_constant_a_task3_todo_needs_is_given_and_explained(lang):
+    """What the call needs and the idea does not say stays in the script: each CONSTANT a task-3
+    TODO names is assigned at the top, with a comment on its line or just above it."""
+    script = next(text for name, text in student_script_texts(lang).items() if name.startswith("task3"))
+    lines = script.splitlines()
+    texts = " ".join(text for todo_id, text in shown(lang=lang).items() if todo_id.startswith("3."))
+    needed = set(re.findall(r"\b[A-Z][A-Z0-9_]{2,}\b", texts)) - {"ONE", "UNA", "TODO"}  # emphasis, ids
+    assert {"MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS"} <= needed, needed
+    for name in sorted(needed):
+        (index,) = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
+        explained = "#" in lines[index] or lines[index - 1].lstrip().startswith("#")
+        assert explained, f"{name} is given with no comment saying what it is for:\n{lines[index]}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_each_task2_hint_names_one_mlflow_function_and_the_command_that_documents_it(lang):
     """The function without its arguments, and `python -c "import mlflow; help(...)"` for it."""
     import mlflow
