@@ -96,8 +96,7 @@ def _has_model(ctx) -> str | None:
 
 @check("3.2", N_("each task-3 run logs a model with a signature that predicts like a re-fit of its "
                   "model type"), MODEL_HINT, depends=("3.1",), evidence=_has_model,
-       quotes=("skops",), names=("model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS",
-                                 "serialization_format", "input_example"))
+       quotes=("skops",), names=("model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS"))
 def models_logged(ctx):
     def faithful(run, model_type) -> None:
         model = _model_of(ctx, run)

@@ -114,7 +114,7 @@ def accepted(ctx) -> list:
 
 @check("4.1", N_("the task-4 run picks the task-3 run with the highest r2"), PICK_HINT, needs=("3.3",),
        evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and _("a pick"),
-       quotes=(), names=("TASK3_EXPERIMENT", "FINISHED", f"metrics.{METRIC_R2} DESC", "best_run_id"))
+       quotes=(METRIC_R2,), names=("TASK3_EXPERIMENT", "FINISHED", "best_run_id"))
 def picks_best_run(ctx):
     found = _found(ctx)
     run = ev.first_passing(found.runs, lambda r: _check_pick(ctx, r))
