@@ -88,6 +88,26 @@ def test_make_setup_creates_the_venv_and_installs_the_requirements():
     assert "pip install" in result.stdout and "requirements.txt" in result.stdout
 
 
+def test_the_editable_install_of_make_setup_prints_no_setuptools_banner(tmp_path):
+    """`-e .` of requirements.txt, built as pip builds it (an isolated setuptools): no
+    "BuildBackendWarning: Editable installation" banner, and the lab importable from anywhere."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=180)
+    python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+    # As the Makefile does: the pip of today shows a build backend's warnings, older ones hid them.
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True,
+                   capture_output=True, timeout=600)
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shown = result.stdout + result.stderr
+    assert "BuildBackendWarning" not in shown and "*****" not in shown, shown
+    where = "import importlib.util as u; print(u.find_spec('labkit').submodule_search_locations[0])"
+    probe = subprocess.run([str(python), "-c", where], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+    assert probe.stdout.strip() == str(ROOT / "labkit"), probe.stderr
+
+
 def test_the_venv_commands_make_a_venv_that_activates(tmp_path):
     (make_venv,) = set(of_kind("venv"))
     (activate,) = set(of_kind("activate"))
