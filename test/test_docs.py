@@ -317,3 +317,16 @@ def test_the_guides_and_readme_say_how_to_get_feedback_in_spanish(document):
     for way in ("export LAB_LANG=es", "set LAB_LANG=es", '$env:LAB_LANG="es"', "--lang es",
                 "LANG=es_MX.UTF-8"):
         assert way in markdown, f"{document.name} never says {way!r}"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_start_up_times_the_guide_gives_are_the_measured_ones_the_commands_print(guide):
+    """The seconds the UI command and the model server say they take (measured, labkit/commands)."""
+    from labkit.commands.cli import UI_START_S
+    from labkit.commands.serving import SERVE_START_S
+
+    said = " ".join(text(guide).split())
+    words = ("up to {} seconds", "hasta {} segundos")[guide.name == "LAB.es.md"]
+    for seconds in (UI_START_S, SERVE_START_S):
+        assert words.format(seconds) in said, f"{guide.name} does not say {words.format(seconds)!r}"
+    assert f"up to {SERVE_START_S} s" in " ".join(text(README).split())
