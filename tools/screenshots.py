@@ -342,7 +342,7 @@ def models_page(page, base, experiment_id, shot, out):
     try:
         page.goto(f"{base}/#/experiments/{experiment_id}/models")
         expect_texts(page, shot)
-        page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 2400, "height": 360})
+        page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 2200, "height": 330})
     finally:
         page.set_viewport_size(VIEWPORT)
 
