@@ -159,7 +159,9 @@ def error_text(exc_type, exc) -> str:
     """``Type: first line of the message``, shortened to fit one line."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = f"{exc_type.__name__}: {message}" if message else exc_type.__name__
-    return text if len(text) <= ERROR_TEXT_LIMIT else text[: ERROR_TEXT_LIMIT - 3] + "..."
+    if len(text) <= ERROR_TEXT_LIMIT:
+        return text
+    return text[:ERROR_TEXT_LIMIT].rsplit(" ", 1)[0] + " [...]"  # cut between words
 
 
 def what_to_do(exc) -> str:
