@@ -86,7 +86,7 @@ def test_a_solution_says_its_start_and_summary_in_spanish(lab_store, language):
     lines = labkit_lines(result.stdout)
     assert lines[0] == f"Almacenamiento de seguimiento (tracking store): {lab_store.uri}", result.stdout
     assert "Error irreducible de los datos: RMSE de unos 14 ms" in result.stdout
-    assert "Abre la UI con `python -m labkit ui` y luego califica con:" in result.stdout
+    assert "Abre la interfaz con `python -m labkit ui` y luego califica con:" in result.stdout
     assert lines[-1] == "No queda ningún TODO pendiente en este script.", result.stdout
     assert_spanish(lines)
 

@@ -209,7 +209,9 @@ def cmd_data(args) -> int:
 
 
 def early_language(argv: list[str] | None) -> None:
-    """Speak ``--lang`` already in the help texts (``ui --lang es --help``); parsed again after."""
+    """Speak ``--lang`` already in the help texts (``ui --lang es --help``), argparse's own words
+    too (``usage:``, ``options:``, its errors); parsed again after."""
+    i18n.speak_argparse()
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
     known, _rest = early.parse_known_args(argv)

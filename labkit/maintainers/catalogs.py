@@ -7,6 +7,11 @@
 After ``update``, write the Spanish of every new entry (``msgstr``) in
 ``locale/es/LC_MESSAGES/DOMAIN.po``, then ``compile``. Messages are found by the names the
 code marks them with: ``_("...")``, ``N_("...")`` and ``_n("...", "...", count)``.
+
+One more domain, ``argparse``, holds the Spanish of argparse's own words (``usage:``,
+``options:``, its errors), which the lab's commands show (labkit/i18n.py, ``speak_argparse``):
+its messages come from the running Python's ``argparse.py``, and ``update`` adds new ones
+without dropping those of other Python versions (run it under each Python the lab supports).
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ from pathlib import Path
 from labkit.i18n import LOCALE_DIR
 from labkit.paths import ROOT
 
-DOMAINS = {"labkit": ROOT / "labkit", "grader": ROOT / "grader", "classroom": ROOT / "classroom"}
+DOMAINS = {"labkit": ROOT / "labkit", "grader": ROOT / "grader", "classroom": ROOT / "classroom",
+           "argparse": Path(argparse.__file__)}  # the standard library's words the commands show
+LAB_DOMAINS = ("labkit", "grader", "classroom")
 TRANSLATED = ("es",)
 KEYWORDS = {"_": None, "N_": None, "_n": (1, 2)}
+ARGPARSE_KEYWORDS = {"_": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)(?:[!:][^}]*)?\}")
+PERCENT = re.compile(r"%(?:\((\w+)\))?[sdr]")  # argparse's %-placeholders
 PROJECT = "mlflow-tracking-lab"
 STABLE_DATE = datetime(2026, 12, 1, tzinfo=timezone.utc)  # no date churn in the .po diffs
 HEADER_COMMENT = ("# Spanish (Latin America) messages of the lab, domain {domain}.\n"
@@ -38,7 +47,27 @@ def po_path(domain: str, language: str = "es") -> Path:
 
 
 def sources(domain: str) -> list[Path]:
+    if DOMAINS[domain].is_file():
+        return [DOMAINS[domain]]
     return sorted(p for p in DOMAINS[domain].rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def keywords(domain: str) -> dict:
+    return ARGPARSE_KEYWORDS if domain == "argparse" else KEYWORDS
+
+
+def placeholders(domain: str, text: str) -> list[str]:
+    """A message's placeholders, sorted: ``{named}`` in the lab's, ``%(named)s``/``%s`` in argparse's."""
+    if domain == "argparse":
+        return sorted(name or "%" for name in PERCENT.findall(text))
+    return sorted(set(PLACEHOLDER.findall(text)))
+
+
+def _location(path: Path) -> str:
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:  # argparse.py, in the standard library
+        return path.name
 
 
 def extract(domain: str):
@@ -49,18 +78,18 @@ def extract(domain: str):
     template = Catalog(domain=domain, project=PROJECT)
     for path in sources(domain):
         with path.open("rb") as handle:
-            for lineno, _funcname, message, comments in extract_python(handle, KEYWORDS.keys(), [], {}):
-                message = _pick(_funcname, message)
+            for lineno, _funcname, message, comments in extract_python(handle, keywords(domain).keys(), [], {}):
+                message = _pick(_funcname, message, keywords(domain))
                 if message is None:
                     continue
-                template.add(message, None, [(str(path.relative_to(ROOT).as_posix()), lineno)],
-                             auto_comments=comments, flags=_flags(message))
+                template.add(message, None, [(_location(path), lineno)],
+                             auto_comments=comments, flags=_flags(message, domain))
     return template
 
 
-def _pick(funcname: str, message):
+def _pick(funcname: str, message, specs=KEYWORDS):
     """Babel gives every argument of the call; keep the message ones (``_n``: the first two)."""
-    spec = KEYWORDS[funcname]
+    spec = specs[funcname]
     parts = message if isinstance(message, tuple) else (message,)
     if spec is None:
         return parts[0] if parts and isinstance(parts[0], str) else None
@@ -68,8 +97,10 @@ def _pick(funcname: str, message):
     return chosen if len(chosen) == len(spec) and all(isinstance(p, str) for p in chosen) else None
 
 
-def _flags(message) -> tuple[str, ...]:
+def _flags(message, domain: str = "labkit") -> tuple[str, ...]:
     texts = message if isinstance(message, tuple) else (message,)
+    if domain == "argparse":
+        return ("python-format",) if any(PERCENT.search(t) for t in texts) else ()
     return ("python-brace-format",) if any(PLACEHOLDER.search(t) for t in texts) else ()
 
 
@@ -93,6 +124,8 @@ def update() -> list[Path]:
         template = extract(domain)
         for language in TRANSLATED:
             catalog = read(domain, language)
+            if domain == "argparse":  # keep the words of the other Python versions
+                template = _union(template, catalog)
             catalog.update(template, no_fuzzy_matching=True)
             catalog.obsolete.clear()  # a message the code no longer has leaves the catalog
             _stable_header(catalog, domain)
@@ -103,6 +136,14 @@ def update() -> list[Path]:
             path.write_bytes(buffer.getvalue())
             written.append(path)
     return written
+
+
+def _union(template, catalog):
+    """``template`` plus the messages ``catalog`` has (argparse's of other Python versions)."""
+    for entry in catalog:
+        if entry.id and entry.id not in template:
+            template.add(entry.id, None, list(entry.locations), flags=_flags(entry.id, "argparse"))
+    return template
 
 
 def _stable_header(catalog, domain: str) -> None:
@@ -146,17 +187,19 @@ def problems() -> list[str]:
             for message_id in wanted.keys() - have.keys():
                 found.append(f"{where}: no entry for {_ids(message_id)[0]!r} (run catalogs update)")
             for message_id in have.keys() - wanted.keys():
-                found.append(f"{where}: {_ids(message_id)[0]!r} is no longer in the code (run catalogs update)")
+                if domain != "argparse":  # argparse's: another Python version may show it
+                    found.append(f"{where}: {_ids(message_id)[0]!r} is no longer in the code (run catalogs update)")
             for message_id, entry in have.items():
                 strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
                 if entry.fuzzy or not all(strings):
                     found.append(f"{where}: {_ids(message_id)[0]!r} has no Spanish text")
                     continue
-                expected = {p for t in _ids(message_id) for p in PLACEHOLDER.findall(t)}
+                expected = (placeholders(domain, _ids(message_id)[-1]) if domain == "argparse" else
+                            sorted({p for t in _ids(message_id) for p in PLACEHOLDER.findall(t)}))
                 for string in strings:
-                    if set(PLACEHOLDER.findall(string)) != expected:
+                    if placeholders(domain, string) != expected:
                         found.append(f"{where}: the Spanish of {_ids(message_id)[0]!r} has placeholders "
-                                     f"{sorted(set(PLACEHOLDER.findall(string)))}, not {sorted(expected)}")
+                                     f"{placeholders(domain, string)}, not {expected}")
             found.extend(_compiled_problems(domain, language, have))
     return found
 
@@ -182,7 +225,7 @@ def _compiled_problems(domain: str, language: str, have: dict) -> list[str]:
 def f_string_messages() -> list[str]:
     """Calls of ``_``/``N_``/``_n`` whose message is not a plain string literal (not extractable)."""
     found = []
-    for domain in DOMAINS:
+    for domain in LAB_DOMAINS:
         for path in sources(domain):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in ast.walk(tree):
