@@ -86,9 +86,18 @@ def readme_names(files: list[str], lang: str) -> dict[str, str]:
     return {f"README.{lang}.md": "README.md", "README.md": "README.en.md"}
 
 
+README_LINK = re.compile(r"\[(?P<label>[^\]]*)\]\((?P<target>README(?:\.\w+)?\.md)\)")
+
+
 def relink(text: str, names: dict[str, str]) -> str:
-    """``text`` with its Markdown links to the moved READMEs following them."""
-    return re.sub(r"\]\((README(?:\.\w+)?\.md)\)", lambda m: f"]({names.get(m[1], m[1])})", text)
+    """``text`` with its Markdown links to the moved READMEs following them (a link that shows
+    the file's name, ``[README.md](README.md)``, shows the new one)."""
+    def follow(link: re.Match) -> str:
+        target = names.get(link["target"], link["target"])
+        label = target if link["label"] == link["target"] else link["label"]
+        return f"[{label}]({target})"
+
+    return README_LINK.sub(follow, text)
 
 
 def write_release(out: Path, root: Path = ROOT, lang: str = "en") -> Release:
@@ -160,7 +169,7 @@ def student_code(root: Path, lang: str) -> dict[str, bytes]:
     except ImportError as exc:
         raise ReleaseError(_("A release in {language} writes its code/ with Babel ({module} is missing): "
                              "python -m pip install -r requirements-class.txt",
-                             language=LANGUAGE_NAMES.get(lang, lang), module=exc.name)) from None
+                             language=LANGUAGE_NAMES.get(lang, lang), module=(exc.name or "babel").split(".")[0])) from None
     solutions = root / "solutions"
     try:
         scripts = {f"code/{name}": text.encode("utf-8") for name, text in codegen.scripts(solutions, lang).items()}

@@ -112,6 +112,16 @@ def images(markdown: str) -> list[str]:
     return [m["target"] for m in IMAGE.finditer(markdown)]
 
 
+def uncommented(body: str) -> list[str]:
+    """A block's lines without their comments, but with their `# or:` (`# o:`) alternatives."""
+    kept = []
+    for line in body.splitlines():
+        code, _, comment = line.partition("  #")
+        alternative = ALTERNATIVE.search("#" + comment)
+        kept.append(code.rstrip() + (f"  # or: {alternative['command']}" if alternative else ""))
+    return kept
+
+
 def local_links(markdown: str) -> list[str]:
     return [m["target"] for m in LINK.finditer(markdown) if "://" not in m["target"]]
 
@@ -157,8 +167,9 @@ def test_both_guides_give_the_same_commands_and_code():
             assert (todo and todo["id"]) == ((match := TODO_LINE.match(theirs.body)) and match["id"])
             if not todo:
                 assert program(mine.body) == program(theirs.body), f"{mine.body}\n---\n{theirs.body}"
-        elif mine.lang != "text":
-            assert mine == theirs, f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}"
+        elif mine.lang != "text":  # the same commands; their comments are in each guide's language
+            assert uncommented(mine.body) == uncommented(theirs.body), (
+                f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}")
     assert inline_commands(text(ENGLISH)) and set(inline_commands(text(ENGLISH))) == set(
         inline_commands(text(SPANISH)))
 
@@ -317,3 +328,30 @@ def test_the_guides_and_readme_say_how_to_get_feedback_in_spanish(document):
     for way in ("export LAB_LANG=es", "set LAB_LANG=es", '$env:LAB_LANG="es"', "--lang es",
                 "LANG=es_MX.UTF-8"):
         assert way in markdown, f"{document.name} never says {way!r}"
+
+
+# ---------------------------------------------------------------- README.es.md (issue 19)
+
+README_ES = ROOT / "README.es.md"
+
+
+def code_lines(markdown: str) -> list[str]:
+    """Every line of the fenced blocks, without its comment (a translation changes only those)."""
+    return [line.partition("  #")[0].rstrip() for block in blocks(markdown)
+            for line in block.body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_spanish_readme_has_the_english_ones_commands_and_sections():
+    """README.es.md follows README.md: the same commands in its blocks, one heading for each of its
+    headings, the same links (a Spanish release ships it as its README.md)."""
+    english, spanish = text(README), text(README_ES)
+    assert code_lines(spanish) == code_lines(english), "README.es.md's commands differ from README.md's"
+    assert heading_levels(spanish) == heading_levels(english)
+    assert spanish.count("<!-- serving:begin -->") == spanish.count("<!-- serving:end -->") == 1
+    links = lambda markdown: sorted(set(local_links(markdown)) - {"README.md", "README.es.md", "LAB.md", "LAB.es.md"})
+    assert links(spanish) == links(english)
+    for target in local_links(spanish):
+        assert (ROOT / target.split("#")[0]).exists(), target
+    assert "[README.es.md](README.es.md)" in english and "[README.md](README.md)" in spanish
+    counts = {int(n) for n in re.findall(r"\b(\d+) TODOs\b", spanish)}
+    assert counts == {len(todo_ids())}
