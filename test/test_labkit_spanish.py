@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CODE_DIR, SOLUTIONS_DIR, TASK_SCRIPTS, free_port, run_python
+from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, free_port, run_python
 from test_dead_server import TaskScript, one_line, sqlite_server  # noqa: F401 - a fixture
 
 from labkit import i18n
@@ -165,3 +165,18 @@ def test_the_scripts_the_demo_runs_speak_the_demos_language(monkeypatch):
         assert cli.child_env()["PATH"] == os.environ["PATH"]
     finally:
         i18n.set_language(None)
+
+
+@pytest.mark.parametrize("args", [["-m", "labkit", "bogus"], [str(ROOT / "test" / "serve_model.py"), "--bogus"],
+                                  [str(ROOT / "test" / "test_requests.py"), "--port"]])
+def test_argparse_says_its_own_words_in_spanish_and_english_by_language(args, tmp_path):
+    """usage:, options: and argparse's errors follow the lab's language (issue 19)."""
+    base = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES}
+    spanish = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**base, "LAB_LANG": "es"},
+                             capture_output=True, text=True, timeout=120)
+    assert spanish.returncode == 2 and spanish.stderr.startswith("uso: "), spanish.stderr
+    assert re.search(r": error: (argumento command: valor no válido|argumentos no reconocidos)", spanish.stderr)
+    english = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**base, "LAB_LANG": "en"},
+                             capture_output=True, text=True, timeout=120)
+    assert english.stderr.startswith("usage: ") and ": error: " in english.stderr, english.stderr
+    assert "uso:" not in english.stderr
