@@ -192,12 +192,8 @@ def cmd_generate(args) -> int:
     code = codegen.main(choice)
     if code != 0:
         return code
-    try:
-        from labkit.maintainers import notebooks
-    except ImportError:
-        print(_("Skipped the notebooks: nbformat is missing. "
-                "Did you run `python -m pip install -r requirements-dev.txt`?"))
-        return 1
+    from labkit.maintainers import notebooks  # JSON, written with the standard library
+
     return notebooks.main(choice)
 
 
