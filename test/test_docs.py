@@ -355,3 +355,19 @@ def test_the_spanish_readme_has_the_english_ones_commands_and_sections():
     assert "[README.es.md](README.es.md)" in english and "[README.md](README.md)" in spanish
     counts = {int(n) for n in re.findall(r"\b(\d+) TODOs\b", spanish)}
     assert counts == {len(todo_ids())}
+
+
+NEUTRAL_COMMENTS = {"Windows;  Linux/macOS: source .venv/bin/activate"}  # names and a command: no language
+
+
+def test_the_spanish_guides_code_comments_are_spanish():
+    """A comment in a command block of LAB.es.md or README.es.md is never the English guide's own
+    (issue 19): the commands are the same, their comments in each guide's language."""
+    for english, spanish in ((ENGLISH, SPANISH), (README, README_ES)):
+        ours = {line.partition("  #")[2].strip() for block in blocks(text(english)) if block.lang in ("bash", "powershell")
+                for line in block.body.splitlines() if "  #" in line}
+        theirs = [line.strip() for block in blocks(text(spanish)) if block.lang in ("bash", "powershell")
+                  for line in block.body.splitlines() if "  #" in line]
+        same = [line for line in theirs if line.partition("  #")[2].strip() in ours - NEUTRAL_COMMENTS
+                and re.search(r"[a-z]{3}", ALTERNATIVE.sub("", "#" + line.partition("  #")[2]))]
+        assert not same, f"{spanish.name} keeps English comments: {same}"
