@@ -8,6 +8,7 @@ is older than its .po, or when a message is written as an f-string (Babel cannot
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +179,31 @@ def test_the_glossary_check_finds_each_banned_form():
                                           "por omisión", "las métricas de test"]):
         assert re.search(pattern, sample, re.I), (pattern, sample)
     assert not re.search(list(GLOSSARY)[7], "la interfaz (UI) de MLflow: python -m labkit ui", re.I)
+
+
+# ------------------------------------------------------------------ merging two branches' catalogs
+
+def test_two_branches_catalogs_merge_entry_by_entry(tmp_path):
+    """Each side's new messages and its changed Spanish survive; a text both changed is fuzzy."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    def po(name: str, entries: dict[str, str]) -> Path:
+        catalog = Catalog(locale="es", domain="grader")
+        for message, spanish in entries.items():
+            catalog.add(message, spanish, [("grader/core.py", len(message))])
+        path = tmp_path / name
+        with path.open("wb") as handle:
+            write_po(handle, catalog)
+        return path
+
+    base = po("base.po", {"a": "uno", "b": "dos", "c": "tres"})
+    ours = po("ours.po", {"a": "uno", "b": "DOS", "c": "tres (nuestro)", "mine": "mío"})
+    theirs = po("theirs.po", {"a": "UNO", "b": "dos", "c": "tres (suyo)", "yours": "tuyo"})
+    clashes = catalogs.merge(base, ours, theirs)
+    with ours.open("rb") as handle:
+        merged = {m.id: m for m in read_po(handle) if m.id}
+    assert {k: m.string for k, m in merged.items()} == {
+        "a": "UNO", "b": "DOS", "c": "tres (nuestro)", "mine": "mío", "yours": "tuyo"}
+    assert merged["c"].fuzzy and not merged["a"].fuzzy
+    assert len(clashes) == 1 and "'c'" in clashes[0]

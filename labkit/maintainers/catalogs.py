@@ -3,6 +3,13 @@
     python -m labkit.maintainers.catalogs update    # new messages in, gone ones out of the .po
     python -m labkit.maintainers.catalogs compile   # .po -> .mo, what the lab reads at run time
     python -m labkit.maintainers.catalogs check     # what test/test_catalogs.py checks
+    python -m labkit.maintainers.catalogs merge BASE OURS THEIRS   # git's merge driver for .po files
+
+Merging branches that both changed a catalog: ``.gitattributes`` names the driver ``lab-po``;
+give it once with ``git config merge.lab-po.driver ".venv/bin/python -m
+labkit.maintainers.catalogs merge %O %A %B"`` (without it git merges the text as usual), then
+after the merge run ``update``, ``python -m labkit.maintainers.translation update`` and
+``compile``, and commit the ``.po`` and ``.mo`` files.
 
 After ``update``, write the Spanish of every new entry (``msgstr``) in
 ``locale/es/LC_MESSAGES/DOMAIN.po``, then ``compile``. Messages are found by the names the
@@ -239,10 +246,55 @@ def f_string_messages() -> list[str]:
     return found
 
 
+def merge(base: Path, ours: Path, theirs: Path) -> list[str]:
+    """Merge two branches' versions of a catalog entry by entry, into ``ours`` (git's merge driver,
+    ``%O %A %B``): every message of either side, and each Spanish text as the side that changed it
+    has it. A text both sides changed differently keeps ours, marked fuzzy (test/test_catalogs.py
+    then fails on it until someone chooses); the msgids that changed, one line each, are returned.
+    Run ``update`` (or ``translation update``) and ``compile`` afterwards: they drop what the
+    merged code no longer has and rewrite the references."""
+    from babel.messages.pofile import read_po, write_po
+
+    def load(path: Path):
+        with path.open("rb") as handle:
+            return read_po(handle)
+
+    old, mine, other = load(base), load(ours), load(theirs)
+    clashes = []
+    for entry in other:
+        if not entry.id:
+            continue
+        if entry.id not in mine:
+            mine[entry.id] = entry
+            continue
+        before = old[entry.id].string if entry.id in old else None
+        if mine[entry.id].string == entry.string or entry.string == before:
+            continue
+        if mine[entry.id].string == before:
+            mine[entry.id].string = entry.string
+            mine[entry.id].flags = set(entry.flags)
+        else:
+            mine[entry.id].flags.add("fuzzy")
+            clashes.append(f"{ours}: both sides changed the Spanish of {_ids(entry.id)[0]!r}")
+    buffer = io.BytesIO()
+    write_po(buffer, mine, width=100, ignore_obsolete=True, include_previous=False)
+    ours.write_bytes(buffer.getvalue())
+    return clashes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Keep locale/ in step with the lab's messages.")
-    parser.add_argument("action", choices=["update", "compile", "check"])
+    parser.add_argument("action", choices=["update", "compile", "check", "merge"])
+    parser.add_argument("files", nargs="*", type=Path,
+                        help="merge: BASE OURS THEIRS, as git gives a merge driver (%%O %%A %%B)")
     args = parser.parse_args(argv)
+    if args.action == "merge":
+        if len(args.files) != 3:
+            parser.error("merge takes BASE OURS THEIRS")
+        clashes = merge(*args.files)
+        for line in clashes:
+            print(line, file=sys.stderr)
+        return 1 if clashes else 0
     if args.action == "update":
         for path in update():
             print(f"updated {path.relative_to(ROOT).as_posix()}")
