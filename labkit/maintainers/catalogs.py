@@ -5,11 +5,10 @@
     python -m labkit.maintainers.catalogs check     # what test/test_catalogs.py checks
     python -m labkit.maintainers.catalogs merge BASE OURS THEIRS   # git's merge driver for .po files
 
-Merging branches that both changed a catalog: ``.gitattributes`` names the driver ``lab-po``;
-give it once with ``git config merge.lab-po.driver ".venv/bin/python -m
-labkit.maintainers.catalogs merge %O %A %B"`` (without it git merges the text as usual), then
-after the merge run ``update``, ``python -m labkit.maintainers.translation update`` and
-``compile``, and commit the ``.po`` and ``.mo`` files.
+Merging branches that both changed a catalog: ``.gitattributes`` names the drivers ``lab-po``
+and ``lab-mo``; give them once (the commands are in ``.gitattributes``; without them git merges
+as usual), then after the merge run ``update``, ``python -m labkit.maintainers.translation
+update`` and ``compile``, and commit the ``.po`` and ``.mo`` files.
 
 After ``update``, write the Spanish of every new entry (``msgstr``) in
 ``locale/es/LC_MESSAGES/DOMAIN.po``, then ``compile``. Messages are found by the names the
