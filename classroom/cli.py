@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from grader.deadline import FORMAT
-from labkit.i18n import LANGUAGES, Domain, set_language
+from labkit.i18n import LANGUAGES, Domain, set_language, speak_argparse
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -23,6 +23,7 @@ DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 def parse_args(argv):
     argv = sys.argv[1:] if argv is None else list(argv)
     set_language(asked_language(argv))  # so that --help speaks it too
+    speak_argparse()  # and argparse's own words (usage:, options:, its errors)
     parser = argparse.ArgumentParser(prog="python -m classroom",
                                      description=_("A whole class on one MLflow tracking server."))
     _lang(parser)  # before the command (python -m classroom --lang es status) or after it
@@ -84,11 +85,14 @@ def parse_args(argv):
                               format=FORMAT))
     _state(board, _("private folder for the grading user's password (grading.env)"))
 
-    release = commands.add_parser("release", help=_("write the lab without its solutions, for students"))
+    release = commands.add_parser("release", help=_("write the lab without its solutions, for students"),
+                                  description=_("Write the lab without its solutions, for students. "
+                                                "Needs requirements-class.txt only, --lang es too."))
     release.add_argument("dir", type=Path, metavar="DIR", help=_("a new or empty folder"))
     release.add_argument("--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS,
-                         help=_("the language of the release's code/ (scripts and notebooks) and of this "
-                                "command's messages (default: code/ in English)"))
+                         help=_("the release's language: its code/ (scripts and notebooks), its README and "
+                                "what its commands speak with no LAB_LANG set; also this command's "
+                                "messages (default: English)"))
 
     for name, text in [("reset", _("back up a student's workspace, then empty it (same password)")),
                        ("deactivate", _("take a student's access away, keeping their work")),

@@ -204,9 +204,10 @@ def release(args) -> int:
             "a solution's line. Hand out that folder as it is.", folder=args.dir,
             copied=len(written.copied), left_out=len(written.left_out), adapted=adapted))
     if written.translated:
-        print(_("Its code/ is in Spanish: {count} scripts and notebooks generated from solutions/, "
-                "with their TODO texts, hints, comments and printed lines in Spanish.",
-                count=len(written.translated)))
+        print(_("It speaks Spanish: its code/ ({count} scripts and notebooks generated from solutions/, "
+                "with their TODO texts, hints, comments and printed lines in Spanish), its README.md "
+                "(the English one is README.en.md), and its commands with no LAB_LANG set "
+                "(locale/default-language).", count=len(written.translated)))
     return 0
 
 

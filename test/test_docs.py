@@ -18,7 +18,7 @@ LANGUAGE = {"LAB.md": "en", "LAB.es.md": "es"}  # the language of the scripts ea
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<body>.*?)^```$", re.M | re.S)
 HEADING = re.compile(r"^(?P<level>#{1,6}) (?P<text>.+)$", re.M)
 TODO_LINE = re.compile(r"^\s*# TODO (?P<id>\d+\.\d+):")
-ALTERNATIVE = re.compile(r"#\s*or:\s*(?P<command>.+)$")
+ALTERNATIVE = re.compile(r"#\s*(?:or|o):\s*(?P<command>.+)$")  # "o:" in LAB.es.md
 IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>[^)]+)\)")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)#]+)(#[^)]*)?\)")
 INLINE = re.compile(r"`(?P<code>[^`\n]+)`")
@@ -112,6 +112,16 @@ def images(markdown: str) -> list[str]:
     return [m["target"] for m in IMAGE.finditer(markdown)]
 
 
+def uncommented(body: str) -> list[str]:
+    """A block's lines without their comments, but with their `# or:` (`# o:`) alternatives."""
+    kept = []
+    for line in body.splitlines():
+        code, _, comment = line.partition("  #")
+        alternative = ALTERNATIVE.search("#" + comment)
+        kept.append(code.rstrip() + (f"  # or: {alternative['command']}" if alternative else ""))
+    return kept
+
+
 def local_links(markdown: str) -> list[str]:
     return [m["target"] for m in LINK.finditer(markdown) if "://" not in m["target"]]
 
@@ -157,8 +167,9 @@ def test_both_guides_give_the_same_commands_and_code():
             assert (todo and todo["id"]) == ((match := TODO_LINE.match(theirs.body)) and match["id"])
             if not todo:
                 assert program(mine.body) == program(theirs.body), f"{mine.body}\n---\n{theirs.body}"
-        elif mine.lang != "text":
-            assert mine == theirs, f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}"
+        elif mine.lang != "text":  # the same commands; their comments are in each guide's language
+            assert uncommented(mine.body) == uncommented(theirs.body), (
+                f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}")
     assert inline_commands(text(ENGLISH)) and set(inline_commands(text(ENGLISH))) == set(
         inline_commands(text(SPANISH)))
 
@@ -410,3 +421,46 @@ def test_each_task_ends_with_a_ui_question_whose_answer_is_true_of_the_labs_data
     assert f"**Version {version.version}**" in text(guide)
     assert f"`{lab.ALIAS}`" in answers[4] and f"`{source.info.run_name}`" in answers[4]
     assert staging in answers[4] and staging == f"{source.data.metrics['rmse']:.2f} ms"
+
+
+# ---------------------------------------------------------------- README.es.md (issue 19)
+
+README_ES = ROOT / "README.es.md"
+
+
+def code_lines(markdown: str) -> list[str]:
+    """Every line of the fenced blocks, without its comment (a translation changes only those)."""
+    return [line.partition("  #")[0].rstrip() for block in blocks(markdown)
+            for line in block.body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_spanish_readme_has_the_english_ones_commands_and_sections():
+    """README.es.md follows README.md: the same commands in its blocks, one heading for each of its
+    headings, the same links (a Spanish release ships it as its README.md)."""
+    english, spanish = text(README), text(README_ES)
+    assert code_lines(spanish) == code_lines(english), "README.es.md's commands differ from README.md's"
+    assert heading_levels(spanish) == heading_levels(english)
+    assert spanish.count("<!-- serving:begin -->") == spanish.count("<!-- serving:end -->") == 1
+    links = lambda markdown: sorted(set(local_links(markdown)) - {"README.md", "README.es.md", "LAB.md", "LAB.es.md"})
+    assert links(spanish) == links(english)
+    for target in local_links(spanish):
+        assert (ROOT / target.split("#")[0]).exists(), target
+    assert "[README.es.md](README.es.md)" in english and "[README.md](README.md)" in spanish
+    counts = {int(n) for n in re.findall(r"\b(\d+) TODOs\b", spanish)}
+    assert counts == {len(todo_ids())}
+
+
+NEUTRAL_COMMENTS = {"Windows;  Linux/macOS: source .venv/bin/activate"}  # names and a command: no language
+
+
+def test_the_spanish_guides_code_comments_are_spanish():
+    """A comment in a command block of LAB.es.md or README.es.md is never the English guide's own
+    (issue 19): the commands are the same, their comments in each guide's language."""
+    for english, spanish in ((ENGLISH, SPANISH), (README, README_ES)):
+        ours = {line.partition("  #")[2].strip() for block in blocks(text(english)) if block.lang in ("bash", "powershell")
+                for line in block.body.splitlines() if "  #" in line}
+        theirs = [line.strip() for block in blocks(text(spanish)) if block.lang in ("bash", "powershell")
+                  for line in block.body.splitlines() if "  #" in line]
+        same = [line for line in theirs if line.partition("  #")[2].strip() in ours - NEUTRAL_COMMENTS
+                and re.search(r"[a-z]{3}", ALTERNATIVE.sub("", "#" + line.partition("  #")[2]))]
+        assert not same, f"{spanish.name} keeps English comments: {same}"

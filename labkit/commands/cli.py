@@ -221,12 +221,8 @@ def cmd_generate(args) -> int:
     code = codegen.main(choice)
     if code != 0:
         return code
-    try:
-        from labkit.maintainers import notebooks
-    except ImportError:
-        print(_("Skipped the notebooks: nbformat is missing. "
-                "Did you run `python -m pip install -r requirements-dev.txt`?"))
-        return 1
+    from labkit.maintainers import notebooks  # JSON, written with the standard library
+
     return notebooks.main(choice)
 
 
@@ -238,7 +234,9 @@ def cmd_data(args) -> int:
 
 
 def early_language(argv: list[str] | None) -> None:
-    """Speak ``--lang`` already in the help texts (``ui --lang es --help``); parsed again after."""
+    """Speak ``--lang`` already in the help texts (``ui --lang es --help``), argparse's own words
+    too (``usage:``, ``options:``, its errors); parsed again after."""
+    i18n.speak_argparse()
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
     known, _rest = early.parse_known_args(argv)
