@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from classroom import inactive
 from classroom.board_changes import LOOKS_AT_ONCE, Fingerprint, looker
 from classroom.gradebook import NOT_GRADED, Gradebook
 from classroom.isolation import GRADED
@@ -51,6 +52,16 @@ class Refresh:
 
 def _waiting(student: Student) -> dict:
     return {"student": student.username, "name": student.name, "status": WAITING, "cells": []}
+
+
+def noted(seen: Fingerprint, note: dict | None) -> Fingerprint:
+    """The workspace's fingerprint and the student's note (deactivated, removed): either changing
+    means grading the student again (classroom/inactive.py)."""
+    return seen if note is None else replace(seen, digest=f"{seen.digest} {note['status']} {note['since']}")
+
+
+def _millis(moment) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
 
 
 def _stamp(path: Path | None) -> tuple | None:
@@ -112,7 +123,7 @@ class Board:
         self.every: float | None = None  # seconds between automatic refreshes (the page says it)
         self.lock = threading.Lock()
         as_of = book.as_of
-        self.look = looker(book.url, None if as_of is None else int(as_of.timestamp() * 1000))
+        self.look = looker(book.url)  # each look with the student's deadline (Gradebook.deadline_of)
         self.as_of = None if as_of is None else shown(as_of)
         self.stopping = threading.Event()
 
@@ -147,14 +158,17 @@ class Board:
             self.running = {"done": 0, "total": 0}
         self.book.server_down = False
         regraded: list[str] = []
+        notes = inactive.read(self.book.state) if self.book.state is not None else {}
         with ThreadPoolExecutor(LOOKS_AT_ONCE) as lookers, ThreadPoolExecutor(self.book.jobs) as graders:
-            looks = {lookers.submit(self.look, s.workspace): s for s in self.students}
+            looks = {lookers.submit(self.look, s.workspace, _millis(self.book.deadline_of(s))): s
+                     for s in self.students}
             gradings = {}
             try:
                 for seen in as_completed(looks):
                     student = looks[seen]
-                    if self._changed(student, seen.result()):
-                        gradings[graders.submit(self._grade, student)] = (student, seen.result())
+                    now = noted(seen.result(), notes.get(student.username))
+                    if self._changed(student, now):
+                        gradings[graders.submit(self._grade, student)] = (student, now)
                         with self.lock:
                             self.running["total"] += 1
                 for graded in as_completed(gradings):
@@ -183,11 +197,13 @@ class Board:
     def _keep(self, student: Student, row: dict, outcome, seen: Fingerprint) -> None:
         report = outcome.report if outcome is not None and outcome.status == GRADED else None
         flags = {k: v for k, v in row.items() if k not in SHOWN_COLUMNS and v not in (None, "")}
-        shown = {"student": student.username, "name": student.name, "status": row["status"],
-                 "total": row.get("total"), "max": row.get("max"), "problems": row.get("problems", ""),
-                 "flags": flags, "cells": cells(report, seen.started), "graded_at": time.time()}
+        if student.due is not None:  # an extension: this row is graded as of the student's own deadline
+            flags[str(_("due"))] = shown(student.due)
+        kept = {"student": student.username, "name": student.name, "status": row["status"],
+                "total": row.get("total"), "max": row.get("max"), "problems": row.get("problems", ""),
+                "flags": flags, "cells": cells(report, seen.started), "graded_at": time.time()}
         with self.lock:
-            self.rows[student.username] = shown
+            self.rows[student.username] = kept
             self.prints[student.username] = seen
             self.running["done"] += 1
 

@@ -74,6 +74,7 @@ PAGE_WORDS = {
     "status_timed-out": N_("timed-out"),
     "status_crashed": N_("crashed"),
     "status_not-graded": N_("not-graded"),
+    "status_removed": N_("removed"),
 }
 
 
@@ -272,6 +273,6 @@ def run(args) -> int:
     grading = {**admin, **grader}
     os.environ.update(grading)  # the board's own looks at the workspaces read as the grader too
     book = Gradebook(args.server, grading, args.state / "board", jobs=args.jobs, timeout=args.timeout,
-                     progress=open(os.devnull, "w"), as_of=as_of)
+                     progress=open(os.devnull, "w"), as_of=as_of, state=args.state)
     serve_board(Board(book, students, roster=args.roster), server, args.every)
     return 0

@@ -61,6 +61,7 @@ def parse_args(argv):
                            help=_("where each student's <username>.env goes (private: never commit it)"))
     provision.add_argument("--reset-password", action="append", default=[], metavar="USERNAME",
                            help=_("give this student a new password and connection file"))
+    _state(provision, _("private folder of the class (who was deactivated or removed)"))
 
     gradebook = commands.add_parser("gradebook", help=_("grade every student; write a CSV, Gradescope, "
                                                         "Canvas and Moodle files"))

@@ -1,4 +1,7 @@
-"""The class roster: a CSV with a ``username`` column (``name`` and ``email`` optional).
+"""The class roster: a CSV with a ``username`` column (``name``, ``email`` and ``due`` optional).
+
+``due`` is a student's own deadline (an extension), in --as-of's format: the gradebook, the
+board and the LMS files grade that student as of it, whatever the class's --as-of.
 
 A username names the student's MLflow user and workspace, so it follows MLflow's
 workspace rules: 2-63 lowercase letters, digits and inner hyphens.
@@ -9,8 +12,10 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from grader.deadline import FORMAT, BadDeadline, parse_deadline
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
@@ -31,6 +36,7 @@ class Student:
     username: str
     name: str = ""
     email: str = ""
+    due: datetime | None = None  # this student's own deadline (an extension): it overrides --as-of
 
     @property
     def workspace(self) -> str:
@@ -70,8 +76,19 @@ def read_roster(path: Path) -> list[Student]:
                                     "LMS files would give one student two grades. Correct one of the two rows.",
                                     where=where, username=username, email=email, other=other, first=first))
             emails[email.lower()] = (line, username)
-        students.append(Student(username, row.get("name", ""), email))
+        students.append(Student(username, row.get("name", ""), email, _due(row.get("due", ""), where)))
     return students
+
+
+def _due(text: str, where: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_deadline(text)
+    except BadDeadline:
+        raise RosterError(_("{where}: due '{text}' is not a time. Use {format}, or leave the cell empty "
+                            "(the class's --as-of then applies).", where=where, text=text,
+                            format=FORMAT)) from None
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:

@@ -468,4 +468,10 @@ def test_the_gradebook_as_of_a_deadline_ignores_runs_after_it(classroom):
     assert "none by the deadline" in after["problems"] and "found none" not in after["problems"]
     later = row_as_of(datetime.now(timezone.utc).isoformat(), "later")
     assert later["total"] == str(len(todo_ids(["task1"]))), "a run before the deadline counts"
+    # The roster's `due`: the student's own deadline, over the class's --as-of (here: later).
+    roster.write_text(f"username,name,email,due\nlate,Late,late@school.example,{deadline}\n", encoding="utf-8")
+    extended = row_as_of(datetime.now(timezone.utc).isoformat(), "due")
+    assert extended["total"] == "0" and "none by the deadline" in extended["problems"], extended
+    moodle = (classroom.folder / "deadline-due" / "moodle.csv").read_text(encoding="utf-8").splitlines()
+    assert moodle[1].startswith("late@school.example,0,"), "the LMS files grade as of the student's due"
     assert "ran solutions/task1_baseline.py" in later["flags"]

@@ -54,3 +54,66 @@ def test_the_commands_refuse_a_bad_roster_before_the_server(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
     assert "line 3" in done.stderr and "alice@school.example" in done.stderr
+
+
+def test_a_due_column_gives_a_student_their_own_deadline(tmp_path):
+    """Does the roster's `due` give a student their own (aware) deadline, empty meaning the class's,
+    and is a due that is not a time refused naming its row?"""
+    from datetime import datetime, timezone
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username,name,email,due\nalice,Alice,alice@school.example,2025-03-16T23:59Z\n"
+                      "bob,Bob,bob@school.example,\n", encoding="utf-8")
+    alice, bob = read_roster(roster)
+    assert alice.due == datetime(2025, 3, 16, 23, 59, tzinfo=timezone.utc) and bob.due is None
+    roster.write_text("username,due\nalice,next monday\n", encoding="utf-8")
+    with pytest.raises(RosterError) as refused:
+        read_roster(roster)
+    assert f"{roster}, line 2: due 'next monday' is not a time" in str(refused.value)
+
+
+def test_the_gradebook_grades_a_student_with_an_extension_as_of_their_own_deadline(tmp_path):
+    """Is a student's own deadline (roster `due`) the one their grading uses, over the class's --as-of?"""
+    from datetime import datetime, timezone
+
+    from classroom.gradebook import Gradebook
+
+    class_deadline = datetime(2025, 3, 14, 23, 59, tzinfo=timezone.utc)
+    extension = datetime(2025, 3, 21, 23, 59, tzinfo=timezone.utc)
+    book = Gradebook("http://127.0.0.1:9", {}, tmp_path, as_of=class_deadline)
+    assert book.deadline_of(Student("alice", due=extension)) == extension
+    assert book.deadline_of(Student("bob")) == class_deadline
+
+
+def test_a_removed_student_is_shown_as_removed_not_graded(tmp_path):
+    """Is a student `remove` noted shown as removed (no grade, where the work is), without grading
+    a workspace that is gone; and does `provision` or `restore` taking the note away end it?"""
+    from classroom import inactive
+    from classroom.gradebook import Gradebook
+    from classroom.lms import write_lms_files
+
+    state = tmp_path / "state"
+    inactive.mark(state, "leaver", inactive.REMOVED)
+    inactive.mark(state, "paused", inactive.DEACTIVATED)
+    assert (state / inactive.FILE).stat().st_mode & 0o077 == 0, "private"
+    book = Gradebook("http://127.0.0.1:9", {}, tmp_path / "grades", state=state)
+    student = Student("leaver", "Lee", "lee@school.example")
+    row, _outcome = book.grade_student(student)
+    assert row["status"] == "removed" and row["problems"].startswith("removed on ")
+    assert "python -m classroom restore" in row["problems"]
+    write_lms_files(tmp_path / "grades", [student], [row])
+    moodle = (tmp_path / "grades" / "moodle.csv").read_text(encoding="utf-8").splitlines()
+    assert moodle[1].startswith("lee@school.example,,"), "no grade, never a zero"
+    inactive.clear(state, "leaver")
+    assert set(inactive.read(state)) == {"paused"}
+
+
+def test_a_note_changes_the_boards_fingerprint():
+    """Does a deactivation (or its end) make the board grade the student again, though their
+    workspace did not change?"""
+    from classroom.board import noted
+    from classroom.board_changes import Fingerprint
+
+    seen = Fingerprint("abc")
+    assert noted(seen, None) == seen
+    assert noted(seen, {"status": "deactivated", "since": "2025-03-14 10:00"}).digest != seen.digest

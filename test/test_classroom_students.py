@@ -6,6 +6,8 @@ instructor's commands as they type them, and what MlflowClient sees before and a
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from pathlib import Path
 
@@ -196,9 +198,16 @@ def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
     assert not _can_read(classroom, old)
     kept = workspace_view(classroom, "paused")["experiments"]["notes"]["runs"]
     assert [run["metrics"]["rmse"][0][0] for run in kept.values()] == [21.5], "their work is kept"
+    out = classroom.folder / "grades-paused"
+    book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
+                               "--out", str(out), "--state", str(classroom.state))
+    assert book.returncode == 0, book.stderr
+    row = next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
+    assert row["status"] == "graded" and row["flags"].startswith("deactivated on "), row
 
-    again = classroom.classroom(*provision)
+    again = classroom.classroom(*provision, "--state", str(classroom.state))
     assert again.returncode == 0 and "paused: reactivated" in again.stdout, again.stdout
+    assert "paused" not in json.loads((classroom.state / "inactive.json").read_text()), "no longer deactivated"
     new = classroom.student_env("paused")
     assert new["MLFLOW_TRACKING_PASSWORD"] != old["MLFLOW_TRACKING_PASSWORD"]
     assert _can_read(classroom, new)
@@ -225,6 +234,8 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path
     assert removed.returncode == 0, removed.stderr
     assert (tmp_path / backup_folder(removed.stdout)).is_dir()
     assert not (classroom.connections / "leaver.env").exists()
+    noted = json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
+    assert noted["leaver"]["status"] == "removed", "the gradebook and the board show them as removed"
     with environment(classroom.admin_env()):
         assert "leaver" not in {w.name for w in MlflowClient(tracking_uri=classroom.url).list_workspaces()}
         with pytest.raises(MlflowException):
@@ -233,4 +244,5 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path
     restored = classroom.classroom("restore", "leaver", *state, cwd=tmp_path)
     assert restored.returncode == 0, restored.stderr
     assert "has no user on the server" in restored.stdout
+    assert "leaver" not in json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
     assert workspace_view(classroom, "leaver") == before
