@@ -65,7 +65,7 @@ def problems(report: dict) -> str:
 
 
 # The end of the grader's rationale when it found nothing (grader/task*.py, English and Spanish).
-FOUND_NONE = re.compile(r"(found none|no se encontró ningun[oa])$")
+FOUND_NONE = re.compile(r"(found none(?: of them)?|no se encontró ningun[oa]|se encontró: ninguno de ellos)$")
 
 
 def _reason(result: dict, deadline: bool) -> str:

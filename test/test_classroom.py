@@ -127,11 +127,13 @@ def test_as_of_a_deadline_nothing_found_is_none_by_the_deadline():
 
     report = {"as_of": None, "results": [
         {"id": "1.1", "status": "fail", "rationale": "expected a run in experiment 'task1-baseline', found none"},
-        {"id": "1.2", "status": "skip", "rationale": "skipped until 1.1 passes"}]}
+        {"id": "1.2", "status": "skip", "rationale": "skipped until 1.1 passes"},
+        {"id": "2.1", "status": "fail", "rationale": "expected runs a, b in 'task2-rf-sweep', found none of them"}]}
     assert problems(report).startswith("1.1: expected a run in experiment 'task1-baseline', found none | 1.2:")
     report["as_of"] = "2025-03-14T23:59:00+00:00"
     assert problems(report) == ("1.1: expected a run in experiment 'task1-baseline', none by the deadline | "
-                                "1.2: skipped until 1.1 passes")
+                                "1.2: skipped until 1.1 passes | "
+                                "2.1: expected runs a, b in 'task2-rf-sweep', none by the deadline")
 
 
 def test_the_problems_column_names_every_todo_without_its_point(gradebook):

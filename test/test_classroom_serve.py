@@ -40,14 +40,14 @@ def pg_tmp(tmp_path):
 
 
 def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, sigint_ignored: bool = False,
-                **env: str) -> subprocess.Popen:
+                artifacts: bool = True, **env: str) -> subprocess.Popen:
     """`python -m classroom serve` in its own process group, as in a terminal (Ctrl-C reaches
     the group; the MLflow server runs in a session of its own). ``sigint_ignored``: started
     the way a shell starts a background job, with SIGINT ignored."""
     environment = clean_env(TMPDIR=str(tmpdir or tmp_path), **env)
     return subprocess.Popen(
         [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"),
-         "--artifacts", str(tmp_path / "artifacts"), *args],
+         *(["--artifacts", str(tmp_path / "artifacts")] if artifacts else []), *args],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
         preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
@@ -278,16 +278,19 @@ def test_git_ignores_rosters_grades_and_connection_files():
 
 def test_a_second_serve_on_the_same_port_is_refused_and_the_first_keeps_its_record(tmp_path, pg_tmp):
     """Is a second `serve` (same state folder, or another one, on the same port) refused in one line
-    that names the running server, with the running server's serve.json untouched?"""
+    that names the running server, with the running server's serve.json untouched? (And does a
+    throwaway server without --artifacts keep its artifacts in a temporary folder, deleted with it?)"""
     port = free_port()
     settings = secrets_env()
-    first = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
+    first = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, artifacts=False,
+                        **settings)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: health(url) or first.poll() is not None, "the first server")
         assert first.poll() is None, first.communicate()
         record = (tmp_path / "state" / "serve.json").read_bytes()
-        pid = json.loads(record)["server_pid"]
+        pid, artifacts = json.loads(record)["server_pid"], Path(json.loads(record)["artifacts"])
+        assert artifacts.is_dir() and ROOT not in artifacts.parents, "not the real class's class-artifacts/"
         again = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
         out, err = again.communicate(timeout=120)
         assert again.returncode == 2 and err.strip().count("\n") == 0, err
@@ -303,6 +306,7 @@ def test_a_second_serve_on_the_same_port_is_refused_and_the_first_keeps_its_reco
     finally:
         out, err = ctrl_c(first)
     assert first.returncode == 130, err
+    assert not artifacts.exists(), "a throwaway server's artifacts go with its database"
 
 
 def test_a_port_held_by_another_program_is_named_as_the_cause(tmp_path):
