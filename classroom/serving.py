@@ -14,8 +14,8 @@ import os
 import secrets
 import shutil
 import signal
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
