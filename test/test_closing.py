@@ -140,7 +140,7 @@ def test_a_crash_ends_with_one_line_naming_the_todo_and_the_next_step(lab_store,
     else:
         assert last.startswith("task3_compare.py se detuvo en la línea "), last
         assert f", en el TODO {todo_id}, por MlflowException:" in last, last
-        assert "skops se negó a guardar un tipo" in last, last
+        assert "skops se negó a guardar tipos" in last, last
         assert last.endswith("`python grader/check.py task3`."), last
     line_number = int(re.search(r"(?:line|línea) (\d+)", last)[1])
     assert "log_model" in "".join(source.splitlines()[line_number - 1: line_number + 1])
