@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from grader import lab
-from grader.errors import Fail
+from grader.errors import Fail, quote
 from grader.models import ModelFiles, ModelNotLoadable
 from labkit.i18n import Domain
 
@@ -45,8 +45,8 @@ class Context:
 
         model = self.memo(key, fit)
         if isinstance(model, Exception):
-            raise Fail(_("expected hyperparameters a {model} accepts in {run}, found: {error_type}: {error}",
-                         model=model_type, run=where, error_type=type(model).__name__, error=str(model)[:200]),
+            raise Fail(_("expected hyperparameters a {model} accepts in {run}, found: {error}",
+                         model=model_type, run=where, error=quote(f"{type(model).__name__}: {model}")),
                        _("log the model's own hyperparameters: mlflow.log_params(model.get_params())"))
         return model
 
