@@ -19,7 +19,7 @@ from datetime import datetime
 
 from grader import evidence as ev
 from grader.checks import Check, task_of
-from grader.context import Context
+from grader.context import Context, Kept
 from grader.deadline import to_millis
 from grader.errors import CannotGrade, Fail, quote, quoted_in, quoting
 from grader.registry import TASKS, checks_for, with_dependencies
@@ -100,15 +100,18 @@ def parse_tasks(names: list[str]) -> list[str]:
     return [t for t in TASKS if t in tasks]
 
 
-def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | None = None) -> Report:
+def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | None = None,
+          kept: Kept | None = None) -> Report:
     """Grade the TODOs of ``tasks`` ("task1".."task4" or "all") in the lab's store; with
-    ``as_of`` (time-zone aware), only what was made by then counts."""
+    ``as_of`` (time-zone aware), only what was made by then counts. ``kept`` carries what one
+    grade can hand the next (grader/watch.py): the same verdicts, sooner."""
     tasks = parse_tasks(list(tasks))
     wanted = checks_for(tasks)
     deadline = to_millis(as_of) if as_of is not None else None
-    with warnings.catch_warnings(), open_store(tracking_uri, as_of=deadline) as store, quoting() as quotes:
+    snapshot = kept.snapshot if kept is not None else None
+    with warnings.catch_warnings(), open_store(tracking_uri, deadline, snapshot) as store, quoting() as quotes:
         warnings.simplefilter("ignore")  # MLflow's deprecation notices are not the student's
-        context = Context(store)
+        context = Context(store, kept)
         results: dict[str, CheckResult] = {}
         try:
             for check in with_dependencies(wanted):

@@ -82,6 +82,14 @@ class ModelFiles:
             self._mlmodel = Model.load(path)
         return self._mlmodel
 
+    def stamp(self) -> tuple:
+        """The state of the files on this disk (name, size, modification time); () for remote ones,
+        which MLflow never rewrites under the same model id."""
+        if self.local is None or not self.local.is_dir():
+            return ()
+        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                            for p in self.local.iterdir() if p.is_file()))
+
     def has_signature(self) -> bool:
         signature = self.mlmodel().signature
         return signature is not None and signature.inputs is not None

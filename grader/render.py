@@ -184,7 +184,16 @@ def to_gradescope(report: Report) -> dict:
     }
 
 
+def width_of(stream) -> int:
+    """The columns to wrap a quoted error to: the terminal's, at most WIDTH."""
+    on_terminal = hasattr(stream, "isatty") and stream.isatty()
+    return min(shutil.get_terminal_size((WIDTH, 24)).columns if on_terminal else WIDTH, WIDTH)
+
+
+def dim(text: str, colour: bool) -> str:
+    return f"\033[2m{text}\033[0m" if colour else text
+
+
 def print_report(report: Report, stream=None) -> None:
     stream = stream or sys.stdout
-    width = shutil.get_terminal_size((WIDTH, 24)).columns if hasattr(stream, "isatty") and stream.isatty() else WIDTH
-    stream.write(to_text(report, use_colour(stream), min(width, WIDTH)))
+    stream.write(to_text(report, use_colour(stream), width_of(stream)))
