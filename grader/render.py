@@ -37,7 +37,7 @@ def to_text(report: Report, colour: bool = False, width: int = WIDTH) -> str:
                      uri=report.tracking_uri, deadline=deadline(report)), "2")]
     groups = causes(report.results)
     said: dict[tuple, str] = {}  # a cause said -> the first TODO it was said under
-    quoted: dict[str, str] = {}  # an error quoted -> the TODOs it was quoted for
+    quoted: dict[str, str] = {}  # an error quoted -> the TODO it was quoted under
     for stretch in stretches(report.results):
         for result in stretch:
             points = f"{result.points}/{result.max_points}"

@@ -16,7 +16,8 @@ import threading
 import time
 
 import pytest
-from conftest import CODE_DIR, ROOT, LabStore
+from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, LabStore
+from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
 from test_grader_support import copy_store, run_check, run_snippet, task3_store  # noqa: F401
 
 CHECK_PY = ROOT / "grader" / "check.py"
@@ -28,9 +29,9 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGIN
 class Watcher:
     """``python grader/check.py --watch TASK`` on a store; its reports as they are printed."""
 
-    def __init__(self, store: LabStore, task: str, *args: str) -> None:
+    def __init__(self, store: LabStore, task: str, *args: str, env: dict | None = None) -> None:
         self.proc = subprocess.Popen([sys.executable, str(CHECK_PY), "--watch", task, *args], cwd=ROOT,
-                                     env=store.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env or store.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, encoding="utf-8")
         self.reports: queue.Queue[str] = queue.Queue()
         self.rest: list[str] = []  # every line that is not part of a report
@@ -152,3 +153,19 @@ def test_the_watcher_speaks_spanish(lab_store):
     finally:
         code, rest, err = watcher.stop()
     assert code == 0 and "Se dejó de vigilar el almacenamiento." in rest, rest + err
+
+
+@pytest.mark.slow
+def test_the_watcher_polls_a_tracking_server_and_grades_what_it_holds(sqlite_server, lab_store):
+    env = {**lab_store.env(), "MLFLOW_TRACKING_URI": sqlite_server.url}
+    watcher = Watcher(lab_store, "task1", env=env)
+    try:
+        first = watcher.next_report()
+        assert first.rstrip().endswith("Score: 0/4"), first  # an empty server: every TODO fails
+        report = watcher.report_after(
+            lambda: lab_store.run(SOLUTIONS_DIR / "task1_baseline.py", MLFLOW_TRACKING_URI=sqlite_server.url))
+        assert report.rstrip().endswith("Score: 4/4"), report
+        assert report == run_check(env, "task1").stdout
+    finally:
+        code, _, err = watcher.stop()
+    assert code == 0 and "Traceback" not in err
