@@ -1,5 +1,6 @@
-"""The two ways grading stops short of a pass: a TODO that fails, or a store that cannot be graded;
-and how a library's error is said: once, whole, after the lab's one-line reading of it.
+"""The ways grading stops short of a pass: a TODO that fails, a TODO that waits for another,
+or a store that cannot be graded; and how a library's error is said: once, whole, after the
+lab's one-line reading of it.
 
 A verdict's text shows the short reading (``quote``); the error itself, whole, is kept beside
 it (``quoting``), and the renderers quote it under the verdict, once however many TODOs it affects.
@@ -24,6 +25,16 @@ class Fail(Exception):
         super().__init__(rationale)
         self.rationale = rationale
         self.hint = hint
+
+
+class Waits(Fail):
+    """A check whose evidence cannot exist without another TODO's, which is not in the store
+    (no model to link metrics to, no pick, no registered version): the TODO is skipped until
+    ``todo`` passes. ``todo`` is one of the check's ``needs``; ``rationale`` says what is missing."""
+
+    def __init__(self, todo: str, rationale: str) -> None:
+        super().__init__(rationale)
+        self.todo = todo
 
 
 # The errors read in the current ``quoting()`` block: short reading -> the whole error.
