@@ -1,5 +1,6 @@
 """Grade the lab: ``python grader/check.py task1|task2|task3|task4|all [--json] [--gradescope FILE]
-[--as-of TIME] [--lang es|en]``.
+[--as-of TIME] [--lang es|en]``; ``--watch [TASK]`` grades again each time the store changes
+(grader/watch.py; TASK is all by default) until Ctrl+C.
 
 Exit codes: 0 every TODO passes, 1 some TODO fails (or is skipped), 2 cannot grade.
 The language: ``--lang``, else LAB_LANG, else LANGUAGE, LC_ALL, LC_MESSAGES, LANG (the first one set).
@@ -46,7 +47,10 @@ def parse_args(argv: list[str] | None):
         prog="python grader/check.py",
         description=_("Grade the lab's TODOs from the tracking store (it is only read)."),
     )
-    parser.add_argument("task", choices=[*TASKS, "all"], help=_("which task to grade"))
+    parser.add_argument("task", choices=[*TASKS, "all"], nargs="?",
+                        help=_("which task to grade (with --watch: all by default)"))
+    parser.add_argument("--watch", action="store_true",
+                        help=_("keep grading: again each time the tracking store changes (Ctrl+C stops)"))
     parser.add_argument("--json", action="store_true", help=_("print the results as JSON"))
     parser.add_argument("--gradescope", metavar="FILE", type=Path,
                         help=_("also write a Gradescope results.json to FILE"))
@@ -55,6 +59,10 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--debug", action="store_true", help=_("show tracebacks"))
     language_option(parser)
     args = parser.parse_args(argv)
+    if args.task is None and not args.watch:
+        parser.error(_("which task? e.g. python grader/check.py task1 (or --watch)"))
+    if args.watch and (args.json or args.gradescope):
+        parser.error(_("--watch prints the terminal report; --json and --gradescope grade once"))
     set_language(args.lang)
     return args
 
@@ -70,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     except BadDeadline as exc:
         return cannot_grade(exc)
+    if args.watch:
+        from grader.watch import watch
+
+        return watch([args.task or "all"], as_of=as_of)
     try:
         report = grade([args.task], as_of=as_of)
     except CannotGrade as exc:

@@ -3,19 +3,48 @@ each built once per grading."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Callable
 
 from grader import lab
-from grader.errors import Fail
+from grader.errors import Fail, quote
 from grader.models import ModelFiles, ModelNotLoadable
+from grader.store import Snapshot
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("grader").functions()
 
 
+class Kept:
+    """What one grade may hand the next in a process that grades again and again (grader/watch.py):
+    the store's snapshot and its client, the lab's split, re-fits (by model type, params and the
+    data file) and loaded models (by model id and the state of its files). Each is a pure function
+    of its key, so a grade that uses them gives the verdict a fresh grade gives."""
+
+    SIZE = 64  # re-fits and models kept, the least recently used dropped first
+
+    def __init__(self) -> None:
+        self.snapshot = Snapshot()
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key, build: Callable[[], Any]) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = self._items[key] = build()
+        while len(self._items) > self.SIZE:
+            self._items.popitem(last=False)
+        return value
+
+    def close(self) -> None:
+        self._items.clear()
+        self.snapshot.close()
+
+
 class Context:
-    def __init__(self, store) -> None:
+    def __init__(self, store, kept: Kept | None = None) -> None:
         self.store = store
+        self.kept = kept
         self._memo: dict[Any, Any] = {}
         self._files: list[ModelFiles] = []
 
@@ -25,13 +54,19 @@ class Context:
             self._memo[key] = build()
         return self._memo[key]
 
+    def keep(self, key, build: Callable[[], Any]) -> Any:
+        """``build()`` once per grading, or once per process when grades hand each other ``Kept``."""
+        if self.kept is None:
+            return self.memo(key, build)
+        return self.memo(key, lambda: self.kept.get(key, build))
+
     def split(self) -> lab.Split:
         """The lab's train/test split, made as the task scripts make it."""
-        return self.memo("split", lab.split_data)
+        return self.keep(("split", data_stamp()), lab.split_data)
 
     def refit(self, model_type: str, hyperparams: dict, where: str):
         """A model of ``model_type`` fitted on the lab's training split (once per set of params)."""
-        key = ("refit", model_type, tuple(sorted(hyperparams.items(), key=lambda kv: kv[0])))
+        key = ("refit", model_type, tuple(sorted(hyperparams.items(), key=lambda kv: kv[0])), data_stamp())
 
         def fit():
             split = self.split()
@@ -43,10 +78,10 @@ class Context:
             except (TypeError, ValueError) as exc:
                 return exc
 
-        model = self.memo(key, fit)
+        model = self.keep(key, fit)
         if isinstance(model, Exception):
-            raise Fail(_("expected hyperparameters a {model} accepts in {run}, found: {error_type}: {error}",
-                         model=model_type, run=where, error_type=type(model).__name__, error=str(model)[:200]),
+            raise Fail(_("expected hyperparameters a {model} accepts in {run}, found: {error}",
+                         model=model_type, run=where, error=quote(f"{type(model).__name__}: {model}")),
                        _("log the model's own hyperparameters: mlflow.log_params(model.get_params())"))
         return model
 
@@ -72,8 +107,12 @@ class Context:
     def load(self, logged):
         """The estimator behind a logged model, or ModelNotLoadable (remembered either way)."""
         def load():
+            files = self.files(logged)
             try:
-                return self.files(logged).load()
+                if self.kept is None:
+                    return files.load()
+                stamp = (logged.model_id, logged.status, logged.last_updated_timestamp, files.stamp())
+                return self.kept.get(("model", stamp), files.load)  # a failure is not kept
             except ModelNotLoadable as exc:
                 return exc
 
@@ -85,3 +124,9 @@ class Context:
     def close(self) -> None:
         while self._files:
             self._files.pop().close()
+
+
+def data_stamp() -> tuple:
+    """The lab's data file as it is now (a re-fit is kept only while the data stays the same)."""
+    stat = lab.DATA_FILE.stat()
+    return (stat.st_mtime_ns, stat.st_size)

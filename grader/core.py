@@ -19,9 +19,9 @@ from datetime import datetime
 
 from grader import evidence as ev
 from grader.checks import Check, task_of
-from grader.context import Context
+from grader.context import Context, Kept
 from grader.deadline import to_millis
-from grader.errors import CannotGrade, Fail, Waits
+from grader.errors import CannotGrade, Fail, Waits, quote, quoted_in, quoting
 from grader.registry import TASKS, checks_for, with_dependencies
 from grader.store import cannot_grade_from, open_store
 from labkit.i18n import Domain, text
@@ -57,6 +57,7 @@ class CheckResult:
     note: str | None = None
     depends: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)  # the runs a pass stood on
+    errors: list[str] = field(default_factory=list)  # the errors its texts read, each whole (errors.quote)
     debug: str | None = field(default=None, repr=False)  # a traceback, for --debug only
 
     @property
@@ -99,19 +100,23 @@ def parse_tasks(names: list[str]) -> list[str]:
     return [t for t in TASKS if t in tasks]
 
 
-def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | None = None) -> Report:
+def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | None = None,
+          kept: Kept | None = None) -> Report:
     """Grade the TODOs of ``tasks`` ("task1".."task4" or "all") in the lab's store; with
-    ``as_of`` (time-zone aware), only what was made by then counts."""
+    ``as_of`` (time-zone aware), only what was made by then counts. ``kept`` carries what one
+    grade can hand the next (grader/watch.py): the same verdicts, sooner."""
     tasks = parse_tasks(list(tasks))
     wanted = checks_for(tasks)
     deadline = to_millis(as_of) if as_of is not None else None
-    with warnings.catch_warnings(), open_store(tracking_uri, as_of=deadline) as store:
+    snapshot = kept.snapshot if kept is not None else None
+    with warnings.catch_warnings(), open_store(tracking_uri, deadline, snapshot) as store, quoting() as quotes:
         warnings.simplefilter("ignore")  # MLflow's deprecation notices are not the student's
-        context = Context(store)
+        context = Context(store, kept)
         results: dict[str, CheckResult] = {}
         try:
             for check in with_dependencies(wanted):
-                results[check.id] = evaluate(check, context, results)
+                result = results[check.id] = evaluate(check, context, results)
+                result.errors = quoted_in(quotes, result.rationale, result.hint, result.note)
         finally:
             context.close()
     return Report(tasks, store.uri, [results[c.id] for c in wanted], as_of, len(store.late))
@@ -137,8 +142,8 @@ def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> Ch
         if cannot is not None:
             raise cannot from exc
         result.status = FAIL
-        result.rationale = _("the grader could not check this ({error_type}: {error})",
-                             error_type=type(exc).__name__, error=exc)
+        result.rationale = _("the grader could not check this ({error})",
+                             error=quote(f"{type(exc).__name__}: {exc}"))
         result.hint = _("run the task again; if this stays, show this message to your instructor")
         result.debug = traceback.format_exc()
         return result

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable
 
-from grader.errors import Fail, Waits
+from grader.errors import Fail, Waits, quote
 from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS, TAG_ERROR
 from labkit.i18n import Domain
 
@@ -24,6 +25,7 @@ REL_TOL = 1e-6
 SAME_EXECUTION_MS = 60_000  # a stray run this soon after a graded run came from the same script run
 SKOPS_HINT = N_("skops refused to save a tree model: pass serialization_format=\"skops\", "
                 "skops_trusted_types=SKOPS_TRUSTED_TYPES to mlflow.sklearn.log_model, then run task 3 again")
+UNTRUSTED = re.compile(r"[Uu]ntrusted types found in the file: (?P<types>\[[^\]]*\])")
 TRAIN_SPLIT_HINT = N_("compute the metrics on the test split: predict X_test and compare with y_test")
 
 
@@ -34,7 +36,12 @@ def label(run) -> str:
 
 
 def names(runs) -> str:
-    return ", ".join(f"'{r.info.run_name}'" for r in runs)
+    """``'a', 'b'``: each run name once, with how many runs carry it when more than one."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.info.run_name] = counts.get(run.info.run_name, 0) + 1
+    return ", ".join(f"'{name}'" if count == 1 else _("'{name}' ({count} runs)", name=name, count=count)
+                     for name, count in counts.items())
 
 
 def start(run) -> int:
@@ -47,9 +54,19 @@ def ordered(runs) -> list:
 
 
 def _error(run) -> str:
-    """The first line of the error the crash note saved on the run (as Python wrote it), or ""."""
+    """The lab's one-line reading of the error the crash note saved on the run, or "" (the
+    error itself is quoted whole under the verdict: grader/errors.py)."""
     error = (run.data.tags.get(TAG_ERROR) or "").strip()
-    return error.splitlines()[0][:200] if error else ""
+    return quote(error, reading(error)) if error else ""
+
+
+def reading(error: str) -> str | None:
+    """The lab's reading of an error it knows (``Type: message``), else None."""
+    untrusted = UNTRUSTED.search(error)
+    if untrusted:
+        return _("{error_type}: skops refused to save types it was not told to trust: {types}",
+                 error_type=error.split(":", 1)[0], types=untrusted["types"])
+    return None
 
 
 def ended_plainly(run) -> bool:

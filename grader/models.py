@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from skops.io.exceptions import UntrustedTypesFoundException
 
+from grader.errors import quote
 from grader.lab import SKOPS_TRUSTED_TYPES
 from labkit.i18n import Domain
 
@@ -81,6 +82,14 @@ class ModelFiles:
             self._mlmodel = Model.load(path)
         return self._mlmodel
 
+    def stamp(self) -> tuple:
+        """The state of the files on this disk (name, size, modification time); () for remote ones,
+        which MLflow never rewrites under the same model id."""
+        if self.local is None or not self.local.is_dir():
+            return ()
+        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                            for p in self.local.iterdir() if p.is_file()))
+
     def has_signature(self) -> bool:
         signature = self.mlmodel().signature
         return signature is not None and signature.inputs is not None
@@ -102,10 +111,11 @@ class ModelFiles:
         try:
             return skops.io.load(path, trusted=SKOPS_TRUSTED_TYPES)
         except UntrustedTypesFoundException as exc:
-            raise ModelNotLoadable(_("the model holds types the grader does not trust ({error})", error=exc)) from None
+            raise ModelNotLoadable(_("the model holds types the grader does not trust ({error})",
+                                     error=quote(str(exc)))) from None
         except Exception as exc:  # noqa: BLE001 - a broken file is the student's, not a crash
-            raise ModelNotLoadable(_("its skops file cannot be loaded ({error_type}: {error})",
-                                     error_type=type(exc).__name__, error=exc)) from None
+            raise ModelNotLoadable(_("its skops file cannot be loaded ({error})",
+                                     error=quote(f"{type(exc).__name__}: {exc}"))) from None
 
     def close(self) -> None:
         if self._tmp is not None:

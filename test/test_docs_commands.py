@@ -52,6 +52,7 @@ RUNNERS = {
     "check-install": r"python -c .*",
     "task": r"python code/task\d_\w+\.py",
     "grade": r"python grader/check\.py (task\d|all)",
+    "watch": r"python grader/check\.py --watch( task\d| all)?",
     "ui": r"python -m labkit ui( --port \d+)?",
     "make-ui": r"make ui",
     "reset": r"python -m labkit reset|make reset",
@@ -165,6 +166,21 @@ def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
         (sample,) = [b.body for b in blocks(text(guide)) if b.lang == "text"]
         assert sample.splitlines() == printed[1:], (
             f"{guide.name}'s sample is not what the grader prints:\n" + "\n".join(printed))
+
+
+def test_the_watch_command_grades_and_stops_on_ctrl_c(solutions_store):
+    """The guide's `--watch` command prints a report, then Ctrl+C ends it cleanly (exit 0)."""
+    for command in of_kind("watch"):
+        argv = command.replace("python ", "", 1).split()
+        proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=solutions_store.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            lines = iter(proc.stdout.readline, "")
+            assert any(line.startswith("Score: ") for line in lines), proc.stderr.read()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "Stopped watching." in out and "Traceback" not in err, err
 
 
 def any_run_name(line: str) -> str:

@@ -1,0 +1,171 @@
+"""Does `check.py --watch` grade again when the store changes, as a fresh `check.py` would?
+
+The watcher runs as a student runs it: a real subprocess on a real SQLite store, while task
+scripts (or a few lines of MLflow) write to that store; Ctrl+C (SIGINT) ends it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, LabStore
+from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
+from test_grader_support import copy_store, run_check, run_snippet, task3_store  # noqa: F401
+
+CHECK_PY = ROOT / "grader" / "check.py"
+WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a give-up
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGINT (POSIX)")
+
+
+class Watcher:
+    """``python grader/check.py --watch TASK`` on a store; its reports as they are printed."""
+
+    def __init__(self, store: LabStore, task: str, *args: str, env: dict | None = None) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(CHECK_PY), "--watch", task, *args], cwd=ROOT,
+                                     env=env or store.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, encoding="utf-8")
+        self.reports: queue.Queue[str] = queue.Queue()
+        self.rest: list[str] = []  # every line that is not part of a report
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        """Each report whole: from ``Grading`` to ``Score``, or a line that says it cannot grade."""
+        block: list[str] = []
+        for line in self.proc.stdout:
+            if line.startswith(("Cannot grade yet:", "Todavía no se puede calificar:")):
+                self.reports.put(line)
+            elif line.startswith(("Grading ", "Calificando ")) or block:
+                block.append(line)
+                if line.startswith(("Score: ", "Puntaje: ")):
+                    self.reports.put("".join(block))
+                    block = []
+            else:
+                self.rest.append(line)
+
+    def next_report(self, seconds: float = WAIT_S) -> str:
+        try:
+            return self.reports.get(timeout=seconds)
+        except queue.Empty:
+            raise AssertionError(f"no report from the watcher in {seconds} s") from None
+
+    def report_after(self, action) -> str:
+        """The last report once ``action()`` is done and the watcher has graded its last change
+        (a report graded halfway through the action is followed by another)."""
+        action()
+        report = self.next_report()
+        while True:
+            try:
+                report = self.reports.get(timeout=5)
+            except queue.Empty:
+                return report
+
+    def stop(self) -> tuple[int, str, str]:
+        """Ctrl+C: the exit code, the lines outside reports, and stderr."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        self.reader.join(timeout=10)
+        return self.proc.returncode, "".join(self.rest), self.proc.stderr.read()
+
+
+def fresh(store: LabStore, task: str) -> str:
+    """What a fresh `check.py TASK` prints on the store now."""
+    return run_check(store.env(), task).stdout
+
+
+def fingerprint(folder) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab_store, tmp_path):
+    watcher = Watcher(lab_store, "task1")
+    try:
+        first = watcher.next_report()
+        assert first.startswith("Cannot grade yet: No tracking store at"), first  # no store yet: it waits
+        report = watcher.report_after(lambda: lab_store.run_task("task1"))
+        assert report.rstrip().endswith("Score: 4/4")
+        assert report == fresh(lab_store, "task1")
+
+        # The store reset: another store's file put in its place (untouched code: 0/4).
+        other = LabStore(tmp_path / "other")
+        other.folder.mkdir()
+        other.run_task("task1", folder=CODE_DIR)
+        replaced = copy_store(other, tmp_path / "replacement")
+        report = watcher.report_after(lambda: os.replace(replaced.db, lab_store.db))
+        assert report.rstrip().endswith("Score: 0/4"), report
+        assert report == fresh(lab_store, "task1")
+    finally:
+        code, rest, err = watcher.stop()
+    assert code == 0, err
+    assert "Stopped watching." in rest
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(task3_store, tmp_path):
+    store = copy_store(task3_store, tmp_path / "store")
+    watcher = Watcher(store, "task3")
+    try:
+        report = watcher.next_report()
+        assert report == fresh(store, "task3") and report.rstrip().endswith("Score: 3/3")
+        before = fingerprint(store.folder)
+        time.sleep(2)  # the watcher idles: it must not write (nor grade again)
+        assert fingerprint(store.folder) == before
+        assert watcher.reports.empty()
+
+        # A newer RandomForest run that crashed after logging other params: the re-grade names it.
+        report = watcher.report_after(lambda: run_snippet(store, """
+            import mlflow
+            mlflow.set_experiment("task3-model-comparison")
+            mlflow.start_run(run_name="RandomForest")
+            mlflow.set_tag("model_type", "RandomForest")
+            mlflow.log_params({"n_estimators": 10, "max_depth": 2, "random_state": 42})
+            mlflow.end_run(status="FAILED")
+        """))
+        assert report == fresh(store, "task3")
+        assert "run 'RandomForest' ended FAILED" in report, report
+    finally:
+        code, _, err = watcher.stop()
+    assert code == 0 and "Traceback" not in err
+
+
+def test_watch_refuses_json_and_one_shot_needs_a_task(lab_store):
+    result = run_check(lab_store.env(), "--watch", "--json")
+    assert result.returncode == 2 and "--watch prints the terminal report" in result.stderr
+    result = run_check(lab_store.env())
+    assert result.returncode == 2 and "which task?" in result.stderr
+
+
+def test_the_watcher_speaks_spanish(lab_store):
+    watcher = Watcher(lab_store, "task1", "--lang", "es")
+    try:
+        line = watcher.next_report()
+        assert line.startswith("Todavía no se puede calificar: "), line
+    finally:
+        code, rest, err = watcher.stop()
+    assert code == 0 and "Se dejó de vigilar el almacenamiento." in rest, rest + err
+
+
+@pytest.mark.slow
+def test_the_watcher_polls_a_tracking_server_and_grades_what_it_holds(sqlite_server, lab_store):
+    env = {**lab_store.env(), "MLFLOW_TRACKING_URI": sqlite_server.url}
+    watcher = Watcher(lab_store, "task1", env=env)
+    try:
+        first = watcher.next_report()
+        assert first.rstrip().endswith("Score: 0/4"), first  # an empty server: every TODO fails
+        report = watcher.report_after(
+            lambda: lab_store.run(SOLUTIONS_DIR / "task1_baseline.py", MLFLOW_TRACKING_URI=sqlite_server.url))
+        assert report.rstrip().endswith("Score: 4/4"), report
+        assert report == run_check(env, "task1").stdout
+    finally:
+        code, _, err = watcher.stop()
+    assert code == 0 and "Traceback" not in err
