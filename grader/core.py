@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from grader import evidence as ev
+from grader import hint_levels
 from grader.checks import Check, task_of
 from grader.context import Context
 from grader.deadline import to_millis
@@ -57,6 +58,7 @@ class CheckResult:
     note: str | None = None
     depends: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)  # the runs a pass stood on
+    hint_level: int = 0  # the level of help asked for with --hint (grader/hints.py)
     debug: str | None = field(default=None, repr=False)  # a traceback, for --debug only
 
     @property
@@ -112,8 +114,12 @@ def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | N
         try:
             for check in with_dependencies(wanted):
                 results[check.id] = evaluate(check, context, results)
+            levels = hint_levels.read(store)
         finally:
             context.close()
+    for check_id, level in levels.items():
+        if check_id in results:
+            results[check_id].hint_level = level
     return Report(tasks, store.uri, [results[c.id] for c in wanted], as_of, len(store.late))
 
 

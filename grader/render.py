@@ -7,6 +7,7 @@ import sys
 
 from grader.core import FAIL, PASS, SKIP, Report
 from grader.deadline import shown
+from grader.hints import LAST_LEVEL, level_text, shown_levels
 from labkit.i18n import Domain, language
 
 _, N_, _n = Domain("grader").functions()
@@ -37,11 +38,36 @@ def to_text(report: Report, colour: bool = False) -> str:
             lines.append(f"       {result.rationale}")
         if result.hint and result.status != PASS:
             lines.append("       " + _("hint: {hint}", hint=result.hint))
+        lines.extend("       " + line for line in level_lines(result))
         if result.note:
             lines.append("       " + _("note: {note}", note=result.note))
     score = _("Score: {score}/{max_score}", score=report.score, max_score=report.max_score)
     lines.append(paint(score, "1;32" if report.all_passed else "1"))
+    more = more_help(report)
+    if more:
+        lines.append(paint(more, "2"))
     return "\n".join(lines) + "\n"
+
+
+def level_lines(result) -> list[str]:
+    """The hint levels asked for (``--hint``) of a TODO that does not pass, one line each; a
+    skipped TODO, whose hint says what it waits for, shows its level 0 (the idea) then too."""
+    if result.status == PASS or not result.hint_level:
+        return []
+    levels = shown_levels(result.id, result.hint_level)
+    if result.status == SKIP:
+        levels.insert(0, (0, level_text(result.id, 0)))
+    return [_("hint, level {level} of {last}: {text}", level=level, last=LAST_LEVEL, text=text)
+            for level, text in levels]
+
+
+def more_help(report: Report) -> str | None:
+    """The line that says ``--hint`` gives more, while a TODO that does not pass has more to give."""
+    if not any(r.status != PASS and r.hint_level < LAST_LEVEL for r in report.results):
+        return None
+    task = report.tasks[0] if len(report.tasks) == 1 else "all"
+    return _("More help: python grader/check.py {task} --hint shows the next hint level of each TODO "
+             "that does not pass.", task=task)
 
 
 def deadline(report: Report) -> str:
@@ -66,6 +92,7 @@ def result_dict(result) -> dict:
         "hint": result.hint,
         "note": result.note,
         "depends": list(result.depends),
+        "hint_level": result.hint_level,
         "evidence": [{"run_id": e.run_id, "run_name": e.run_name, "source": e.source}
                      for e in result.evidence],
     }
@@ -89,7 +116,7 @@ def to_gradescope(report: Report) -> dict:
     tests = []
     for result in report.results:
         output = [result.rationale, result.hint and _("hint: {hint}", hint=result.hint),
-                  result.note and _("note: {note}", note=result.note)]
+                  *level_lines(result), result.note and _("note: {note}", note=result.note)]
         tests.append({
             "name": f"{result.id} {result.description}",
             "number": result.id,
@@ -97,6 +124,7 @@ def to_gradescope(report: Report) -> dict:
             "max_score": result.max_points,
             "status": "passed" if result.status == PASS else "failed",
             "output": "\n".join(line for line in output if line) or _("passed"),
+            "extra_data": {"hint_level": result.hint_level},
         })
     return {
         "score": report.score,
