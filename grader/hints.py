@@ -92,8 +92,8 @@ HINTS: dict[str, tuple[Lazy, Lazy, Lazy]] = {
         N_("metrics are the run's results, numbers logged by name, several at once from a dict: the "
            "test-split scores your code computed for this configuration and the seconds the fit took, "
            "under the names the TODO gives. Read \"Logging functions\" in {docs}", docs=LOGGING),
-        N_("mlflow.log_metrics(metrics): metrics is a dict of metric names to numbers, logged to the active "
-           "run in one request. Offline: {help}", help=offline("mlflow.log_metrics")),
+        N_("mlflow.log_metrics, whose first argument is a dict of metric names to numbers: it logs them "
+           "all to the active run in one request. Offline: {help}", help=offline("mlflow.log_metrics")),
         N_('mlflow.log_metrics({"<name>": <variable>, "<name>": <variable>, ...}), one entry per metric '
            'the TODO names, inside the run'),
     ),
