@@ -1,8 +1,10 @@
-"""Task 3's checks: one run per model, its metrics and its logged model, each checked
-against a re-fit of that model type with the run's logged hyperparameters."""
+"""Task 3's checks: one run per model, its logged model and then its metrics (attached to that
+model and to the test dataset), each checked against a re-fit of that model type with the
+run's logged hyperparameters."""
 
 from __future__ import annotations
 
+import mlflow.data
 import numpy as np
 from mlflow.entities import LoggedModelStatus
 
@@ -11,7 +13,7 @@ from grader.checks import check
 from grader.errors import Fail
 from grader.lab import (
     EXPERIMENT_TASK3, MODEL_NAME, MODEL_TYPES, PARAM_MODEL_TYPE, SCRIPTS, TEST_METRICS,
-    estimator_class, logged_hyperparams,
+    TARGET, estimator_class, logged_hyperparams,
 )
 from grader.models import ModelNotLoadable
 from labkit.i18n import Domain
@@ -20,7 +22,10 @@ _, N_, _n = Domain("grader").functions()
 
 TASK = "task3"
 RUNS_HINT = N_("start one run per model: `with mlflow.start_run(run_name=model_name) as run:`")
-METRICS_HINT = N_("inside the `with` block, in one call: mlflow.log_metrics(metrics)")
+METRICS_HINT = N_("inside the `with` block, after the model, in one call: mlflow.log_metrics(metrics, ...)")
+LINK_HINT = N_("attach the metrics to the model you logged and to the test split: mlflow.log_metrics takes "
+               "model_id and dataset arguments (help(mlflow.log_metrics))")
+CONTEXT_TAG = "mlflow.data.context"  # what MLflow calls a dataset input's role in a run
 MODEL_CALL = ('model_info = mlflow.sklearn.log_model(model, name=MODEL_NAME, input_example=X_test.head(5), '
               'serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES, '
               'pip_requirements=PIP_REQUIREMENTS)')  # code: the same in every language
@@ -77,14 +82,63 @@ def one_run_per_model(ctx):
     return note
 
 
+def _has_model(ctx) -> str | None:
+    held = [r for r in _every(ctx) if ctx.store.logged_models(r)]
+    return held and _("logged models in {runs}", runs=ev.names(held))
+
+
+@check("3.2", N_("each task-3 run logs a model with a signature that predicts like a re-fit of its "
+                  "model type"), MODEL_HINT, evidence=_has_model,
+       quotes=("skops",), names=("model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS",
+                                 "serialization_format", "input_example"))
+def models_logged(ctx):
+    def faithful(run, model_type) -> None:
+        model = _model_of(ctx, run)
+        where = ev.label(run)
+        kind, differ = _unlike_run(run, model, model_type) or (None, None)
+        if kind == "type":
+            raise Fail(_("expected a {expected} in {run}, found a {found}", run=where, found=differ,
+                         expected=estimator_class(model_type).__name__),
+                       _("log `model`, the model this iteration of the loop trained"))
+        if kind == "params":
+            raise Fail(_("expected the model in {run} to have the params the run logged, found other {keys}",
+                         run=where, keys=differ),
+                       _("log the params and the model of the same estimator: the `model` this "
+                         "iteration of the loop trained"))
+        twin = refit(ctx, run, model_type)
+        X_test = ctx.split().X_test
+        if not np.allclose(model.predict(X_test), twin.predict(X_test),
+                           rtol=PREDICTION_RTOL, atol=PREDICTION_ATOL):
+            rmse, twin_rmse = ctx.scores(model)["rmse"], ctx.scores(twin)["rmse"]
+            raise Fail(_("expected the model in {run} to predict like a {model} re-fit from its "
+                         "params on the lab's training split, found other predictions (test rmse "
+                         "{how_far} the re-fit's): trained on other rows?", run=where,
+                         model=model_type, how_far=ev.how_far(rmse, twin_rmse)),
+                       _("log the model fitted on X_train and y_train in this run: {call}", call=MODEL_CALL))
+
+    return _each_model(ctx, faithful)
+
+
+def _unlike_run(run, model, model_type: str) -> tuple[str, str] | None:
+    """How the logged model differs from what its run says it is: ``("type", its class
+    name)``, else ``("params", the hyperparameters that differ from the logged ones)``."""
+    if type(model).__name__ != estimator_class(model_type).__name__:
+        return "type", type(model).__name__
+    logged = logged_hyperparams(model_type, run.data.params)
+    own = model.get_params()
+    differ = sorted(k for k, v in logged.items() if k in own and own[k] != v)
+    return ("params", ", ".join(differ)) if differ else None
+
+
 def _has_metrics(ctx) -> str | None:
     held = [r for r in _every(ctx) if set(TEST_METRICS) <= set(r.data.metrics)]
     return held and _("metrics in {runs}", runs=ev.names(held))
 
 
-@check("3.2", N_("each task-3 run logs rmse, mae and r2 equal to a re-fit of its model"),
-       METRICS_HINT, evidence=_has_metrics,
-       quotes=TEST_METRICS, names=("metrics",))
+@check("3.3", N_("each task-3 run logs rmse, mae and r2 equal to a re-fit of its model, attached to "
+                  "its logged model and to the test dataset"),
+       METRICS_HINT, depends=("3.2",), evidence=_has_metrics,
+       quotes=TEST_METRICS, names=("metrics", "model_info", "test_dataset"))
 def metrics_logged(ctx):
     def honest(run, model_type) -> None:
         where, metrics = ev.label(run), run.data.metrics
@@ -96,53 +150,67 @@ def metrics_logged(ctx):
         ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(twin), lambda: ctx.scores(twin, "train"), where,
                            _("a {model} re-fit from the run's params", model=model_type),
                            _("log the dict `metrics` your code computed on X_test: {hint}", hint=METRICS_HINT),
-                           guess=lambda key: _own_model_guess(ctx, run, key))
+                           guess=lambda key: _own_model_guess(ctx, run, model_type, key))
+        _linked(ctx, run)
 
     return _each_model(ctx, honest)
 
 
-def _own_model_guess(ctx, run, key: str):
-    """When the metrics are honest for the model the run logged, the model is what is off."""
+def _linked(ctx, run) -> None:
+    """Fail unless the run's metrics are attached to its logged model and to the test split."""
+    where = ev.label(run)
+    models = ctx.store.logged_models(run)
+    if not models:
+        raise Fail(_("expected the metrics of {run} attached to its logged model, found no model in the run",
+                     run=where), _("log the model first (TODO 3.2), then its metrics"))
+    metrics = run.data.metrics
+    links = [m for model in models for m in (model.metrics or [])
+             if m.run_id == run.info.run_id and m.key in TEST_METRICS and ev.same(m.value, metrics[m.key])]
+    linked = {m.key for m in links}
+    if linked < set(TEST_METRICS):
+        raise Fail(_("expected {keys} of {run} attached to the model logged in it, found them on the run only",
+                     keys=", ".join(k for k in TEST_METRICS if k not in linked), run=where), LINK_HINT)
+    digests = _test_digests(ctx, run)
+    on_test = {m.key for m in links if m.dataset_digest in digests}
+    if on_test < set(TEST_METRICS):
+        other = next(m for m in links if m.key not in on_test)
+        found = (_("dataset '{name}'", name=other.dataset_name) if other.dataset_digest
+                 else _("no dataset"))
+        raise Fail(_("expected {keys} of {run} attached to the test dataset, found them attached to {found}",
+                     keys=", ".join(k for k in TEST_METRICS if k not in on_test), run=where, found=found),
+                   LINK_HINT)
+
+
+def _test_digests(ctx, run) -> set:
+    """The digests that stand for the test split: the grader's own, and the run's evaluation inputs."""
+    own = ctx.memo("test-digest", lambda: mlflow.data.from_pandas(
+        ctx.split().X_test.join(ctx.split().y_test), targets=TARGET).digest)
+    inputs = run.inputs.dataset_inputs if run.inputs else []
+    return {own} | {i.dataset.digest for i in inputs
+                    if any(t.key == CONTEXT_TAG and t.value == "evaluation" for t in i.tags)}
+
+
+def _own_model_guess(ctx, run, model_type: str, key: str):
+    """When the metrics are honest for the model the run logged, the model is what is off:
+    its type or params first, the rows it was trained on last."""
     try:
         model = _model_of(ctx, run)
     except Fail:
         return None
-    if ev.same(run.data.metrics[key], ctx.scores(model)[key]):
-        return (_("they are the metrics of the model logged in this run, which was not fitted as "
-                  "the lab's split and params give: trained on other rows?"),
-                _("fit the model on X_train and y_train, with the params the run logs"))
-    return None
-
-
-def _has_model(ctx) -> str | None:
-    held = [r for r in _every(ctx) if ctx.store.logged_models(r)]
-    return held and _("logged models in {runs}", runs=ev.names(held))
-
-
-@check("3.3", N_("each task-3 run logs a model with a signature that predicts like a re-fit of its "
-                  "model type"), MODEL_HINT, depends=("3.2",), evidence=_has_model,
-       quotes=("skops",), names=("model_info", "MODEL_NAME", "SKOPS_TRUSTED_TYPES", "PIP_REQUIREMENTS", "serialization_format", "input_example"))
-def models_logged(ctx):
-    def faithful(run, model_type) -> None:
-        model = _model_of(ctx, run)
-        where = ev.label(run)
-        expected = estimator_class(model_type).__name__
-        if type(model).__name__ != expected:
-            raise Fail(_("expected a {expected} in {run}, found a {found}", expected=expected, run=where,
-                         found=type(model).__name__),
-                       _("log `model`, the model this iteration of the loop trained"))
-        twin = refit(ctx, run, model_type)
-        X_test = ctx.split().X_test
-        if not np.allclose(model.predict(X_test), twin.predict(X_test),
-                           rtol=PREDICTION_RTOL, atol=PREDICTION_ATOL):
-            rmse, twin_rmse = ctx.scores(model)["rmse"], ctx.scores(twin)["rmse"]
-            raise Fail(_("expected the model in {run} to predict like a {model} re-fit from its "
-                         "params on the lab's training split, found other predictions (test rmse "
-                         "{how_far} the re-fit's): trained on other rows or params?", run=where,
-                         model=model_type, how_far=ev.how_far(rmse, twin_rmse)),
-                       _("log the model fitted on X_train and y_train in this run: {call}", call=MODEL_CALL))
-
-    return _each_model(ctx, faithful)
+    if not ev.same(run.data.metrics[key], ctx.scores(model)[key]):
+        return None
+    kind, differ = _unlike_run(run, model, model_type) or (None, None)
+    if kind == "type":
+        return (_("they are the metrics of the model logged in this run, a {found}: the wrong type of "
+                  "model for a {model_type} run", found=differ, model_type=model_type),
+                _("fit, score and log `model`, the model this iteration of the loop trains"))
+    if kind == "params":
+        return (_("they are the metrics of the model logged in this run, whose {keys} differ from the "
+                  "params the run logged", keys=differ),
+                _("log the params of the model you fit and score: mlflow.log_params(model.get_params())"))
+    return (_("they are the metrics of the model logged in this run, which was not fitted as "
+              "the lab's split and params give: trained on other rows?"),
+            _("fit the model on X_train and y_train, with the params the run logs"))
 
 
 def _model_of(ctx, run):

@@ -111,7 +111,7 @@ def accepted(ctx) -> list:
     return ctx.memo("accepted", find)
 
 
-@check("4.1", N_("the task-4 run picks the task-3 run with the highest r2"), PICK_HINT, depends=("3.2",),
+@check("4.1", N_("the task-4 run picks the task-3 run with the highest r2"), PICK_HINT, depends=("3.3",),
        evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and _("a pick"),
        quotes=(), names=("TASK3_EXPERIMENT", "FINISHED", f"metrics.{METRIC_R2} DESC", "best_run_id"))
 def picks_best_run(ctx):
@@ -185,7 +185,7 @@ def _expected_version(ctx) -> str:
 
 
 @check("4.2", N_("the registered model '{name}' has a version made from that run's model", name=REGISTERED_MODEL),
-       REGISTER_HINT, depends=("4.1", "3.3"),
+       REGISTER_HINT, depends=("4.1", "3.2"),
        evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and _("versions of '{name}'", name=REGISTERED_MODEL),
        quotes=(), names=("model_uri", "REGISTERED_MODEL", "version"))
 def best_model_registered(ctx):
@@ -250,7 +250,7 @@ def staging_scored(ctx):
     except ModelNotLoadable as exc:
         raise Fail(_("expected a model the grader can load behind '{alias}', found: {problem}",
                      alias=ALIAS, problem=exc),
-                   _("log it in task 3 as TODO 3.3 says: {call}", call=task3.MODEL_CALL)) from None
+                   _("log it in task 3 as TODO 3.2 says: {call}", call=task3.MODEL_CALL)) from None
 
     def scored(run) -> None:
         where, params = ev.label(run), run.data.params

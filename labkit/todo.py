@@ -2,7 +2,9 @@
 
 A TODO stub calls ``todo("1.1")``; it records that TODO as open. Used as
 ``with todo("1.2"):`` it stands in for ``with mlflow.start_run(...):`` until the
-student writes it, so an untouched script still runs to the end.
+student writes it, so an untouched script still runs to the end. As
+``model_info = todo("3.2")`` it stands in for the ``ModelInfo`` of a model not logged
+yet: its ``model_id`` is None, so the lines after it still run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ _open: list[str] = []
 
 
 class todo:  # noqa: N801 - reads as a statement in the student scripts
+    model_id = None  # as model_info: no logged model yet
+
     def __init__(self, todo_id: str) -> None:
         self.todo_id = todo_id
         if todo_id not in _open:

@@ -40,7 +40,7 @@ MODELS = {
     ),
 }
 
-# How the models are saved (the arguments of mlflow.sklearn.log_model in TODO 3.3):
+# How the models are saved (the arguments of mlflow.sklearn.log_model in TODO 3.2):
 # - skops, MLflow's safe format for scikit-learn, refuses to save or load a type it was not
 #   told to trust, such as the trees inside RandomForest and GradientBoosting;
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
@@ -88,14 +88,8 @@ for model_name, model in MODELS.items():
             "r2": r2_score(y_test, predictions[model_name]),
         }
 
-        # %% Step 2: the three test metrics at once
-        # BEGIN TODO 3.2: Log the dict `metrics` ("rmse", "mae" and "r2") in ONE call.
-        #   Hint: mlflow.log_metrics({...})
-        mlflow.log_metrics(metrics)
-        # END TODO 3.2
-
-        # %% Step 3: keep the fitted model, with an example input (it gives the signature)
-        # BEGIN TODO 3.3: Log the fitted model as model_info, named MODEL_NAME, with
+        # %% Step 2: keep the fitted model, with an example input (it gives the signature)
+        # BEGIN TODO 3.2: Log the fitted model as model_info, named MODEL_NAME, with
         #   X_test.head(5) as input example, serialization_format="skops",
         #   skops_trusted_types=SKOPS_TRUSTED_TYPES and pip_requirements=PIP_REQUIREMENTS.
         #   Hint: model_info = mlflow.sklearn.log_model(model, name=..., input_example=..., ...)
@@ -108,6 +102,15 @@ for model_name, model in MODELS.items():
             pip_requirements=PIP_REQUIREMENTS,  # given, so MLflow need not infer them
         )
         print(f"  {model_name}: logged {model_info.model_uri}")
+        # STUB
+        # model_info = todo("3.2")
+        # END TODO 3.2
+
+        # %% Step 3: the three test metrics at once, attached to the model and the test split
+        # BEGIN TODO 3.3: Log the dict `metrics` ("rmse", "mae" and "r2") in ONE call,
+        #   attached to the model you logged (model_info) and to test_dataset.
+        #   Hint: mlflow.log_metrics({...}, model_id=..., dataset=...)
+        mlflow.log_metrics(metrics, model_id=model_info.model_id, dataset=test_dataset)
         # END TODO 3.3
 
         figure = labkit.plots.pred_vs_actual(y_test, predictions[model_name], model_name)

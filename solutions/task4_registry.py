@@ -82,7 +82,7 @@ with mlflow.start_run(run_name=RUN_NAME):
         if logged_models:
             model_uri = logged_models[0].model_uri
         else:
-            print(f"Run '{best_run.info.run_name}' has no logged model: finish TODO 3.3 "
+            print(f"Run '{best_run.info.run_name}' has no logged model: finish TODO 3.2 "
                   "and run task 3 again.")
 
     # %% Step 2: register it

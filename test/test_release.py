@@ -131,7 +131,7 @@ def test_no_file_of_the_release_holds_a_line_of_the_solutions(request, lang, tmp
     (planted / "notes.md").write_text(translation.translate(solved, lang), encoding="utf-8")
     found = leaked(planted, lang)
     assert found and (lang == "en" or any("guardado en {model_info" in line for line in found)), (
-        "a line only the Spanish solution has (TODO 3.3's print) is not found")
+        "a line only the Spanish solution has (TODO 3.2's print) is not found")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
