@@ -250,7 +250,7 @@ def staging_scored(ctx):
     except ModelNotLoadable as exc:
         raise Fail(_("expected a model the grader can load behind '{alias}', found: {problem}",
                      alias=ALIAS, problem=exc),
-                   _("log it in task 3 as TODO 3.2 says: {call}", call=task3.MODEL_CALL)) from None
+                   _("log it in task 3 as TODO 3.2 says: {hint}", hint=task3.SKOPS_FORMAT_HINT)) from None
 
     def scored(run) -> None:
         where, params = ev.label(run), run.data.params

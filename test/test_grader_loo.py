@@ -1,9 +1,11 @@
 """Leave one out: with only one TODO of the solutions reverted to its stub, does the grader
-fail that TODO, skip or fail only the TODOs that depend on it, and pass all the others?"""
+fail that TODO, skip or fail only the TODOs that depend on it, and pass all the others, and
+say so without a line of a solution of tasks 2-4 (test/solution_lines.py)?"""
 
 from __future__ import annotations
 
 import pytest
+from solution_lines import leaks
 from test_grader_support import grade_results, task3_copy, task3_store  # noqa: F401 - fixtures
 
 from grader.checks import task_of
@@ -44,3 +46,6 @@ def test_reverting_one_todo_fails_it_and_only_its_dependents(todo_id, lab_store,
             assert result.status in (FAIL, SKIP), (other, shown)
         else:
             assert result.status == PASS, (other, shown)
+    for other, result in results.items():  # the default feedback names the idea, never a solution line
+        said = "\n".join(filter(None, [result.rationale, result.hint, result.note]))
+        assert result.status == PASS or not leaks(said), (other, leaks(said), said)
