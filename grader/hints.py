@@ -113,7 +113,7 @@ HINTS: dict[str, tuple[Lazy, Lazy, Lazy]] = {
            "{docs}", docs=TRACKING),
         N_("mlflow.start_run(run_name=...) used as a `with` block: the run ends FINISHED when the block "
            "does, and `as <name>` keeps the Run it returns. Offline: {help}", help=offline("mlflow.start_run")),
-        N_("with mlflow.start_run(run_name=<the run's name>) as <variable>:  with the lines of this "
+        N_("`with mlflow.start_run(run_name=<the run's name>) as <variable>:` with the lines of this "
            "iteration indented under it"),
     ),
     "3.2": (

@@ -12,6 +12,7 @@ import pytest
 from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore, run_python
 from solution_lines import leaks, solution_lines
 from test_grader import load_schema
+from test_grader_spanish import english_words
 from test_grader_support import copy_store, run_check
 
 from grader.core import FAIL, SKIP, CheckResult, Report
@@ -55,6 +56,7 @@ def test_every_level_renders_in_english_and_in_spanish(todo_id):
             assert text.strip(), (todo_id, level)
             assert not re.search(r"\{[a-z_]+\}", text), f"{todo_id} level {level}: a placeholder left: {text}"
         assert english != spanish, f"{todo_id} level {level} has no Spanish"
+        assert not english_words(spanish), f"{todo_id} level {level}: English in {spanish}"
 
 
 @pytest.mark.parametrize("todo_id", LATER_TODOS)
