@@ -41,11 +41,11 @@ def to_text(report: Report, colour: bool = False) -> str:
         lines.extend("       " + line for line in level_lines(result))
         if result.note:
             lines.append("       " + _("note: {note}", note=result.note))
-    score = _("Score: {score}/{max_score}", score=report.score, max_score=report.max_score)
-    lines.append(paint(score, "1;32" if report.all_passed else "1"))
     more = more_help(report)
     if more:
         lines.append(paint(more, "2"))
+    score = _("Score: {score}/{max_score}", score=report.score, max_score=report.max_score)
+    lines.append(paint(score, "1;32" if report.all_passed else "1"))
     return "\n".join(lines) + "\n"
 
 
@@ -66,7 +66,7 @@ def more_help(report: Report) -> str | None:
     if not any(r.status != PASS and r.hint_level < LAST_LEVEL for r in report.results):
         return None
     task = report.tasks[0] if len(report.tasks) == 1 else "all"
-    return _("More help: python grader/check.py {task} --hint shows the next hint level of each TODO "
+    return _("More help: `python grader/check.py {task} --hint` shows the next hint level of each TODO "
              "that does not pass.", task=task)
 
 
