@@ -57,6 +57,9 @@ test_dataset = mlflow.data.from_pandas(
 )
 
 # %% Step 1: one run per configuration
+# From this task on, the TODOs say what to log and the names to use; the call is yours to
+# write. Each hint names the MLflow function to use and a command that prints its
+# documentation, offline: run it in a terminal (press q to leave the pager).
 results = []
 for config in SWEEP_CONFIGS:
     n_estimators = config["n_estimators"]
@@ -74,12 +77,12 @@ for config in SWEEP_CONFIGS:
 
         # %% Step 2: log the configuration
         # TODO 2.1: Log the param "n_estimators" (the variable n_estimators) on its own.
-        #   Hint: mlflow.log_param(key, value)
+        #   Hint: mlflow.log_param; python -c "import mlflow; help(mlflow.log_param)"
         todo("2.1")
 
         # TODO 2.2: Log the rest of the configuration in ONE call: the dict other_params
         #   ("max_depth", "min_samples_leaf" and "random_state").
-        #   Hint: mlflow.log_params({...})
+        #   Hint: mlflow.log_params; python -c "import mlflow; help(mlflow.log_params)"
         todo("2.2")
 
         # %% Step 3: train, time it, and log the results
@@ -93,13 +96,13 @@ for config in SWEEP_CONFIGS:
         r2 = r2_score(y_test, predictions)
 
         # TODO 2.3: Log the metrics "rmse", "mae", "r2" and "train_time_s" (the
-        #   variables rmse, mae, r2 and train_time).
-        #   Hint: mlflow.log_metrics({"rmse": rmse, ...})
+        #   variables rmse, mae, r2 and train_time) in ONE call.
+        #   Hint: mlflow.log_metrics; python -c "import mlflow; help(mlflow.log_metrics)"
         todo("2.3")
 
         # %% Step 4: label the run so the sweep is easy to filter in the UI
-        # TODO 2.4: Tag the run with every tag in SWEEP_TAGS.
-        #   Hint: mlflow.set_tags({...})
+        # TODO 2.4: Tag the run with every tag in SWEEP_TAGS, in one call.
+        #   Hint: mlflow.set_tags; python -c "import mlflow; help(mlflow.set_tags)"
         todo("2.4")
     label = f"{n_estimators}/{depth}/{config['min_samples_leaf']}"
     results.append({"run": run, "label": label, "rmse": rmse, "mae": mae, "r2": r2})

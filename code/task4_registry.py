@@ -54,11 +54,10 @@ with mlflow.start_run(run_name=RUN_NAME):
 
     # %% Step 1: the best task-3 run, by test r2
     best_run_id = None
-    # TODO 4.1: Search the experiment TASK3_EXPERIMENT for its FINISHED runs only
-    #   (a crashed run can hold metrics too), best r2 first, and keep the first row's
-    #   run_id in best_run_id.
-    #   Hint: mlflow.search_runs(experiment_names=[...],
-    #         filter_string="attributes.status = 'FINISHED'", order_by=["metrics.r2 DESC"])
+    # TODO 4.1: Put in best_run_id the id of task 3's best run: of the FINISHED runs of
+    #   TASK3_EXPERIMENT (a crashed run can hold metrics too), the one with the highest "r2",
+    #   however many runs the experiment holds (leave None when it holds none).
+    #   Hint: https://mlflow.org/docs/latest/ml/search/search-runs/
     todo("4.1")
 
     # In MLflow 3 a logged model is its own object (models:/m-...), linked to its run.
@@ -66,6 +65,7 @@ with mlflow.start_run(run_name=RUN_NAME):
     if best_run_id is not None:
         mlflow.set_tag(BEST_RUN_TAG, best_run_id)
         best_run = mlflow.get_run(best_run_id)
+        best_model_type = best_run.data.tags.get("model_type")  # the tag task 3 sets on each run
         logged_models = mlflow.search_logged_models(
             experiment_ids=[best_run.info.experiment_id],
             filter_string=f"source_run_id = '{best_run_id}'",
@@ -80,30 +80,31 @@ with mlflow.start_run(run_name=RUN_NAME):
     # %% Step 2: register it
     version = None
     if model_uri is not None:
-        # TODO 4.2: Register model_uri under the name REGISTERED_MODEL and keep the
-        #   result (a ModelVersion) in `version`.
-        #   Hint: mlflow.register_model(model_uri, name)
+        # TODO 4.2: Register the model at model_uri under the name REGISTERED_MODEL;
+        #   keep the new version (a ModelVersion) in `version`.
+        #   Hint: https://mlflow.org/docs/latest/ml/model-registry/
         todo("4.2")
 
     # %% Step 3: promote it. Aliases replace the deprecated stages (Staging, Production).
     if version is not None:
-        # TODO 4.3: Point the alias ALIAS ("staging") of REGISTERED_MODEL at that version.
-        #   Hint: client.set_registered_model_alias(name, alias, version.version)
+        # TODO 4.3: Promote that version: the alias ALIAS ("staging") of
+        #   REGISTERED_MODEL points at it.
+        #   Hint: https://mlflow.org/docs/latest/ml/model-registry/
         todo("4.3")
 
     # %% Step 4: load whatever `staging` points to, as a deployment would, and check it
     staging_rmse = None
     if version is not None and ALIAS in client.get_registered_model(REGISTERED_MODEL).aliases:
-        # TODO 4.4: Load STAGING_URI with mlflow.pyfunc and predict X_test; log the
-        #   param "model_uri" = STAGING_URI and the metric "staging_rmse" (the RMSE of those
-        #   predictions against y_test).
-        #   Hint: mlflow.pyfunc.load_model(uri).predict(...); root_mean_squared_error(...)
+        # TODO 4.4: Load the model STAGING_URI names, as a deployment would; put in
+        #   staging_rmse the RMSE of its predictions for X_test against y_test, and log the
+        #   param "model_uri" (STAGING_URI) and the metric "staging_rmse".
+        #   Hint: https://mlflow.org/docs/latest/ml/model/
         todo("4.4")
 
 # %% Summary
 print()
 if best_run_id is not None:
-    print(f"Best task-3 run: {best_run_id}")
+    print(f"Best task-3 run: '{best_run.info.run_name}', model_type {best_model_type}, run id {best_run_id}")
 if version is not None:
     print(f"Registered '{REGISTERED_MODEL}' version {version.version}")
 if staging_rmse is not None:

@@ -22,7 +22,7 @@ from grader import hint_levels
 from grader.checks import Check, task_of
 from grader.context import Context
 from grader.deadline import to_millis
-from grader.errors import CannotGrade, Fail
+from grader.errors import CannotGrade, Fail, Waits
 from grader.registry import TASKS, checks_for, with_dependencies
 from grader.store import cannot_grade_from, open_store
 from labkit.i18n import Domain, text
@@ -124,14 +124,15 @@ def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | N
 
 
 def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> CheckResult:
-    """Run one check, or skip it when a check it depends on did not pass."""
-    result = CheckResult(check.id, check.description, 0, 1, SKIP, depends=check.depends)
-    waiting = [d for d in check.depends if done[d].status != PASS]
-    if waiting:
-        return skipped(result, check, context, waiting)
+    """Run one check. It is skipped only when its evidence cannot exist without a TODO it
+    needs (the check raises ``Waits``); otherwise it is graded on its own evidence, and a
+    pass names in a note the TODOs it builds on that did not pass."""
+    result = CheckResult(check.id, check.description, 0, 1, SKIP, depends=check.after)
     try:
         with ev.recording() as taken:
             note = check.run(context)
+    except Waits as waiting:
+        return skipped(result, check, context, [waiting.todo])
     except Fail as failure:
         result.status, result.rationale = FAIL, text(failure.rationale)
         result.hint = text(failure.hint) or check.hint
@@ -146,10 +147,25 @@ def evaluate(check: Check, context: Context, done: dict[str, CheckResult]) -> Ch
                              error_type=type(exc).__name__, error=exc)
         result.hint = _("run the task again; if this stays, show this message to your instructor")
         result.debug = traceback.format_exc()
+        return result
     else:
-        result.status, result.points, result.note = PASS, 1, text(note)
+        result.status, result.points = PASS, 1
         result.evidence = list(dict.fromkeys(Evidence.of(run) for run in taken))
+        behind = [d for d in check.after if done[d].status != PASS]  # a failure says enough
+        notes = [text(note), behind_note(behind)]
+        result.note = "; ".join(n for n in notes if n) or None
     return result
+
+
+def behind_note(behind: list[str]) -> str | None:
+    """``graded on its own evidence: TODO 1.3 did not pass`` (None when every one passed)."""
+    if not behind:
+        return None
+    todos = behind[0] if len(behind) == 1 else _("{first} and {last}", first=", ".join(behind[:-1]),
+                                                    last=behind[-1])
+    return _n("graded on its own evidence: TODO {todos}, which it builds on, did not pass",
+              "graded on its own evidence: TODOs {todos}, which it builds on, did not pass", len(behind),
+              todos=todos)
 
 
 def skipped(result: CheckResult, check: Check, context: Context, waiting: list[str]) -> CheckResult:

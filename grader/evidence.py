@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Callable
 
-from grader.errors import Fail
+from grader.errors import Fail, Waits
 from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS, TAG_ERROR
 from labkit.i18n import Domain
 
@@ -152,7 +152,8 @@ def lookalikes(ctx, experiment: str) -> list[str]:
 
 def first_passing(runs, test: Callable):
     """The first of ``runs`` (finished first, newest first) that passes ``test``; else the
-    newest finished run's failure."""
+    newest finished run's failure (a failure that waits for another TODO only when every
+    run's does)."""
     failures = []
     for run in ordered(runs):
         try:
@@ -160,7 +161,55 @@ def first_passing(runs, test: Callable):
             return run
         except Fail as failure:
             failures.append(failure)
-    raise failures[0]
+    raise next((f for f in failures if not isinstance(f, Waits)), failures[0])
+
+
+@dataclass(frozen=True)
+class Part:
+    """What an earlier TODO put in a run (``held(run)``), which the run that holds a later
+    TODO's evidence must hold too: ``what`` names it ("TODO 1.3's params")."""
+
+    todo: str
+    what: Callable[[], str]  # called when needed, in the language chosen then
+    held: Callable
+
+
+def one_run(runs, test: Callable, parts: list[Part], own: str):
+    """The run that holds a TODO's evidence (``own`` names it) together with the ``parts``
+    that earlier TODOs put in that run: the first run that passes ``test`` among those that
+    hold every part some run holds (a part no run holds is graded by its own TODO). When only
+    a run without those parts passes, Fail naming both runs and what the one lacks."""
+    pool, asked = list(runs), []
+    for part in parts:
+        holding = [r for r in pool if part.held(r)]
+        if holding:
+            pool, asked = holding, [*asked, part]
+    try:
+        return first_passing(pool, test)
+    except Waits:
+        raise
+    except Fail:
+        for run in ordered([r for r in runs if r not in pool]):
+            try:
+                test(run)
+            except Fail:
+                continue
+            holder = ordered(pool)[0]
+            lacking = ", ".join(p.what() for p in asked if not p.held(run))
+            found, expected = distinct(run, holder)
+            raise Fail(_("expected {own} in the run that holds {parts}, {holder}; found them in {run}, "
+                         "which lacks {parts}", own=own, parts=lacking, holder=expected, run=found),
+                       _("log them in one run: everything of this run inside one `with mlflow.start_run(...)` "
+                         "block (a second start_run, or end_run, in between splits it in two)")) from None
+        raise
+
+
+def distinct(a, b) -> tuple[str, str]:
+    """Labels for two runs; with their ids when their names alone would read the same."""
+    la, lb = label(a), label(b)
+    if la == lb:
+        la, lb = f"{la} ({a.info.run_id[:8]})", f"{lb} ({b.info.run_id[:8]})"
+    return la, lb
 
 
 def stray_hint(graded, others, kind: str, keys) -> str | None:

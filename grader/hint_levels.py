@@ -1,6 +1,6 @@
 """How far each TODO's help went (the levels of grader/hints.py), kept with the student's work.
 
-Beside a local store: a small JSON file next to its database (``labkit.store.hint_levels_file``),
+Beside a local store: a small JSON file next to its database (``hint_levels_file`` of the lab's store module),
 ``{"levels": {"3.2": 1}}``, which ``python -m labkit reset`` moves to the backup with the store.
 On a tracking server (or any other database): one tag per TODO, ``lab.hint_level.3.2``, on the
 task's experiment in the student's own workspace, which the ``--hint`` request sets with the
@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from requests.exceptions import RequestException
 
 from grader.checks import task_of
 from grader.hints import LAST_LEVEL
@@ -62,9 +66,6 @@ def read(store) -> dict[str, int]:
     path = levels_file(store.uri)
     if path is not None:
         return read_file(path)
-    from mlflow.exceptions import MlflowException
-    from requests.exceptions import RequestException
-
     levels: dict[str, int] = {}
     for name in EXPERIMENTS.values():
         try:
@@ -95,8 +96,6 @@ def record(uri: str, current: dict[str, int], todo_ids) -> dict[str, int]:
         path.write_text(json.dumps({"levels": dict(sorted(levels.items()))}, indent=2) + "\n",
                         encoding="utf-8")
         return levels
-    from mlflow import MlflowClient
-
     client = MlflowClient(tracking_uri=uri)
     for todo_id in todo_ids:
         name = EXPERIMENTS[task_of(todo_id)]

@@ -2,7 +2,15 @@
 
 Everything that counts or lists TODOs (the gradebook's columns, the tests, the bench,
 the docs' checks) asks this module; only the task modules that hold a TODO's check
-name its id.
+name its id. Each check carries how it stands to the others: ``needs`` (skipped while
+their evidence is missing) and ``depends`` (graded anyway, a note on a pass names them);
+grader/checks.py says how. The rules, per TODO:
+
+    1.3: depends 1.2         1.4: depends 1.2, 1.3 (its metrics in the run with 1.3's params)
+    2.2: depends 2.1         2.3: depends 2.1, 2.2     2.4: depends 2.1, 2.2, 2.3 (one run each)
+    3.2: depends 3.1         3.3: needs 3.2 (a model to attach the metrics to); depends 3.1
+    4.1: needs 3.3 (r2 to judge the pick by)           4.2: needs 4.1 (a pick), 3.2 (its model)
+    4.3: needs 4.2 (a version to alias)                4.4: needs 4.3 (a staging model to score)
 """
 
 from __future__ import annotations
@@ -36,16 +44,17 @@ def with_dependencies(checks: list[Check], registry: dict[str, Check] = CHECKS) 
         check_id = pending.pop()
         if check_id not in wanted:
             wanted.add(check_id)
-            pending.extend(registry[check_id].depends)
+            pending.extend(registry[check_id].after)
     return [registry[i] for i in sorted(wanted, key=sort_key)]
 
 
 def dependents_of(check_id: str, registry: dict[str, Check] = CHECKS) -> set[str]:
-    """Every check that waits for ``check_id``, directly or through another check."""
+    """Every check graded after ``check_id`` because it builds on it or waits for it,
+    directly or through another check."""
     found: set[str] = set()
     for other in registry.values():
         seen: set[str] = set()
-        stack = list(other.depends)
+        stack = list(other.after)
         while stack:
             dep = stack.pop()
             if dep in seen:
@@ -54,5 +63,5 @@ def dependents_of(check_id: str, registry: dict[str, Check] = CHECKS) -> set[str
             if dep == check_id:
                 found.add(other.id)
                 break
-            stack.extend(registry[dep].depends)
+            stack.extend(registry[dep].after)
     return found

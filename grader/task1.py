@@ -91,7 +91,7 @@ def _has_params(ctx) -> str | None:
 
 
 @check("1.3", N_("the task-1 run logs params model_type, random_state and test_size with their values"),
-       PARAMS_HINT, evidence=_has_params,
+       PARAMS_HINT, depends=("1.2",), evidence=_has_params,
        quotes=(PARAM_MODEL_TYPE, PARAM_RANDOM_STATE, PARAM_TEST_SIZE), names=("MODEL_TYPE", "RANDOM_STATE", "TEST_SIZE"))
 def params_are_logged(ctx):
     found = _found(ctx)
@@ -100,13 +100,17 @@ def params_are_logged(ctx):
     return _note(found, run)
 
 
+PARAMS_PART = ev.Part("1.3", lambda: _("TODO 1.3's params"),
+                      lambda run: any(k in run.data.params for k in EXPECTED_PARAMS))
+
+
 def _has_metrics(ctx) -> str | None:
     held = [r for r in runs(ctx).runs if set(TEST_METRICS) <= set(r.data.metrics)]
     return held and _("metrics in {run}", run=ev.label(held[0]))
 
 
 @check("1.4", N_("the task-1 run logs rmse, mae and r2 equal to a re-fit on the test split"),
-       METRICS_HINT, depends=("1.3",), evidence=_has_metrics,
+       METRICS_HINT, depends=("1.2", "1.3"), evidence=_has_metrics,
        quotes=TEST_METRICS, names=("rmse", "mae", "r2"))
 def metrics_are_honest(ctx):
     found = _found(ctx)
@@ -122,5 +126,5 @@ def metrics_are_honest(ctx):
                            _("log the variables rmse, mae and r2 your code computed on X_test: {hint}",
                              hint=METRICS_HINT))
 
-    run = ev.first_passing(found.runs, honest)
+    run = ev.one_run(found.runs, honest, [PARAMS_PART], _("metrics rmse, mae and r2"))
     return _note(found, run)

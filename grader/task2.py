@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail
@@ -34,8 +36,9 @@ def sweep(ctx) -> dict[str, tuple[dict, ev.Found]]:
     return ctx.memo(TASK, find)
 
 
-def _each_run(ctx, test) -> str | None:
-    """``test(run, config)`` holds for a run of every expected name; else Fail, naming crashes."""
+def _each_run(ctx, test, parts=(), own: str = "") -> str | None:
+    """``test(run, config)`` holds for a run of every expected name, the one run of that name
+    that also holds the ``parts`` earlier TODOs put there (``ev.one_run``); else Fail, naming crashes."""
     by_name = sweep(ctx)
     every = [r for _config, found in by_name.values() for r in found.runs]
     missing = [name for name, (_, found) in by_name.items() if not found.runs]
@@ -48,7 +51,7 @@ def _each_run(ctx, test) -> str | None:
             raise Fail(f"{rationale}: {ev.crash(crashed[0])}", ev.crash_hint(crashed[0], TASK))
         raise Fail(rationale, _("run the whole sweep: {script}, one run per entry of SWEEP_CONFIGS",
                                 script=SCRIPTS[TASK]))
-    graded = [ev.first_passing(found.runs, lambda r, c=config: test(r, c))
+    graded = [ev.one_run(found.runs, lambda r, c=config: test(r, c), list(parts), own)
               for config, found in by_name.values()]
     return ev.crash_note(graded, every)
 
@@ -60,6 +63,15 @@ def _values(run, config: dict, keys, hint) -> None:
             raise Fail(_("expected param {key} = {expected} in {run}, found {found!r}", key=key,
                          expected=config[key], run=ev.label(run), found=run.data.params[key]),
                        _("log the value of this configuration (the loop's variables), not a fixed number"))
+
+
+def _part(todo: str, what: Callable[[], str], kind: str, keys) -> ev.Part:
+    return ev.Part(todo, what, lambda run: any(k in getattr(run.data, kind) for k in keys))
+
+
+N_ESTIMATORS_PART = _part("2.1", lambda: _("TODO 2.1's n_estimators"), "params", [PARAM_N_ESTIMATORS])
+OTHER_PARAMS_PART = _part("2.2", lambda: _("TODO 2.2's params"), "params", OTHER_PARAMS)
+METRICS_PART = _part("2.3", lambda: _("TODO 2.3's metrics"), "metrics", SWEEP_METRICS)
 
 
 def _runs_holding(ctx, kind: str, keys) -> str | None:
@@ -82,10 +94,11 @@ def n_estimators_logged(ctx):
 
 
 @check("2.2", N_("every sweep run logs max_depth, min_samples_leaf and random_state"), OTHER_PARAMS_HINT,
-       evidence=lambda ctx: _runs_holding(ctx, "params", OTHER_PARAMS),
+       depends=("2.1",), evidence=lambda ctx: _runs_holding(ctx, "params", OTHER_PARAMS),
        quotes=OTHER_PARAMS, names=("other_params",))
 def other_params_logged(ctx):
-    return _each_run(ctx, lambda run, config: _values(run, config, OTHER_PARAMS, OTHER_PARAMS_HINT))
+    return _each_run(ctx, lambda run, config: _values(run, config, OTHER_PARAMS, OTHER_PARAMS_HINT),
+                     [N_ESTIMATORS_PART], _("params max_depth, min_samples_leaf and random_state"))
 
 
 @check("2.3", N_("every sweep run logs rmse, mae, r2 and train_time_s; a re-fit of each reproduces them"),
@@ -107,11 +120,12 @@ def metrics_logged(ctx):
                            _("log the variables rmse, mae and r2 your code computed on the test split "
                              "for this configuration, after its fit"))
 
-    return _each_run(ctx, honest)
+    return _each_run(ctx, honest, [N_ESTIMATORS_PART, OTHER_PARAMS_PART],
+                     _("metrics rmse, mae, r2 and train_time_s"))
 
 
 @check("2.4", N_("every sweep run carries the tags task and model_family"), TAGS_HINT,
-       evidence=lambda ctx: _runs_holding(ctx, "tags", SWEEP_TAGS),
+       depends=("2.1", "2.2", "2.3"), evidence=lambda ctx: _runs_holding(ctx, "tags", SWEEP_TAGS),
        quotes=(), names=("SWEEP_TAGS",))
 def tags_set(ctx):
     def tagged(run, config) -> None:
@@ -122,4 +136,5 @@ def tags_set(ctx):
                 raise Fail(_("expected tag {key} = {expected!r} in {run}, found {found}",
                              key=key, expected=value, run=ev.label(run), found=found))
 
-    return _each_run(ctx, tagged)
+    return _each_run(ctx, tagged, [N_ESTIMATORS_PART, OTHER_PARAMS_PART, METRICS_PART],
+                     _("tags task and model_family"))

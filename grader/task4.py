@@ -6,7 +6,7 @@ from __future__ import annotations
 from grader import evidence as ev
 from grader import task3
 from grader.checks import check
-from grader.errors import Fail
+from grader.errors import Fail, Waits
 from grader.hints import nudge
 from grader.lab import (
     ALIAS, EXPERIMENT_TASK3, EXPERIMENT_TASK4, METRIC_R2, METRIC_RMSE, METRIC_STAGING_RMSE,
@@ -51,14 +51,6 @@ def best_runs(ctx, before: int) -> list:
     return [r for r in done if ev.same(r.data.metrics[METRIC_R2], top)]
 
 
-def distinct(a, b) -> tuple[str, str]:
-    """Labels for two runs; with their ids when their names alone would read the same."""
-    la, lb = ev.label(a), ev.label(b)
-    if la == lb:
-        la, lb = f"{la} ({a.info.run_id[:8]})", f"{lb} ({b.info.run_id[:8]})"
-    return la, lb
-
-
 def _r2(run) -> str:
     value = run.data.metrics.get(METRIC_R2)
     return f"r2 {value:.3f}" if value is not None else _("no r2")
@@ -71,15 +63,14 @@ def _check_pick(ctx, run) -> None:
                      run=ev.label(run), tag=TAG_BEST_RUN), PICK_HINT)
     picked = ctx.store.run(run_id)
     best = best_runs(ctx, ev.start(run))
-    if not best:
-        raise Fail(_("expected a finished task-3 run with r2 to pick from, found none"),
-                   _("finish task 3 ({script}), then run task 4 again", script=SCRIPTS["task3"]))
+    if not best:  # nothing to judge the pick against
+        raise Waits("3.3", _("expected a finished task-3 run with r2 to pick from, found none"))
     if picked is None:
         raise Fail(_("expected the pick in {run} to be a run of the store, found run id {run_id!r}",
                      run=ev.label(run), run_id=run_id), PICK_HINT)
     if any(picked.info.run_id == b.info.run_id for b in best):
         return
-    expected, found = distinct(best[0], picked)
+    expected, found = ev.distinct(best[0], picked)
     if ctx.store.experiment_name(picked.info.experiment_id) != EXPERIMENT_TASK3:
         why = _(" of another experiment")
         hint = _("search the runs of the experiment TASK3_EXPERIMENT, the task-3 runs")
@@ -97,23 +88,28 @@ def _check_pick(ctx, run) -> None:
 
 
 def accepted(ctx) -> list:
-    """The task-3 runs whose model 4.2 and 4.3 accept: the best runs a task-4 run picked."""
+    """The task-3 runs whose model 4.2-4.4 accept: the best runs a task-4 run picked; when no
+    pick is the best (4.1 fails or waits), the runs the task-4 runs picked, so that a wrong
+    pick costs 4.1 alone."""
     def find():
-        best = []
+        best, picked = [], []
         for run in runs(ctx).runs:
+            pick = ctx.store.run(run.data.tags.get(TAG_BEST_RUN) or "")
+            if pick is not None and all(pick.info.run_id != p.info.run_id for p in picked):
+                picked.append(pick)
             try:
                 _check_pick(ctx, run)
             except Fail:
                 continue
             best.extend(b for b in best_runs(ctx, ev.start(run)) if b not in best)
-        return best
+        return best or picked
 
     return ctx.memo("accepted", find)
 
 
-@check("4.1", N_("the task-4 run picks the task-3 run with the highest r2"), PICK_HINT, depends=("3.3",),
+@check("4.1", N_("the task-4 run picks the task-3 run with the highest r2"), PICK_HINT, needs=("3.3",),
        evidence=lambda ctx: [r for r in runs(ctx).runs if r.data.tags.get(TAG_BEST_RUN)] and _("a pick"),
-       quotes=(), names=("TASK3_EXPERIMENT", "FINISHED", f"metrics.{METRIC_R2} DESC", "best_run_id"))
+       quotes=(METRIC_R2,), names=("TASK3_EXPERIMENT", "FINISHED", "best_run_id"))
 def picks_best_run(ctx):
     found = _found(ctx)
     run = ev.first_passing(found.runs, lambda r: _check_pick(ctx, r))
@@ -185,13 +181,18 @@ def _expected_version(ctx) -> str:
 
 
 @check("4.2", N_("the registered model '{name}' has a version made from that run's model", name=REGISTERED_MODEL),
-       REGISTER_HINT, depends=("4.1", "3.2"),
+       REGISTER_HINT, needs=("4.1", "3.2"),
        evidence=lambda ctx: ctx.store.versions(REGISTERED_MODEL) and _("versions of '{name}'", name=REGISTERED_MODEL),
        quotes=(), names=("model_uri", "REGISTERED_MODEL", "version"))
 def best_model_registered(ctx):
     versions = ctx.store.versions(REGISTERED_MODEL)
     if any(_made_from_best(ctx, v) for v in versions):
         return None
+    targets = accepted(ctx)
+    if not targets:  # no pick, no model to register
+        raise Waits("4.1", _("expected a task-4 run that records its pick, found none"))
+    if not any(ctx.store.logged_models(r) for r in targets):
+        raise Waits("3.2", _("expected a logged model in {runs}, found none", runs=ev.names(targets)))
     if not versions:
         others = [n for n in ctx.store.registered_model_names() if n != REGISTERED_MODEL]
         hint = (_("you registered '{found}': register under REGISTERED_MODEL (\"{name}\")",
@@ -214,12 +215,18 @@ def staging_version(ctx):
 
 
 @check("4.3", N_("the alias '{alias}' points to a version of that run's model", alias=ALIAS), ALIAS_HINT,
-       depends=("4.2",),
+       needs=("4.2",),
        evidence=lambda ctx: ALIAS in ctx.store.aliases(REGISTERED_MODEL) and _("the alias '{alias}'", alias=ALIAS),
        quotes=(ALIAS,), names=("ALIAS", "REGISTERED_MODEL"))
 def alias_set(ctx):
+    versions = ctx.store.versions(REGISTERED_MODEL)
+    if not versions:  # nothing to point an alias at
+        raise Waits("4.2", _("expected a registered model '{name}' with a version, found none", name=REGISTERED_MODEL))
     version, by_stage = staging_version(ctx)
-    if version is not None and _made_from_best(ctx, version):
+    # When no version is made from that run's model (4.2 failed), the alias goes on the newest.
+    made = any(_made_from_best(ctx, v) for v in versions)
+    newest = version is not None and str(version.version) == str(versions[0].version)
+    if version is not None and (_made_from_best(ctx, version) or (not made and newest)):
         if by_stage:
             return _("version {version} is in the stage {stage}: that passes, but stages are "
                      "deprecated and aliases replace them; next time set the alias {alias} instead",
@@ -233,14 +240,17 @@ def alias_set(ctx):
 
 
 @check("4.4", N_("the task-4 run logs model_uri and a staging_rmse equal to the grader's score "
-                  "of the staging model"), STAGING_HINT, depends=("4.3",),
+                  "of the staging model"), STAGING_HINT, needs=("4.3",),
        evidence=lambda ctx: [r for r in runs(ctx).runs if METRIC_STAGING_RMSE in r.data.metrics]
        and _("{metric} in a task-4 run", metric=METRIC_STAGING_RMSE),
        quotes=(PARAM_MODEL_URI, METRIC_STAGING_RMSE), names=("STAGING_URI", "X_test", "y_test"))
 def staging_scored(ctx):
     found = _found(ctx)
     version, by_stage = staging_version(ctx)
+    if version is None:  # no staging model to score
+        raise Waits("4.3", _("expected the alias '{alias}' on a version, found no such alias", alias=ALIAS))
     logged = version_model(ctx, version)
+    moved: list[str] = []  # the version the run scored, when the alias has moved since
     if logged is None:
         raise Fail(_("expected a logged model behind version {version}, found source {source!r}",
                      version=version.version, source=version.source),
@@ -266,15 +276,37 @@ def staging_scored(ctx):
         hint = ev.stray_hint(found.runs, found.others, "metrics", [METRIC_STAGING_RMSE]) or STAGING_HINT
         ev.require_keys("metric", [METRIC_STAGING_RMSE], run.data.metrics, where, hint)
         ev.require_finite(run.data.metrics, [METRIC_STAGING_RMSE], where)
-        ev.compare_metrics({METRIC_RMSE: run.data.metrics[METRIC_STAGING_RMSE]}, [METRIC_RMSE],
-                           ctx.scores(model), lambda: ctx.scores(model, "train"),
-                           where, _("version {version} (its RMSE, as {metric})", version=version.version,
-                                    metric=METRIC_STAGING_RMSE),
-                           _("log the RMSE of the loaded model's predictions on X_test, against y_test"))
+        value = run.data.metrics[METRIC_STAGING_RMSE]
+        try:
+            ev.compare_metrics({METRIC_RMSE: value}, [METRIC_RMSE], ctx.scores(model),
+                               lambda: ctx.scores(model, "train"),
+                               where, _("version {version} (its RMSE, as {metric})", version=version.version,
+                                        metric=METRIC_STAGING_RMSE),
+                               _("log the RMSE of the loaded model's predictions on X_test, against y_test"))
+        except Fail:
+            earlier = [v for v in ctx.store.versions(REGISTERED_MODEL)
+                       if v.version != version.version and _made_from_best(ctx, v) and _scores(ctx, v, value)]
+            if not earlier:
+                raise
+            moved.append(str(earlier[0].version))
 
     run = ev.first_passing(found.runs, scored)
     uri = run.data.params[PARAM_MODEL_URI]
     notes = [ev.crash_note([run], found.runs)]
+    if moved:
+        notes.insert(0, _("{metric} is the score of version {scored}, where the alias pointed when the run "
+                          "loaded it; it points to version {version} now", metric=METRIC_STAGING_RMSE,
+                          scored=moved[-1], version=version.version))
     if uri not in (STAGING_URI, STAGE_URI):
         notes.insert(0, _("{uri} is the staging model today; STAGING_URI follows the alias when it moves", uri=uri))
     return "; ".join(n for n in notes if n) or None
+
+
+def _scores(ctx, version, rmse: float) -> bool:
+    """Whether ``rmse`` is the test RMSE of the model behind ``version``."""
+    logged = version_model(ctx, version)
+    try:
+        model = ctx.load(logged) if logged is not None else None
+    except ModelNotLoadable:
+        return False
+    return model is not None and ev.same(rmse, ctx.scores(model)[METRIC_RMSE])

@@ -40,12 +40,13 @@ MODELS = {
     ),
 }
 
-# How the models are saved (the arguments of mlflow.sklearn.log_model in TODO 3.2):
+# How the models are saved (TODO 3.2):
 # - skops, MLflow's safe format for scikit-learn, refuses to save or load a type it was not
-#   told to trust, such as the trees inside RandomForest and GradientBoosting;
+#   told to trust, such as the trees inside RandomForest and GradientBoosting. The types it
+#   may trust here:
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
-# - the packages a deployment of the model installs. Given, log_model takes a fraction of a
-#   second; left out, MLflow works them out in a subprocess (about 5 s per model).
+# - the packages a deployment of the model installs. Given, logging a model takes a fraction
+#   of a second; left out, MLflow works them out in a subprocess (about 5 s per model).
 PIP_REQUIREMENTS = [f"{name}=={version(name)}" for name in ("mlflow", "scikit-learn", "skops")]
 
 # One store for every task: mlflow.db at the repository root, or MLFLOW_TRACKING_URI.
@@ -70,8 +71,9 @@ test_dataset = mlflow.data.from_pandas(
 # %% Step 1: one run per model
 results, predictions, runs = {}, {}, {}
 for model_name, model in MODELS.items():
-    # BEGIN TODO 3.1: Start one run per model, named after the model (model_name).
-    #   Hint: with mlflow.start_run(run_name=...) as run:
+    # BEGIN TODO 3.1: Start one run per model, named after the model (model_name), around
+    #   the lines below: all they log belongs to that model's run.
+    #   Hint: TODO 1.2 (code/task1_baseline.py)
     with mlflow.start_run(run_name=model_name) as run:
     # STUB
     # with todo("3.1") as run:
@@ -89,10 +91,13 @@ for model_name, model in MODELS.items():
         }
 
         # %% Step 2: keep the fitted model, with an example input (it gives the signature)
-        # BEGIN TODO 3.2: Log the fitted model as model_info, named MODEL_NAME, with
-        #   X_test.head(5) as input example, serialization_format="skops",
-        #   skops_trusted_types=SKOPS_TRUSTED_TYPES and pip_requirements=PIP_REQUIREMENTS.
-        #   Hint: model_info = mlflow.sklearn.log_model(model, name=..., input_example=..., ...)
+        # BEGIN TODO 3.2: Log the fitted model as an MLflow model named MODEL_NAME, one that
+        #   task 4 and a model server can load later, and keep what MLflow returns in
+        #   model_info. Give it an input example (X_test.head(5)): MLflow infers the model's
+        #   signature from it. Save it in the "skops" format, which loads without running
+        #   pickled code, trusting SKOPS_TRUSTED_TYPES, with PIP_REQUIREMENTS as its
+        #   requirements.
+        #   Hint: https://mlflow.org/docs/latest/ml/model/
         model_info = mlflow.sklearn.log_model(
             model,
             name=MODEL_NAME,
@@ -101,15 +106,17 @@ for model_name, model in MODELS.items():
             skops_trusted_types=SKOPS_TRUSTED_TYPES,  # the tree type skops must accept
             pip_requirements=PIP_REQUIREMENTS,  # given, so MLflow need not infer them
         )
-        print(f"  {model_name}: logged {model_info.model_uri}")
         # STUB
         # model_info = todo("3.2")
         # END TODO 3.2
+        if model_info.model_id is not None:  # None until TODO 3.2 logs the model
+            print(f"  {model_name}: logged {model_info.model_uri}")
 
         # %% Step 3: the three test metrics at once, attached to the model and the test split
-        # BEGIN TODO 3.3: Log the dict `metrics` ("rmse", "mae" and "r2") in ONE call,
-        #   attached to the model you logged (model_info) and to test_dataset.
-        #   Hint: mlflow.log_metrics({...}, model_id=..., dataset=...)
+        # BEGIN TODO 3.3: Log the dict `metrics` ("rmse", "mae" and "r2" of this model on the
+        #   test split) in ONE call, attached to the model you logged (model_info) and to
+        #   test_dataset: MLflow then lists them with the model and the data they measure.
+        #   Hint: https://mlflow.org/docs/latest/ml/mlflow-3/deep-learning/
         mlflow.log_metrics(metrics, model_id=model_info.model_id, dataset=test_dataset)
         # END TODO 3.3
 

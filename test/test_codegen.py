@@ -212,7 +212,7 @@ def test_a_changed_english_text_stops_the_generation_until_its_spanish_is_update
     ("Pista: mlflow.set_experiment(name)", "Pista: mlflow.set_experiment()", "its hint must be"),
     ('llamado EXPERIMENT_NAME (\\"task1-baseline\\")', "llamado EXPERIMENT_NAME", 'keep "task1-baseline"'),
     ("Inicia un run llamado RUN_NAME", "Inicia un run con nombre", "keep RUN_NAME"),
-    ("Mejor run de la tarea 3: {best_run_id}", "Mejor run de la tarea 3: {best_run}", "its fields are"),
+    ("Mejor run de la tarea 3: '{best_run.info.run_name}'", "Mejor run de la tarea 3: '{best_run}'", "its fields are"),
     ('"\\n"\n"Se guardó el run de referencia:"', '"Se guardó el run de referencia:"', "leading and trailing"),
     ('msgstr "reabre un run terminado"', 'msgstr "reabre\\nun run terminado"', "keep it on one line"),
 ])

@@ -221,12 +221,17 @@ def test_each_todo_names_the_exact_strings_and_constants_it_needs(todo_id, lang)
 
 
 def test_a_reader_of_task3_sees_scikit_learn_and_mlflow_in_plain_sight():
+    """The student's script shows the libraries around the TODOs; the finished one, the calls
+    the TODOs teach (a TODO's text states the goal, not the call: test_fading.py)."""
     text = (CODE_DIR / SCRIPTS["task3"]).read_text(encoding="utf-8")
     for needed in ("RandomForestRegressor(", "GradientBoostingRegressor(", "train_test_split(",
-                   "mlflow.set_tracking_uri(", "mlflow.sklearn.log_model(", "serialization_format",
-                   "skops_trusted_types", "pip_requirements", "mlflow.log_input(",
-                   "mlflow.data.from_pandas(", "pd.read_csv("):
+                   "mlflow.set_tracking_uri(", "mlflow.log_input(", "mlflow.data.from_pandas(",
+                   "pd.read_csv(", "SKOPS_TRUSTED_TYPES =", "PIP_REQUIREMENTS ="):
         assert needed in text, f"code/task3_compare.py never shows {needed}"
+    finished = (SOLUTIONS_DIR / SCRIPTS["task3"]).read_text(encoding="utf-8")
+    for needed in ("mlflow.sklearn.log_model(", "serialization_format", "skops_trusted_types",
+                   "pip_requirements", "model_id=model_info.model_id", "dataset=test_dataset"):
+        assert needed in finished, f"solutions/task3_compare.py never shows {needed}"
 
 
 # ------------------------------------------------------------ calls into the lab's package

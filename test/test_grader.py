@@ -33,7 +33,7 @@ def test_every_check_has_a_lowercase_description_a_hint_and_known_dependencies()
     for check in all_checks():
         assert check.description[0].islower(), check.id
         assert check.hint, check.id
-        for dep in check.depends:
+        for dep in check.after:  # needs and depends
             assert dep in CHECKS and dep != check.id
         assert check.id not in dependents_of(check.id)  # no cycles
 

@@ -59,7 +59,7 @@ def test_a_param_with_another_value_names_the_constant(lab_store):
         mlflow.log_param("test_size", TEST_SIZE)
     """})
     results = grade_results(lab_store, "task1")
-    assert failing(results) == {"1.3": FAIL, "1.4": SKIP}
+    assert failing(results) == {"1.3": FAIL}
     assert results["1.3"].rationale == (
         "expected param random_state = 42 in run 'baseline-linear-regression', found '7'")
     assert 'mlflow.log_param("random_state", RANDOM_STATE)' in results["1.3"].hint
@@ -97,7 +97,7 @@ def test_a_tree_model_that_skops_refused_gets_the_skops_hint(lab_store):
 def test_a_model_without_a_signature_fails_3_2(lab_store):
     run_with(lab_store, "task3", {"3.2": log_model(example="")})
     results = grade_results(lab_store, "task3")
-    assert failing(results) == {"3.2": FAIL, "3.3": SKIP}
+    assert failing(results) == {"3.2": FAIL}
     assert "expected a signature on the model of run 'LinearRegression'" in results["3.2"].rationale
     assert "an input example, a few rows of X_test" in results["3.2"].hint
 
@@ -106,7 +106,7 @@ def test_a_model_without_a_signature_fails_3_2(lab_store):
 def test_a_model_logged_under_another_name_fails_3_2(lab_store):
     run_with(lab_store, "task3", {"3.2": log_model(name='"rf_model"')})
     results = grade_results(lab_store, "task3")
-    assert failing(results) == {"3.2": FAIL, "3.3": SKIP}
+    assert failing(results) == {"3.2": FAIL}
     assert results["3.2"].rationale == (
         "expected a model named 'model' in run 'LinearRegression', found 'rf_model'")
 
@@ -135,7 +135,9 @@ def test_registering_the_worst_run_names_both_runs(task3_copy):
         best_run_id = runs.iloc[0]["run_id"]
     """})
     results = grade_results(task3_copy, "task4")
-    assert statuses(results) == {"4.1": FAIL, "4.2": SKIP, "4.3": SKIP, "4.4": SKIP}
+    # 4.2-4.4 follow the pick: registering, aliasing and scoring its model is done right
+    assert statuses(results) == {"4.1": FAIL, "4.2": "pass", "4.3": "pass", "4.4": "pass"}
+    assert "TODO 4.1" in results["4.2"].note
     assert "expected the pick to be the best task-3 run 'GradientBoosting'" in results["4.1"].rationale
     assert "found run 'LinearRegression' (r2" in results["4.1"].rationale
     assert "HIGHEST r2" in results["4.1"].hint
@@ -160,7 +162,8 @@ def test_the_wrong_run_registered_fails_4_2_naming_both(task3_copy):
         version = mlflow.register_model(worst_model.model_uri, REGISTERED_MODEL)
     """})
     results = grade_results(task3_copy, "task4")
-    assert statuses(results) == {"4.1": "pass", "4.2": FAIL, "4.3": SKIP, "4.4": SKIP}
+    # the alias on the version registered, and its score, are right: one mistake, one TODO
+    assert statuses(results) == {"4.1": "pass", "4.2": FAIL, "4.3": "pass", "4.4": "pass"}
     assert results["4.2"].rationale == (
         "expected a version of 'api-response-time' made from the model of 'GradientBoosting', "
         "found version 1, made from run 'LinearRegression'")

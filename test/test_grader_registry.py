@@ -29,7 +29,8 @@ def test_no_check_waits_for_itself_and_every_dependency_exists():
     for check in all_checks():
         assert check.description[0].islower(), check.id
         assert check.hint, check.id
-        assert all(dep in CHECKS and dep != check.id for dep in check.depends)
+        assert all(dep in CHECKS and dep != check.id for dep in check.after)
+        assert not set(check.needs) & set(check.depends), check.id  # one rule per pair
         assert check.id not in dependents_of(check.id)
 
 
@@ -88,3 +89,22 @@ def test_hints_quote_the_scripts_as_students_read_them():
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert not old.search(node.value), f"{name}: {node.value[:80]}"
+
+
+def test_the_registry_states_each_todos_rule_as_its_checks_hold_it():
+    """Is the table of needs and depends in grader/registry.py's docstring the registry's own?"""
+    import grader.registry
+
+    tokens = re.findall(r"\d\.\d:?|needs|depends", re.sub(r"\([^)]*\)", "", grader.registry.__doc__))
+    stated: dict[str, dict[str, set]] = {}
+    subject = kind = None
+    for token in tokens:
+        if token.endswith(":"):
+            subject, kind = token[:-1], None
+            stated[subject] = {"needs": set(), "depends": set()}
+        elif token in ("needs", "depends"):
+            kind = token
+        elif subject is not None and kind is not None:
+            stated[subject][kind].add(token)
+    held = {c.id: {"needs": set(c.needs), "depends": set(c.depends)} for c in all_checks() if c.after}
+    assert stated == held

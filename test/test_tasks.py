@@ -165,6 +165,23 @@ def test_task4_registers_the_best_model_and_checks_it_through_the_alias(solution
     )
 
 
+def test_task3_prints_the_uri_of_each_model_it_logged(solutions_store):
+    """Outside TODO 3.2, so the student's own script prints it once the TODO is done."""
+    runs = runs_of(solutions_store, lab.EXPERIMENT_TASK3)
+    assert len(runs) == len(lab.MODEL_TYPES)
+    for run in runs:
+        (logged_model,) = logged_models_of(solutions_store, run)
+        assert f"  {run.info.run_name}: logged {logged_model.model_uri}" in solutions_store.outputs["task3"]
+
+
+def test_task4_names_the_run_it_picked_and_its_model_type(solutions_store):
+    client = solutions_store.client()
+    best = client.get_run(client.get_model_version_by_alias(lab.REGISTERED_MODEL, lab.ALIAS).run_id)
+    expected = (f"Best task-3 run: '{best.info.run_name}', model_type "
+                f"{best.data.tags[lab.PARAM_MODEL_TYPE]}, run id {best.info.run_id}")
+    assert expected in solutions_store.outputs["task4"], solutions_store.outputs["task4"]
+
+
 def test_artifacts_live_beside_the_database(solutions_store):
     artifacts = solutions_store.folder / "mlartifacts"
     figures = list(artifacts.rglob(lab.FIGURE_PRED_VS_ACTUAL))
@@ -180,6 +197,7 @@ def test_untouched_student_script_runs_to_the_end_and_lists_its_open_todos(lab_s
     result = lab_store.run_task(task, folder=CODE_DIR, fresh=task == "task1")
     number = task[-1]
     assert f"Still open: TODO {number}.1" in result.stdout
+    assert ": logged models:/" not in result.stdout  # task 3 prints a URI only once 3.2 logs a model
     assert "Traceback" not in result.stderr
     assert f"python grader/check.py {task}" in result.stdout
 
