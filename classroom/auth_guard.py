@@ -10,10 +10,47 @@ to anyone who is not an admin. Nothing else changes.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Response, request
 from mlflow.server import auth as basic_auth
 
+from classroom.server import redact
+
 ADMIN_ONLY_PATHS = ("/mlflow/users/list",)  # under /api/2.0/ and /ajax-api/2.0/
+# MLflow's loggers whose lines can carry a database URI with its password: deleting a workspace
+# logs "Run 'mlflow gc --backend-store-uri postgresql+psycopg2://mlflow:<password>@...'".
+URI_LOGGERS = ("mlflow.store.workspace.sqlalchemy_store", "mlflow")
+
+
+class RedactPasswords(logging.Filter):
+    """Keep the password out of any log line that holds a URI with one (the server log is a file)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "://" in message:
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+def keep_passwords_out_of_logs() -> None:
+    """Filter the loggers that can print a URI, and every handler the server's logging has (a
+    logger's filter sees only its own lines; a handler's sees every line it writes)."""
+    redacting = RedactPasswords()
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in URI_LOGGERS)]
+    for logger in loggers:
+        if redacting not in logger.filters:
+            logger.addFilter(redacting)
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactPasswords) for f in handler.filters):
+                handler.addFilter(redacting)
+
+
+# The server imports this module (basic_auth.ini's authorization_function) before it handles the
+# first request of each worker, so before any request can delete a workspace.
+keep_passwords_out_of_logs()
 
 
 def authenticate():

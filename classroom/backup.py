@@ -114,7 +114,8 @@ def _all_pages(search) -> list:
 
 
 def _relative(path: Path, folder: Path) -> str:
-    return path.relative_to(folder).as_posix()
+    """``path`` inside the backup ``folder``: MLflow answers absolute paths, --backups may be relative."""
+    return path.resolve().relative_to(folder.resolve()).as_posix()
 
 
 def count_files(path: Path) -> int:

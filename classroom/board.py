@@ -20,12 +20,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from classroom import inactive
 from classroom.board_changes import LOOKS_AT_ONCE, Fingerprint, looker
 from classroom.gradebook import NOT_GRADED, Gradebook
 from classroom.isolation import GRADED
-from classroom.roster import Student
+from classroom.roster import RosterError, Student, read_roster
 from classroom.server import health
 from grader.checks import task_of
 from grader.deadline import shown
@@ -50,6 +52,29 @@ class Refresh:
     looked_at: int = 0
     regraded: list[str] = field(default_factory=list)
     error: str = ""  # one line when the refresh could not look at the class
+
+
+def _waiting(student: Student) -> dict:
+    return {"student": student.username, "name": student.name, "status": WAITING, "cells": []}
+
+
+def noted(seen: Fingerprint, note: dict | None) -> Fingerprint:
+    """The workspace's fingerprint and the student's note (deactivated, removed): either changing
+    means grading the student again (classroom/inactive.py)."""
+    return seen if note is None else replace(seen, digest=f"{seen.digest} {note['status']} {note['since']}")
+
+
+def _millis(moment) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def _stamp(path: Path | None) -> tuple | None:
+    """What tells that a file changed (its modification time and size), None if it is missing."""
+    try:
+        found = path.stat()
+    except (OSError, AttributeError):
+        return None
+    return (found.st_mtime_ns, found.st_size)
 
 
 def cells(report: dict | None, started: frozenset[str]) -> list[dict]:
@@ -91,11 +116,13 @@ def stuck_on_most(rows: list[dict]) -> dict | None:
 class Board:
     """The class's rows, refreshed by ``refresh()``; ``snapshot()`` is what the page shows."""
 
-    def __init__(self, book: Gradebook, students: list[Student]) -> None:
+    def __init__(self, book: Gradebook, students: list[Student], roster: Path | None = None) -> None:
         self.book = book
         self.students = students
-        self.rows = {s.username: {"student": s.username, "name": s.name, "status": WAITING, "cells": []}
-                     for s in students}
+        self.rows = {s.username: _waiting(s) for s in students}
+        self.roster = roster  # read again at each refresh when it changed (students added, dropped)
+        self.roster_seen = _stamp(roster)
+        self.roster_error = ""
         self.prints: dict[str, Fingerprint] = {}
         self.last = Refresh()
         self.running: dict | None = None  # {"done", "total"} while a refresh grades
@@ -103,13 +130,33 @@ class Board:
         self.every: float | None = None  # seconds between automatic refreshes (the page says it)
         self.lock = threading.Lock()
         as_of = book.as_of
-        self.look = looker(book.url, None if as_of is None else int(as_of.timestamp() * 1000))
+        self.look = looker(book.url)  # each look with the student's deadline (Gradebook.deadline_of)
         self.as_of = None if as_of is None else shown(as_of)
         self.stopping = threading.Event()
+
+    def reload_roster(self) -> None:
+        """Take the roster again if its file changed: new students get a row (graded at this
+        refresh), dropped ones lose theirs. A roster that cannot be read keeps the students as
+        they were, and the page says why."""
+        stamp = _stamp(self.roster)
+        if stamp == self.roster_seen:
+            return
+        try:
+            students = read_roster(self.roster)
+        except RosterError as exc:
+            self.roster_error = _("The roster changed but cannot be read ({reason}); the board keeps the "
+                                  "students it had.", reason=exc)
+            return
+        self.roster_seen, self.roster_error = stamp, ""
+        with self.lock:
+            self.rows = {s.username: self.rows.get(s.username) or _waiting(s) for s in students}
+            self.students = students
 
     def refresh(self) -> Refresh:
         """Look at every workspace; grade again, as soon as it is seen, each student whose work changed."""
         started = time.monotonic()
+        if self.roster is not None:
+            self.reload_roster()
         if not health(self.book.url, timeout=5):
             return self._finish(Refresh(error=_("The class server at {url} does not answer; "
                                                 "the rows show the last grades. Is it running?",
@@ -118,14 +165,17 @@ class Board:
             self.running = {"done": 0, "total": 0}
         self.book.server_down = False
         regraded: list[str] = []
+        notes = inactive.read(self.book.state) if self.book.state is not None else {}
         with ThreadPoolExecutor(LOOKS_AT_ONCE) as lookers, ThreadPoolExecutor(self.book.jobs) as graders:
-            looks = {lookers.submit(self.look, s.workspace): s for s in self.students}
+            looks = {lookers.submit(self.look, s.workspace, _millis(self.book.deadline_of(s))): s
+                     for s in self.students}
             gradings = {}
             try:
                 for seen in as_completed(looks):
                     student = looks[seen]
-                    if self._changed(student, seen.result()):
-                        gradings[graders.submit(self._grade, student)] = (student, seen.result())
+                    now = noted(seen.result(), notes.get(student.username))
+                    if self._changed(student, now):
+                        gradings[graders.submit(self._grade, student)] = (student, now)
                         with self.lock:
                             self.running["total"] += 1
                 for graded in as_completed(gradings):
@@ -154,11 +204,13 @@ class Board:
     def _keep(self, student: Student, row: dict, outcome, seen: Fingerprint) -> None:
         report = outcome.report if outcome is not None and outcome.status == GRADED else None
         flags = {k: v for k, v in row.items() if k not in SHOWN_COLUMNS and v not in (None, "")}
-        shown = {"student": student.username, "name": student.name, "status": row["status"],
-                 "total": row.get("total"), "max": row.get("max"), "problems": row.get("problems", ""),
-                 "flags": flags, "cells": cells(report, seen.started), "graded_at": time.time()}
+        if student.due is not None:  # an extension: this row is graded as of the student's own deadline
+            flags[str(_("due"))] = shown(student.due)
+        kept = {"student": student.username, "name": student.name, "status": row["status"],
+                "total": row.get("total"), "max": row.get("max"), "problems": row.get("problems", ""),
+                "flags": flags, "cells": cells(report, seen.started), "graded_at": time.time()}
         with self.lock:
-            self.rows[student.username] = shown
+            self.rows[student.username] = kept
             self.prints[student.username] = seen
             self.running["done"] += 1
 
@@ -190,6 +242,7 @@ class Board:
             "every": self.every,
             "as_of": self.as_of,  # the deadline the grades are as of, or None
             "running": running,
+            "notice": self.roster_error,  # the roster changed and cannot be read: the page says so
             "last": {"finished_at": last.finished_at, "seconds": round(last.seconds, 2),
                      "looked_at": last.looked_at, "regraded": last.regraded, "error": last.error},
         }

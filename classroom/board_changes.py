@@ -54,11 +54,12 @@ def fingerprint(client, workspace: str | None = None, as_of_ms: int | None = Non
 
 
 def looker(tracking_uri: str, as_of_ms: int | None = None):
-    """``look(workspace) -> Fingerprint`` through one MlflowClient (safe to call from many threads)."""
+    """``look(workspace[, deadline_ms]) -> Fingerprint`` through one MlflowClient (safe to call from
+    many threads); a student's own deadline replaces ``as_of_ms``."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
-    return lambda workspace: fingerprint(client, workspace, as_of_ms)
+    return lambda workspace, deadline_ms=as_of_ms: fingerprint(client, workspace, deadline_ms)
 
 
 def fingerprint_all(tracking_uri: str, workspaces: list[str]) -> dict[str, Fingerprint]:

@@ -75,6 +75,7 @@ PAGE_WORDS = {
     "status_timed-out": N_("timed-out"),
     "status_crashed": N_("crashed"),
     "status_not-graded": N_("not-graded"),
+    "status_removed": N_("removed"),
 }
 
 
@@ -141,7 +142,7 @@ def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
                 self._send(404, "text/plain; charset=utf-8", _("Not found: the board is at /").encode() + b"\n")
 
         def do_POST(self) -> None:  # noqa: N802
-            if not self._host_ok():
+            if not self._host_ok() or not self._same_origin():
                 return
             if self.path != "/refresh":
                 self._send(404, "text/plain; charset=utf-8", _("Not found").encode() + b"\n")
@@ -155,6 +156,17 @@ def handler_for(board: Board, refresher: Refresher, hosts: set[str] | None):
             if hosts is None or host in hosts:
                 return True
             self._send(403, "text/plain; charset=utf-8", _("Open the board at its own address.").encode() + b"\n")
+            return False
+
+        def _same_origin(self) -> bool:
+            """A refresh costs the class server a pass over every student: only the board's own
+            page may ask for one. A browser sends the page's Origin with every POST, and another
+            site's page cannot hide it; a client without a browser (curl) sends none."""
+            origin = self.headers.get("Origin")
+            if origin is None or origin == f"http://{self.headers.get('Host', '')}":
+                return True
+            self._send(403, "text/plain; charset=utf-8",
+                       _("Refused: a refresh is asked from the board's own page only.").encode() + b"\n")
             return False
 
         def _json(self, data: dict) -> None:
@@ -262,6 +274,6 @@ def run(args) -> int:
     grading = {**admin, **grader}
     os.environ.update(grading)  # the board's own looks at the workspaces read as the grader too
     book = Gradebook(args.server, grading, args.state / "board", jobs=args.jobs, timeout=args.timeout,
-                     progress=open(os.devnull, "w"), as_of=as_of)
-    serve_board(Board(book, students), server, args.every)
+                     progress=open(os.devnull, "w"), as_of=as_of, state=args.state)
+    serve_board(Board(book, students, roster=args.roster), server, args.every)
     return 0

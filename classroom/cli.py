@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from grader.deadline import FORMAT
-from labkit.i18n import LANGUAGES, Domain, set_language
+from labkit.i18n import LANGUAGES, Domain, set_language, speak_argparse
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -23,6 +23,7 @@ DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 def parse_args(argv):
     argv = sys.argv[1:] if argv is None else list(argv)
     set_language(asked_language(argv))  # so that --help speaks it too
+    speak_argparse()  # and argparse's own words (usage:, options:, its errors)
     parser = argparse.ArgumentParser(prog="python -m classroom",
                                      description=_("A whole class on one MLflow tracking server."))
     _lang(parser)  # before the command (python -m classroom --lang es status) or after it
@@ -30,12 +31,22 @@ def parse_args(argv):
 
     serve = commands.add_parser("serve", help=_("start the class server (settings from the environment, "
                                                 "see INSTRUCTORS.md)"))
-    serve.add_argument("--host", default=os.environ.get("CLASS_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("CLASS_PORT", "5000")))
+    host, port = os.environ.get("CLASS_HOST", "127.0.0.1"), int(os.environ.get("CLASS_PORT", "5000"))
+    workers = int(os.environ.get("CLASS_WORKERS", "2"))
+    artifacts = os.environ.get("CLASS_ARTIFACTS", "class-artifacts")
+    serve.add_argument("--host", default=host, help=_(
+        "the address the server listens on: 127.0.0.1 for this machine only, 0.0.0.0 for the "
+        "students' machines too (default: {default}, or CLASS_HOST)", default=host))
+    serve.add_argument("--port", type=int, default=port,
+                       help=_("the server's port (default: {default}, or CLASS_PORT)", default=port))
     serve.add_argument("--allowed-hosts", default=os.environ.get("CLASS_ALLOWED_HOSTS", ""),
                        help=_("host names students use to reach the server (comma-separated)"))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("CLASS_WORKERS", "2")))
-    serve.add_argument("--artifacts", type=Path, default=Path(os.environ.get("CLASS_ARTIFACTS", "class-artifacts")))
+    serve.add_argument("--workers", type=int, default=workers, help=_(
+        "the server's worker processes, each answering requests (default: {default}, or CLASS_WORKERS)",
+        default=workers))
+    serve.add_argument("--artifacts", type=Path, default=None, help=_(
+        "private folder for the students' artifacts and models (default: {default}, or CLASS_ARTIFACTS; "
+        "with --throwaway-postgres, a temporary folder deleted with the database)", default=artifacts))
     _state(serve, _("private folder for the auth config, the server log and the status file"))
     serve.add_argument("--throwaway-postgres", action="store_true",
                        help=_("try it out: a temporary PostgreSQL cluster, deleted when the server stops"))
@@ -44,17 +55,18 @@ def parse_args(argv):
     _state(status, _("the folder `serve` was given (--state)"))
 
     provision = commands.add_parser("provision", help=_("create each student's workspace, user and role"))
-    provision.add_argument("--roster", type=Path, required=True)
+    _roster(provision)
     _server(provision)
     provision.add_argument("--public-url", help=_("the URL students use, if not --server"))
     provision.add_argument("--out", type=Path, default=DEFAULT_CONNECTIONS,
                            help=_("where each student's <username>.env goes (private: never commit it)"))
     provision.add_argument("--reset-password", action="append", default=[], metavar="USERNAME",
                            help=_("give this student a new password and connection file"))
+    _state(provision, _("private folder of the class (who was deactivated or removed)"))
 
     gradebook = commands.add_parser("gradebook", help=_("grade every student; write a CSV, Gradescope, "
                                                         "Canvas and Moodle files"))
-    gradebook.add_argument("--roster", type=Path, required=True)
+    _roster(gradebook)
     _server(gradebook)
     gradebook.add_argument("--out", type=Path, required=True)
     # One more than the cores: a child waiting on the server leaves a core free (measured:
@@ -70,7 +82,7 @@ def parse_args(argv):
 
     board = commands.add_parser("board", help=_("a live web page of the class: each student's TODOs, "
                                                 "refreshed as they work"))
-    board.add_argument("--roster", type=Path, required=True)
+    _roster(board)
     _server(board)
     board.add_argument("--host", default="127.0.0.1",
                        help=_("the address the page listens on (default: 127.0.0.1, this machine only)"))
@@ -84,11 +96,14 @@ def parse_args(argv):
                               format=FORMAT))
     _state(board, _("private folder for the grading user's password (grading.env)"))
 
-    release = commands.add_parser("release", help=_("write the lab without its solutions, for students"))
+    release = commands.add_parser("release", help=_("write the lab without its solutions, for students"),
+                                  description=_("Write the lab without its solutions, for students. "
+                                                "Needs requirements-class.txt only, --lang es too."))
     release.add_argument("dir", type=Path, metavar="DIR", help=_("a new or empty folder"))
     release.add_argument("--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS,
-                         help=_("the language of the release's code/ (scripts and notebooks) and of this "
-                                "command's messages (default: code/ in English)"))
+                         help=_("the release's language: its code/ (scripts and notebooks), its README and "
+                                "what its commands speak with no LAB_LANG set; also this command's "
+                                "messages (default: English)"))
 
     for name, text in [("reset", _("back up a student's workspace, then empty it (same password)")),
                        ("deactivate", _("take a student's access away, keeping their work")),
@@ -109,6 +124,8 @@ def parse_args(argv):
         _lang(command)
     args = parser.parse_args(argv)
     set_language(getattr(args, "lang", None))
+    if args.command == "serve" and args.artifacts is None and not args.throwaway_postgres:
+        args.artifacts = Path(os.environ.get("CLASS_ARTIFACTS", "class-artifacts"))
     if hasattr(args, "backups"):
         args.connections = args.connections or args.state / "connections"
         args.backups = args.backups or args.state / "backups"
@@ -137,6 +154,12 @@ def _lang(command) -> None:
         pass
 
 
+def _roster(command) -> None:
+    command.add_argument("--roster", type=Path, required=True, help=_(
+        "the class's CSV: a header row, then one student a row; column username (their user and "
+        "workspace), name and email optional (see INSTRUCTORS.md)"))
+
+
 def _server(command) -> None:
     command.add_argument("--server", required=True, help=_("the server's URL, e.g. http://127.0.0.1:5000"))
 
@@ -148,6 +171,14 @@ def _state(command, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    server = getattr(args, "server", None)
+    if server is not None and not server.startswith(("http://", "https://")):
+        print(_("--server {url} has no scheme: write http://{url} (or https://).", url=server), file=sys.stderr)
+        return 2
+    if args.command != "release":  # the release is for students; all else is the class's, private
+        from classroom.private import PRIVATE_UMASK
+
+        os.umask(PRIVATE_UMASK)
     from classroom import commands
 
     try:

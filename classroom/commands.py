@@ -6,6 +6,7 @@ import os
 import sys
 from contextlib import contextmanager
 
+from classroom import inactive
 from classroom.backup import BackupError
 from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
@@ -80,6 +81,8 @@ def provision(args) -> int:
         counts: dict[str, int] = {}
         for student in students:
             outcome = provisioner.provision(student, student.username in args.reset_password)
+            if outcome.status in ("created", "reactivated"):
+                inactive.clear(args.state, student.username)
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
             if outcome.status != "unchanged":
                 print(_("{username}: {status} {detail}", username=student.username,
@@ -108,7 +111,7 @@ def gradebook(args) -> int:
         grader = grading_env(provisioner.auth, args.server, args.state, workspaces)
     forget_admin_credentials()
     book = Gradebook(args.server, {**admin, **grader}, args.out, jobs=args.jobs, timeout=args.timeout,
-                     as_of=as_of)
+                     as_of=as_of, state=args.state)
     rows = book.grade_all(students)
     written = write_lms_files(args.out, students, rows, args.assignment)
     print(_("LMS import files: {files}", files=", ".join(str(f) for f in written.files)), file=sys.stderr)
@@ -117,7 +120,7 @@ def gradebook(args) -> int:
                 students=", ".join(written.without_email)), file=sys.stderr)
     if book.server_down:
         return 2
-    ungraded = [row["student"] for row in rows if row["status"] != "graded"]
+    ungraded = [row["student"] for row in rows if row["status"] not in ("graded", inactive.REMOVED)]
     if ungraded:
         print(_n("Could not grade {count} of {total} students: {students} (their rows in {csv} say why).",
                  "Could not grade {count} of {total} students: {students} (their rows in {csv} say why).",
@@ -166,6 +169,7 @@ def reset(args) -> int:
 
 def deactivate(args) -> int:
     _operations(args).deactivate(args.username)
+    inactive.mark(args.state, args.username, inactive.DEACTIVATED)
     print(_("{username}: deactivated. Their password no longer works and their role is gone; "
             "their runs and models are kept. `python -m classroom provision` with them on the roster "
             "lets them back in with a new password.", username=args.username))
@@ -174,6 +178,7 @@ def deactivate(args) -> int:
 
 def remove(args) -> int:
     folder = _operations(args).remove(args.username)
+    inactive.mark(args.state, args.username, inactive.REMOVED)
     print(_("{username}: user and workspace deleted. Backup: {folder} "
             "(`python -m classroom restore {username} --backup {folder}` brings the work back; "
             "`provision` makes the user again).", username=args.username, folder=folder))
@@ -185,6 +190,7 @@ def restore(args) -> int:
 
     operations = _operations(args)
     folder = operations.restore(args.username, args.backup)
+    inactive.clear(args.state, args.username)
     print(_("{username}: restored {summary} from {folder}.", username=args.username,
             summary=summary(check_backup(folder)), folder=folder))
     if not operations.provisioner.user_exists(args.username):
@@ -204,9 +210,10 @@ def release(args) -> int:
             "a solution's line. Hand out that folder as it is.", folder=args.dir,
             copied=len(written.copied), left_out=len(written.left_out), adapted=adapted))
     if written.translated:
-        print(_("Its code/ is in Spanish: {count} scripts and notebooks generated from solutions/, "
-                "with their TODO texts, hints, comments and printed lines in Spanish.",
-                count=len(written.translated)))
+        print(_("It speaks Spanish: its code/ ({count} scripts and notebooks generated from solutions/, "
+                "with their TODO texts, hints, comments and printed lines in Spanish), its README.md "
+                "(the English one is README.en.md), and its commands with no LAB_LANG set "
+                "(locale/default-language).", count=len(written.translated)))
     return 0
 
 

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from classroom import inactive
 from classroom.isolation import CANNOT_GRADE, GRADED, Outcome, grade_isolated
 from classroom.roster import Student
 from classroom.server import health
@@ -65,9 +67,20 @@ def hints_used(report: dict) -> str:
 
 
 def problems(report: dict) -> str:
-    """The failed and skipped TODOs and why, in one cell: '3.3: logged with cloudpickle | 4.1: skipped ...'."""
+    """The failed and skipped TODOs and why, in one cell: '3.3: logged with cloudpickle | 4.1: skipped ...'.
+    As of a deadline, the grader's "found none" says what is true: none by the deadline."""
     missed = [r for r in report["results"] if r["status"] in ("fail", "skip")]
-    return " | ".join(f"{r['id']}: {r['rationale'] or r['status']}" for r in missed)
+    deadline = report.get("as_of") is not None
+    return " | ".join(f"{r['id']}: {_reason(r, deadline)}" for r in missed)
+
+
+# The end of the grader's rationale when it found nothing (grader/task*.py, English and Spanish).
+FOUND_NONE = re.compile(r"(found none(?: of them)?|no se encontró ningun[oa]|se encontró: ninguno de ellos)$")
+
+
+def _reason(result: dict, deadline: bool) -> str:
+    reason = result["rationale"] or result["status"]
+    return FOUND_NONE.sub(lambda _found: str(_("none by the deadline")), reason) if deadline else reason
 
 
 def solution_runs(report: dict) -> dict[str, list[str]]:
@@ -102,8 +115,9 @@ def flags(report: dict) -> str:
 class Gradebook:
     def __init__(self, server_url: str, admin_env: dict[str, str], out: Path,
                  jobs: int = 2, timeout: float = 120.0, progress=sys.stderr,
-                 as_of: datetime | None = None) -> None:
+                 as_of: datetime | None = None, state: Path | None = None) -> None:
         self.url = server_url
+        self.state = state  # where deactivate and remove noted who left (classroom/inactive.py)
         self.admin_env = admin_env
         self.out = out
         self.jobs = jobs
@@ -117,6 +131,10 @@ class Gradebook:
         user's credentials, and this process's language (the grader's verdicts come back in it)."""
         return {**self.admin_env, "MLFLOW_TRACKING_URI": self.url, "MLFLOW_WORKSPACE": student.workspace,
                 **environment_for()}
+
+    def deadline_of(self, student: Student) -> datetime | None:
+        """The student's own deadline (the roster's ``due``, an extension), else the class's."""
+        return student.due or self.as_of
 
     def grade_all(self, students: list[Student]) -> list[dict]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -143,13 +161,22 @@ class Gradebook:
     def grade_student(self, student: Student) -> tuple[dict, Outcome]:
         """One student, graded now: their gradebook row, and the grader's report behind it
         (the board, classroom/board.py, grades through this too, so the two never disagree)."""
+        note = inactive.read(self.state).get(student.username) if self.state is not None else None
+        if note is not None and note["status"] == inactive.REMOVED:  # no workspace left to grade
+            outcome = Outcome(inactive.REMOVED, error=_("{removed}: the work is in their backup "
+                                                        "(`python -m classroom restore`)",
+                                                        removed=inactive.describe(note)))
+            return row_for(student, outcome), outcome
         outcome = self._grade_one(student)
-        return row_for(student, outcome), outcome
+        row = row_for(student, outcome)
+        if note is not None:  # deactivated: graded as before, and flagged
+            row["flags"] = "; ".join(f for f in (inactive.describe(note), row.get("flags")) if f)
+        return row, outcome
 
     def _grade_one(self, student: Student) -> Outcome:
         if self.server_down:
             return Outcome(NOT_GRADED, error=_("not graded: the server at {url} stopped answering", url=self.url))
-        outcome = grade_isolated(self.student_env(student), self.timeout, self.as_of)
+        outcome = grade_isolated(self.student_env(student), self.timeout, self.deadline_of(student))
         if outcome.status == CANNOT_GRADE and not health(self.url):
             self.server_down = True
         if outcome.gradescope is not None:

@@ -41,12 +41,25 @@ def grading_env(auth, url: str, state: Path, workspaces: list[str]) -> dict[str,
     ``auth`` is MLflow's basic-auth client, signed in as the admin.
     """
     password = _password(auth, url, state)
+    let_grader_read(auth, workspaces)
+    return {"MLFLOW_TRACKING_USERNAME": GRADER_USERNAME, "MLFLOW_TRACKING_PASSWORD": password}
+
+
+def let_grader_read(auth, workspaces: list[str]) -> None:
+    """Give the grading user its read-only role in each of ``workspaces`` that lacks it.
+
+    A workspace made again (``reset``, ``restore``) has lost every role it held: calling this
+    then lets the board, which signed the grader in once, grade that student at once."""
     held = {role.workspace for role in auth.list_user_roles(GRADER_USERNAME) if role.name == GRADER_ROLE}
     for workspace in workspaces:
         if workspace not in held:
             role_id, _added = ensure_role(auth, workspace, GRADER_ROLE, GRADER_DESCRIPTION, GRADER_PERMISSIONS)
             auth.assign_role(GRADER_USERNAME, role_id)
-    return {"MLFLOW_TRACKING_USERNAME": GRADER_USERNAME, "MLFLOW_TRACKING_PASSWORD": password}
+
+
+def grader_exists(auth) -> bool:
+    """Has the gradebook or the board made its grading user on this server yet?"""
+    return _exists(auth)
 
 
 def _password(auth, url: str, state: Path) -> str:

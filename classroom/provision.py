@@ -98,6 +98,7 @@ class Provisioner:
         self.out = out
         self.client = mlflow.MlflowClient(tracking_uri=server_url)
         self.workspaces = {w.name for w in self.client.list_workspaces()}
+        self._grader: bool | None = None  # does the grading user exist (asked once)?
 
     def provision(self, student: Student, reset_password: bool = False) -> Outcome:
         role_id, changes = self.ensure_workspace(student)
@@ -114,7 +115,19 @@ class Provisioner:
         if role_id not in {role.id for role in self.auth.list_user_roles(student.username)}:
             self.auth.assign_role(student.username, role_id)
             changes.append("role")
+        self.let_grader_read(student.workspace)
         return self._outcome(student, changes, file)
+
+    def let_grader_read(self, workspace: str) -> None:
+        """Once the gradebook or the board made its grading user, give it read access to
+        ``workspace`` here: a board that runs now grades a new (or reset) student at its next
+        refresh, without a restart (classroom/grading_user.py)."""
+        from classroom.grading_user import grader_exists, let_grader_read
+
+        if self._grader is None:
+            self._grader = grader_exists(self.auth)
+        if self._grader:
+            let_grader_read(self.auth, [workspace])
 
     def ensure_workspace(self, student: Student) -> tuple[int, list[str]]:
         """The student's workspace, its Default experiment and its student role (their id)."""

@@ -19,11 +19,20 @@ table rows and code lines that name a file or a command that is gone (README.md 
 "For maintainers" section, INSTRUCTORS.md its sections on the release, the flags and the tests).
 The grader stays whole: its hints show a call after a failure, as a TODO's own hint does.
 
-``--lang es`` writes a Spanish ``code/``: the student scripts and notebooks generated from
-``solutions/`` with their docstrings, comments, TODO texts and printed lines in Spanish
-(labkit/maintainers/translation.py), the same program as the English ones. It needs the
-maintainers' tools (``requirements-dev.txt``: Babel reads the catalog, nbformat writes the
-notebooks). Both guides ship either way; LAB.es.md quotes the Spanish TODOs.
+``--lang es`` writes a release that speaks Spanish:
+
+- a Spanish ``code/``: the student scripts and notebooks generated from ``solutions/`` with
+  their docstrings, comments, TODO texts and printed lines in Spanish
+  (labkit/maintainers/translation.py), the same program as the English ones;
+- its language, recorded in ``locale/default-language``: the grader, the scripts, their figures
+  and the lab's commands speak it when nothing else asks (``--lang``, ``LAB_LANG`` and a locale
+  that names a language still win: labkit/i18n.py);
+- its README in Spanish: ``README.md`` is the adapted ``README.es.md``, and the English one
+  ships as ``README.en.md`` (the links between the two follow).
+
+It needs ``requirements-class.txt`` only (Babel reads the scripts' catalog; the notebooks are
+JSON, written with the standard library). Both guides ship either way; LAB.es.md quotes the
+Spanish TODOs.
 
 Only the files git tracks or would track are copied (``git ls-files``), so no store,
 connection file, roster or grade goes out; without git, the folder's files minus the
@@ -34,6 +43,7 @@ hold a line of a TODO's solution that ``code/`` does not also hold.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -41,13 +51,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from classroom.release_docs import Gone, adapt, adapt_makefile
-from labkit.i18n import Domain
+from labkit.i18n import DEFAULT_FILE, Domain
 
 _, N_, _n = Domain("classroom").functions()
 
 ROOT = Path(__file__).resolve().parents[1]
 
 GONE_FOLDERS = ("solutions/", "bench/", "tools/", ".ci/")
+LANGUAGE_NAMES = {"es": N_("Spanish")}
 GONE_FILES = ("requirements-dev.txt",)
 SERVING_BONUS = ("test/serve_model.py", "test/test_requests.py", "test/test_model_deployment.py",
                  "test/procs.py")  # what the guides tell students to run, and what it imports
@@ -64,6 +75,29 @@ class Release:
     left_out: list[str] = field(default_factory=list)
     adapted: list[str] = field(default_factory=list)
     translated: list[str] = field(default_factory=list)  # code/ files generated in the release's language
+    language: str = "en"
+
+
+def readme_names(files: list[str], lang: str) -> dict[str, str]:
+    """Where a README goes in a release in ``lang``: README.<lang>.md becomes README.md, and the
+    English README.md becomes README.en.md (nothing moves in English, or without README.<lang>.md)."""
+    if lang == "en" or f"README.{lang}.md" not in files:
+        return {}
+    return {f"README.{lang}.md": "README.md", "README.md": "README.en.md"}
+
+
+README_LINK = re.compile(r"\[(?P<label>[^\]]*)\]\((?P<target>README(?:\.\w+)?\.md)\)")
+
+
+def relink(text: str, names: dict[str, str]) -> str:
+    """``text`` with its Markdown links to the moved READMEs following them (a link that shows
+    the file's name, ``[README.md](README.md)``, shows the new one)."""
+    def follow(link: re.Match) -> str:
+        target = names.get(link["target"], link["target"])
+        label = target if link["label"] == link["target"] else link["label"]
+        return f"[{label}]({target})"
+
+    return README_LINK.sub(follow, text)
 
 
 def write_release(out: Path, root: Path = ROOT, lang: str = "en") -> Release:
@@ -78,7 +112,8 @@ def write_release(out: Path, root: Path = ROOT, lang: str = "en") -> Release:
     code = student_code(root, lang)  # before anything is written: it may refuse
     existed = out.exists()
     files = lab_files(root)
-    release = Release(out)
+    release = Release(out, language=lang)
+    moved = readme_names(files, lang)
     gone = Gone([f for f in files if is_left_out(f)], GONE_FOLDERS)
     if "Makefile" in files:  # first: the Markdown files must not name the targets it loses
         gone.makefile, gone.targets = adapt_makefile((root / "Makefile").read_text(encoding="utf-8"), gone)
@@ -86,16 +121,24 @@ def write_release(out: Path, root: Path = ROOT, lang: str = "en") -> Release:
         if is_left_out(rel):
             release.left_out.append(rel)
             continue
-        target = out / rel
+        target = out / moved.get(rel, rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         text = adapt(rel, root / rel, gone)
+        if moved and rel.endswith(".md"):  # the links to the moved READMEs follow them
+            base = text if text is not None else (root / rel).read_text(encoding="utf-8")
+            linked = relink(base, moved)
+            text = linked if linked != base or rel in moved else text
         if text is None:
             shutil.copy2(root / rel, target)
         else:
             target.write_text(text, encoding="utf-8")
             shutil.copymode(root / rel, target)
             release.adapted.append(rel)
-        release.copied.append(rel)
+        release.copied.append(moved.get(rel, rel))
+    if lang != "en":  # what the release's commands speak when nothing else asks (labkit/i18n.py)
+        (out / "locale").mkdir(parents=True, exist_ok=True)
+        (out / "locale" / DEFAULT_FILE.name).write_text(lang + "\n", encoding="utf-8")
+        release.copied.append(f"locale/{DEFAULT_FILE.name}")
     for rel, data in code.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(data)
@@ -120,12 +163,13 @@ def student_code(root: Path, lang: str) -> dict[str, bytes]:
     if lang == "en":
         return {}
     try:
+        import babel.messages.pofile  # noqa: F401 - reads solutions/locale/<lang>.po
         from labkit.maintainers import codegen, notebooks
         from labkit.maintainers.translation import TranslationError
     except ImportError as exc:
-        raise ReleaseError(_("A {lang} release generates code/ with the maintainers' tools ({module} "
-                             "is missing): python -m pip install -r requirements-dev.txt",
-                             lang=lang, module=exc.name)) from None
+        raise ReleaseError(_("A release in {language} writes its code/ with Babel ({module} is missing): "
+                             "python -m pip install -r requirements-class.txt",
+                             language=LANGUAGE_NAMES.get(lang, lang), module=(exc.name or "babel").split(".")[0])) from None
     solutions = root / "solutions"
     try:
         scripts = {f"code/{name}": text.encode("utf-8") for name, text in codegen.scripts(solutions, lang).items()}

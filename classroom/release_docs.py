@@ -4,7 +4,9 @@ The Makefile loses each rule that names a file left out, runs a command that nee
 (``GONE_COMMANDS``) or depends on a rule that went. A Markdown file loses its sections
 named in ``DROPPED_SECTIONS``, then each sentence, list item, table row or code line that
 names a file, a folder or a command that is gone (a paragraph or code block left empty
-goes too), after the few exact ``REWRITES`` that keep a sentence worth keeping.
+goes too), after the few exact ``REWRITES`` that keep a sentence worth keeping. A pointer to a
+dropped section goes with it: a parenthesis that names the section (its title's first words)
+and says where it is (``(runs of the solutions, below)``, ``(see "How it is tested")``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from pathlib import Path
 GONE_COMMANDS = {  # commands of the lab that need what is left out
     "labkit demo": "it runs solutions/",
     "labkit generate": "it writes code/ from solutions/",
+    "classroom release": "it copies the lab without solutions/: a release cannot make another",
 }
-DROPPED_SECTIONS = {"README.md": ("For maintainers",),
+DROPPED_SECTIONS = {"README.md": ("For maintainers",), "README.es.md": ("Para mantenedores",),
                     "INSTRUCTORS.md": ("Their copy of the lab", "Runs of the solutions are flagged",
                                        "How it is tested")}
 REWRITES = {  # exact phrases that would otherwise name what is gone
     "README.md": {"`make demo` needs Python": "`make setup` needs Python",
                   "the serving bonus scripts and the test suite": "the serving bonus scripts"},
+    "README.es.md": {"`make demo` necesita Python": "`make setup` necesita Python",
+                     "los scripts del bonus de despliegue y las pruebas": "los scripts del bonus de despliegue"},
 }
 
 
@@ -91,7 +96,7 @@ def adapt_makefile(text: str, gone: Gone) -> tuple[str, set[str]]:
 FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\[(])")
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÁÉÍÓÚÑ¿¡`*\[(])")  # English and Spanish
 
 
 def adapt_markdown(text: str, gone: Gone, sections=()) -> str:
@@ -100,6 +105,8 @@ def adapt_markdown(text: str, gone: Gone, sections=()) -> str:
     out: list[str] = []
     unit: list[str] = []
     lines = drop_sections(text.splitlines(), sections)
+    if sections:
+        lines = drop_pointers("\n".join(lines), sections).splitlines()
 
     def flush():
         if unit and not gone.named_in(" ".join(unit)):
@@ -133,6 +140,22 @@ def adapt_markdown(text: str, gone: Gone, sections=()) -> str:
         index += 1
     flush()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n") + "\n"
+
+
+POINTER = re.compile(r" ?\(([^()\n]*)\)")
+
+
+def drop_pointers(text: str, titles) -> str:
+    """``text`` without the parentheses that point at a dropped section: they name its title's
+    first three words and say where it is (below, above, see)."""
+    keys = [" ".join(re.sub(r"^\d+\.\s*", "", t).lower().split()[:3]) for t in titles]
+
+    def keep(match: re.Match) -> str:
+        inside = " ".join(match[1].lower().split())
+        points = re.search(r"\b(below|above|see)\b", inside)
+        return "" if points and any(key in inside for key in keys) else match[0]
+
+    return POINTER.sub(keep, text)
 
 
 def drop_sections(lines: list[str], titles) -> list[str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classroom import status
+from classroom.private import PRIVATE_UMASK, open_private, private_folder
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
@@ -86,7 +87,7 @@ class ServerConfig:
         ])
 
     def write_auth_ini(self) -> Path:
-        self.state.mkdir(parents=True, exist_ok=True)
+        private_folder(self.state)
         path = self.state / "basic_auth.ini"
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)  # it holds the auth database's password
@@ -132,15 +133,16 @@ class ServerProcess:
 
     def start(self, timeout: float = START_TIMEOUT_S) -> "ServerProcess":
         self.config.validate()
+        refuse_if_taken(self.config)  # before serve.json is written: a running server keeps its own
         ini = self.config.write_auth_ini()
-        Path(self.config.artifacts).mkdir(parents=True, exist_ok=True)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(Path(self.config.artifacts))
+        private_folder(self.log_path.parent)
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = open(self.log_path, "ab")
+        log = open_private(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # what the server writes (artifacts) is private too
                 self.config.command(), env=self.config.env(ini), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, start_new_session=True, umask=PRIVATE_UMASK,
             )
         finally:
             log.close()
@@ -164,6 +166,11 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if ADDRESS_IN_USE.search(self.log_since_start()):
+                    raise ServerError(_("Port {port} on {host} was taken while the MLflow server started "
+                                        "(Address already in use; see {log}). Stop what holds it, or "
+                                        "pass another --port.", port=self.config.port, host=self.config.host,
+                                        log=self.log_path))
                 raise ServerError(_("The MLflow server exited ({code}); see {log}.",
                                     code=self.process.returncode, log=self.log_path))
             if health(self.config.url):
@@ -177,15 +184,18 @@ class ServerProcess:
         raise ServerError(_("The MLflow server did not answer within {seconds:.0f} s; see {log}.",
                             seconds=timeout, log=self.log_path))
 
-    def database_refusal(self) -> str | None:
-        """The reason in this start's log when the database refused MLflow (it retries for minutes)."""
+    def log_since_start(self) -> str:
+        """What the server wrote to its log since this start."""
         try:
             with open(self.log_path, "rb") as handle:
                 handle.seek(self._log_start)
-                text = handle.read().decode("utf-8", "replace")
+                return handle.read().decode("utf-8", "replace")
         except OSError:
-            return None
-        found = DATABASE_REFUSED.search(text)
+            return ""
+
+    def database_refusal(self) -> str | None:
+        """The reason in this start's log when the database refused MLflow (it retries for minutes)."""
+        found = DATABASE_REFUSED.search(self.log_since_start())
         return found.group(1).strip() if found else None
 
     def stop(self) -> None:
@@ -234,6 +244,42 @@ def _wait_group_gone(pgid: int, limit: float = 10.0) -> None:
 #   (psycopg2.OperationalError) connection to server at "127.0.0.1", port 5432 failed:
 #   FATAL:  password authentication failed for user "mlflow"
 DATABASE_REFUSED = re.compile(r"\(psycopg2\.OperationalError\) ([^\n]*(?:\n\s*FATAL:[^\n]*)?)")
+
+
+ADDRESS_IN_USE = re.compile(r"Address already in use|\[Errno (?:98|48|10048)\]")
+
+
+def refuse_if_taken(config: ServerConfig) -> None:
+    """One line, and nothing started or overwritten, when a class server already runs from this
+    state folder, or when something already listens on the port (another server, or a program
+    that is no HTTP server at all)."""
+    import errno
+    import socket
+
+    recorded = status.read(config.state)
+    if recorded is not None and status.alive(recorded.get("server_pid")):
+        raise ServerError(_("A class server already runs from {state}: {url} (pid {pid}, recorded in {file}). "
+                            "Stop it first (Ctrl-C where it runs), or give this one another --state and --port.",
+                            state=config.state, url=recorded.get("url"), pid=recorded.get("server_pid"),
+                            file=config.state / status.STATUS_FILE))
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no owner
+        try:
+            probe.bind((config.host, config.port))
+            return
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise ServerError(_("Cannot listen on {host}:{port} ({reason}). Is --host an address of "
+                                    "this machine?", host=config.host, port=config.port,
+                                    reason=exc.strerror or exc)) from None
+            reason = exc.strerror or str(exc)
+    if health(config.url):
+        raise ServerError(_("Port {port} on {host} is taken: a server already answers at {url}. Is the class "
+                            "server already running (`python -m classroom status`)? Stop it, or pass another "
+                            "--port.", port=config.port, host=config.host, url=config.url))
+    raise ServerError(_("Port {port} on {host} is taken by another program ({reason}). Stop it, or pass "
+                        "another --port.", port=config.port, host=config.host, reason=reason))
 
 
 def redact(uri: str) -> str:

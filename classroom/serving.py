@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from classroom.postgres import Cluster, PostgresError
-from classroom.server import ServerConfig, ServerProcess
+from classroom.server import ServerConfig, ServerProcess, refuse_if_taken
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
@@ -34,10 +36,12 @@ def serve(args) -> int:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
     throwaway = args.throwaway_postgres
+    # A throwaway server's artifacts go with its database: never into a real class's folder.
+    scratch = Path(tempfile.mkdtemp(prefix="classroom-artifacts-")) if args.artifacts is None else None
     config = ServerConfig(
         database_uri="" if throwaway else env_required("CLASS_DATABASE_URI"),
         auth_database_uri="" if throwaway else env_required("CLASS_AUTH_DATABASE_URI"),
-        artifacts=args.artifacts, host=args.host, port=args.port, workers=args.workers,
+        artifacts=scratch or args.artifacts, host=args.host, port=args.port, workers=args.workers,
         allowed_hosts=args.allowed_hosts,
         admin_password=os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD", ""),
         secret_key=os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY") or (secrets.token_hex(16) if throwaway else ""),
@@ -45,10 +49,11 @@ def serve(args) -> int:
     )
     if throwaway:
         config.database_uri = config.auth_database_uri = "postgresql://checked-after-the-cluster-starts"
-    config.validate()  # before a cluster exists: a missing secret costs nothing
     cluster = server = None
     crashed = False
     try:
+        config.validate()  # before a cluster exists: a missing secret or a taken port costs nothing
+        refuse_if_taken(config)
         if throwaway:
             cluster = Cluster()
             cluster.start()
@@ -74,6 +79,17 @@ def serve(args) -> int:
                     _keep_class_data(cluster, Path(args.state))
                 else:
                     cluster.stop()
+            if scratch is not None:
+                _drop_scratch_artifacts(scratch, keep=crashed)
+
+
+def _drop_scratch_artifacts(folder: Path, keep: bool) -> None:
+    """A throwaway server's artifacts go with its database (kept, and said where, if it crashed)."""
+    if keep and any(folder.iterdir()):
+        print(_("The throwaway server's artifacts are kept in {folder}; delete it when done.", folder=folder),
+              file=sys.stderr, flush=True)
+        return
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _keep_class_data(cluster: Cluster, state: Path) -> None:

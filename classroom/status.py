@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+from classroom.private import exposed, open_private, private_folder
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
@@ -21,10 +22,11 @@ STATUS_FILE = "serve.json"
 
 
 def record(state: Path, info: dict) -> None:
-    state.mkdir(parents=True, exist_ok=True)
+    private_folder(state)
     path = state / STATUS_FILE
     partial = path.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    with open_private(partial, encoding="utf-8") as handle:
+        handle.write(json.dumps(info, indent=2) + "\n")
     partial.replace(path)
 
 
@@ -61,7 +63,25 @@ def alive(pid: int | None) -> bool:
 
 
 def describe(state: Path) -> tuple[bool, str]:
-    """(running, the lines that say what runs, where and since when)."""
+    """(running, the lines that say what runs, where and since when, and what others can read)."""
+    running, text = _describe(state)
+    info = read(state) or {}
+    roots = [state, *sorted(p for p in state.resolve().parent.glob("grades*") if p.is_dir())]
+    if info.get("artifacts"):
+        roots.append(Path(info["artifacts"]))
+    found, count = exposed(roots)
+    if count:
+        text += "\n" + _n("Warning: {count} file or folder of the class can be read by other users of this machine: "
+                          "{paths}{more}. Make them private: chmod -R go-rwx {roots}",
+                          "Warning: {count} files or folders of the class can be read by other users of this "
+                          "machine: {paths}{more}. Make them private: chmod -R go-rwx {roots}",
+                          count, count=count, paths=", ".join(map(str, found)),
+                          more=", …" if count > len(found) else "",
+                          roots=" ".join(str(r) for r in roots if r.exists()))
+    return running, text
+
+
+def _describe(state: Path) -> tuple[bool, str]:
     from classroom.server import health
 
     info = read(state)

@@ -62,6 +62,7 @@ class StudentOperations:
         role_id, _changes = self.provisioner.ensure_workspace(student)
         if self.provisioner.user_exists(username) and self.provisioner.deactivated_role(username) is None:
             self.auth.assign_role(username, role_id)
+        self._let_grader_read(username)
         return folder
 
     def remove(self, username: str) -> Path:
@@ -97,6 +98,7 @@ class StudentOperations:
         restorer = Restorer(self.client, student.workspace, folder)  # reads and checks it first
         role_id, _changes = self.provisioner.ensure_workspace(student)
         restorer.restore()
+        self._let_grader_read(username)
         if self.provisioner.user_exists(username) and self.provisioner.deactivated_role(username) is None:
             if role_id not in {r.id for r in self.auth.list_user_roles(username)}:
                 self.auth.assign_role(username, role_id)
@@ -109,6 +111,11 @@ class StudentOperations:
                                 "Is --backups right, or give the backup's folder with --backup?",
                                 username=username, folder=self.backups / username))
         return folders[-1]
+
+    def _let_grader_read(self, username: str) -> None:
+        """The workspace was made again, without the grading user's role: give it back (a board
+        running now grades this student at its next refresh, without waiting for a gradebook)."""
+        self.provisioner.let_grader_read(username)
 
     def _delete_workspace(self, username: str) -> None:
         """Delete the workspace and all it holds (runs, models, roles): only after a backup."""

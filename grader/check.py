@@ -27,7 +27,7 @@ from grader.deadline import FORMAT, BadDeadline, parse_deadline  # noqa: E402
 from grader.errors import CannotGrade  # noqa: E402
 from grader.registry import TASKS  # noqa: E402
 from grader import render  # noqa: E402
-from labkit.i18n import LANGUAGES, Domain, set_language  # noqa: E402
+from labkit.i18n import LANGUAGES, Domain, set_language, speak_argparse  # noqa: E402
 
 _, N_, _n = Domain("grader").functions()
 
@@ -40,6 +40,7 @@ def language_option(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: list[str] | None):
+    speak_argparse()  # usage:, options: and argparse's errors in the report's language
     # --lang first, so that --help speaks it too (a wrong value is the full parser's to report)
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--lang")

@@ -15,9 +15,16 @@ Messages use named ``{placeholders}`` filled after translation, never f-strings,
 ``python -m labkit.maintainers.catalogs update`` can extract them (test/test_catalogs.py
 fails when a message has no Spanish text, or a catalog keeps one the code no longer has).
 
-The language, first found wins: ``set_language()`` (a command's ``--lang es|en``), then
-``LAB_LANG`` (Windows sets none of the next ones), then gettext's own ``LANGUAGE``,
-``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` (``es_MX.UTF-8`` means Spanish, ``C`` English).
+The language, first found wins:
+
+1. ``set_language()``: a command's ``--lang es|en``;
+2. ``LAB_LANG`` (Windows sets none of the next ones);
+3. gettext's own ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES`` and ``LANG``, the first one set, when
+   it names a language of the lab (``es_MX.UTF-8`` means Spanish, ``en_US.UTF-8`` English);
+   ``C``, ``POSIX`` or a language the lab lacks choose nothing;
+4. the lab's own default: the language a student release was written in
+   (``python -m classroom release DIR --lang es`` records it in ``locale/default-language``);
+5. English.
 """
 
 from __future__ import annotations
@@ -30,11 +37,13 @@ from pathlib import Path
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
+DEFAULT_FILE = LOCALE_DIR / "default-language"  # a release's language (classroom/release.py)
 GETTEXT_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _chosen: str | None = None
 _warned: set[str] = set()
 _catalogs: dict[tuple[str, str], gettext.NullTranslations] = {}
+_defaults: dict[Path, str] = {}
 
 
 def normalise(value: str) -> str | None:
@@ -45,26 +54,43 @@ def normalise(value: str) -> str | None:
     return code if code in LANGUAGES else None
 
 
-def from_environment(env=None) -> str:
-    """The language the environment asks for: LAB_LANG, else gettext's variables."""
+def lab_default(path: Path | None = None) -> str:
+    """The language this copy of the lab speaks when nothing else is asked: a release's, else English."""
+    if path is None:
+        if DEFAULT_FILE not in _defaults:  # read once: every message asks
+            _defaults[DEFAULT_FILE] = lab_default(DEFAULT_FILE)
+        return _defaults[DEFAULT_FILE]
+    try:
+        code = normalise(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return DEFAULT
+    return code or DEFAULT
+
+
+def from_environment(env=None, default: str | None = None) -> str:
+    """The language the environment asks for: LAB_LANG, else gettext's variables, else ``default``
+    (the lab's own default, ``lab_default()``, when not given)."""
     env = os.environ if env is None else env
+    default = lab_default() if default is None else default
     lab = env.get("LAB_LANG", "").strip()
     if lab:
         code = normalise(lab)
         if code is None and lab not in _warned:
             _warned.add(lab)
             print(f"LAB_LANG={lab} is not a language of the lab ({' or '.join(LANGUAGES)}): "
-                  f"using English; set LAB_LANG=es for Spanish", file=sys.stderr)
-        return code or DEFAULT
+                  f"using {default}; set LAB_LANG=es for Spanish", file=sys.stderr)
+        return code or default
     for variable in GETTEXT_VARIABLES:
         value = env.get(variable, "").strip()
         if value:  # the first one set wins, as in gettext; LANGUAGE may list several
             for part in value.split(":"):
+                if part.strip().split(".")[0].lower() in ("c", "posix"):
+                    continue  # the C locale names no language
                 code = normalise(part)
                 if code:
                     return code
-            return DEFAULT
-    return DEFAULT
+            return default
+    return default
 
 
 def set_language(code: str | None) -> None:
@@ -150,3 +176,27 @@ class Domain:
 def text(value) -> str | None:
     """A message as shown now: a Lazy translated, a str or None as it is."""
     return None if value is None else str(value)
+
+
+def speak_argparse() -> None:
+    """argparse's own words (``usage:``, ``options:``, ``show this help message and exit``, its
+    errors) in the lab's language, from the lab's ``argparse`` catalog
+    (``locale/es/LC_MESSAGES/argparse.po``).
+
+    argparse looks its words up with gettext's functions, bound as its module's ``_`` and
+    ``ngettext``, each time it shows one, in gettext's global domain and the environment's
+    locale; the lab's commands choose their language as above instead, so they point those two
+    names at the lab's catalog (English: the words unchanged). Call it before building a parser.
+    """
+    import argparse
+
+    argparse._ = _argparse_gettext
+    argparse.ngettext = _argparse_ngettext
+
+
+def _argparse_gettext(message: str) -> str:
+    return catalog("argparse").gettext(message)
+
+
+def _argparse_ngettext(singular: str, plural: str, count: int) -> str:
+    return catalog("argparse").ngettext(singular, plural, count)

@@ -68,7 +68,7 @@ def comparison_chart(results: dict[str, dict], y_true, predictions: dict) -> Fig
         ax.scatter(y_true, predictions[name], s=6, alpha=0.4)
         low, high = float(np.min(y_true)), float(np.max(y_true))
         ax.plot([low, high], [low, high], color="black", linewidth=1)
-        ax.set_title(f"{name}: rmse {results[name]['rmse']:.1f} ms")
+        ax.set_title(_("{model}: rmse {rmse:.1f} ms", model=name, rmse=results[name]["rmse"]))
         ax.set_xlabel(_("actual (ms)"))
         ax.set_ylabel(_("predicted (ms)"))
     return fig

@@ -57,9 +57,9 @@ class Classroom:
     def student_env(self, username: str) -> dict[str, str]:
         return clean_env(**read_env_file(self.connections / f"{username}.env"))
 
-    def classroom(self, *args: str, env=None) -> subprocess.CompletedProcess:
-        """``python -m classroom ARGS`` from the repository, as the instructor (forked warm)."""
-        return zygote.run(["-m", "classroom", *args], env or self.admin_env(), ROOT, timeout=600)
+    def classroom(self, *args: str, env=None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """``python -m classroom ARGS`` as the instructor (forked warm), from the repository or ``cwd``."""
+        return zygote.run(["-m", "classroom", *args], env or self.admin_env(), cwd or ROOT, timeout=600)
 
     def run_script(self, username: str, script: Path) -> None:
         """``python SCRIPT`` as the student (forked warm: test/zygote.py; the class tests run dozens)."""

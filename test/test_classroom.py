@@ -120,6 +120,22 @@ def test_the_gradebook_gives_each_student_their_exact_points(gradebook):
     assert f"[{len(STUDENTS)}/{len(STUDENTS)}]" in result.stderr, "progress is shown"
 
 
+def test_as_of_a_deadline_nothing_found_is_none_by_the_deadline():
+    """With --as-of, does the problems column say "none by the deadline" where the grader found none
+    (and leave the grader's words as they are without a deadline)?"""
+    from classroom.gradebook import problems
+
+    report = {"as_of": None, "results": [
+        {"id": "1.1", "status": "fail", "rationale": "expected a run in experiment 'task1-baseline', found none"},
+        {"id": "1.2", "status": "skip", "rationale": "skipped until 1.1 passes"},
+        {"id": "2.1", "status": "fail", "rationale": "expected runs a, b in 'task2-rf-sweep', found none of them"}]}
+    assert problems(report).startswith("1.1: expected a run in experiment 'task1-baseline', found none | 1.2:")
+    report["as_of"] = "2025-03-14T23:59:00+00:00"
+    assert problems(report) == ("1.1: expected a run in experiment 'task1-baseline', none by the deadline | "
+                                "1.2: skipped until 1.1 passes | "
+                                "2.1: expected runs a, b in 'task2-rf-sweep', none by the deadline")
+
+
 def test_the_problems_column_names_every_todo_without_its_point(gradebook):
     """Does `problems` list the skipped TODOs (and why) next to the failed ones?"""
     _, rows, _ = gradebook
@@ -451,6 +467,13 @@ def test_the_gradebook_as_of_a_deadline_ignores_runs_after_it(classroom):
     classroom.run_script("late", ROOT / "solutions" / SCRIPTS[0])
     after = row_as_of(deadline, "after")
     assert before == after and after["total"] == "0", "a run after the deadline changed the grade"
+    assert "none by the deadline" in after["problems"] and "found none" not in after["problems"]
     later = row_as_of(datetime.now(timezone.utc).isoformat(), "later")
     assert later["total"] == str(len(todo_ids(["task1"]))), "a run before the deadline counts"
+    # The roster's `due`: the student's own deadline, over the class's --as-of (here: later).
+    roster.write_text(f"username,name,email,due\nlate,Late,late@school.example,{deadline}\n", encoding="utf-8")
+    extended = row_as_of(datetime.now(timezone.utc).isoformat(), "due")
+    assert extended["total"] == "0" and "none by the deadline" in extended["problems"], extended
+    moodle = (classroom.folder / "deadline-due" / "moodle.csv").read_text(encoding="utf-8").splitlines()
+    assert moodle[1].startswith("late@school.example,0,"), "the LMS files grade as of the student's due"
     assert "ran solutions/task1_baseline.py" in later["flags"]

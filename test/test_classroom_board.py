@@ -166,6 +166,28 @@ def test_a_cell_of_a_task_not_started_says_so_and_keeps_the_graders_words():
     assert "hint: finish 1.1 first" in shown["2.1"]["text"]
 
 
+def test_the_board_takes_the_roster_again_when_it_changes(tmp_path):
+    """Does a refresh pick up a student added to the roster (a waiting row) and drop one taken off
+    it, keep the students when the changed roster cannot be read, and say why on the page?"""
+    from classroom.board import WAITING, Board
+    from classroom.gradebook import Gradebook
+    from classroom.roster import read_roster
+
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, ["alice", "bob"])
+    board = Board(Gradebook("http://127.0.0.1:9", {}, tmp_path / "out"), read_roster(roster), roster=roster)
+    board.rows["alice"] = {**board.rows["alice"], "status": "graded", "total": 3}
+    write_roster(roster, ["alice", "carol", "dave"])
+    board.reload_roster()
+    rows = {r["student"]: r for r in board.snapshot()["rows"]}
+    assert list(rows) == ["alice", "carol", "dave"] and rows["alice"]["total"] == 3, "alice keeps her grade"
+    assert rows["carol"]["status"] == WAITING and not board.snapshot()["notice"]
+    roster.write_text(roster.read_text() + "erin,Erin,alice@school.example\n")
+    board.reload_roster()
+    assert [s.username for s in board.students] == ["alice", "carol", "dave"]
+    assert "line 5" in board.snapshot()["notice"] and "cannot be read" in board.snapshot()["notice"]
+
+
 # --- the refresh loop --------------------------------------------------------------------
 
 class CountingBoard:
@@ -452,6 +474,45 @@ def test_the_board_shows_the_class_and_regrades_only_who_changed(classroom, boar
     after = board.json()
     regraded = {r["student"] for r in after["rows"] if r["graded_at"] != graded_at[r["student"]]}
     assert regraded == {"board-late"} and after["last"]["regraded"] == ["board-late"]
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("classroom")
+def test_a_student_added_while_the_board_runs_is_graded_without_a_restart(classroom, board):
+    """Is a student added to the roster and provisioned while the board runs graded at its next
+    refresh (the roster read again; provisioning gave the grading user its access)?"""
+    roster = Path(board.process.args[board.process.args.index("--roster") + 1])
+    added = classroom.folder / "roster_board_added.csv"
+    write_roster(added, ["board-added"])
+    provisioned = classroom.classroom("provision", "--roster", str(added), "--server", classroom.url,
+                                      "--out", str(classroom.connections))
+    assert provisioned.returncode == 0, provisioned.stderr
+    classroom.run_script("board-added", ROOT / "solutions" / "task1_baseline.py")
+    write_roster(roster, [*STATES, GHOST, "board-added"])
+    snapshot = board.json("refresh", method="POST")
+    row = next(r for r in snapshot["rows"] if r["student"] == "board-added")
+    assert row["status"] == "graded" and row["total"] == len(todo_ids(["task1"])), row
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("classroom")
+def test_a_refresh_asked_by_another_site_is_refused(board):
+    """Is `POST /refresh` from another site's page (its Origin) refused with 403, and one from the
+    board's own page answered?"""
+    import urllib.error
+    import urllib.request
+
+    def post(origin: str) -> int:
+        request = urllib.request.Request(board.url + "refresh", method="POST", headers={"Origin": origin})
+        try:
+            with urllib.request.urlopen(request, timeout=600) as answer:
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post("http://evil.example") == 403
+    assert post(f"http://localhost:{board.port}") == 403, "another origin, even on this machine"
+    assert post(board.url.rstrip("/")) == 200
 
 
 def group_members(group: int) -> list[str]:

@@ -40,14 +40,14 @@ def pg_tmp(tmp_path):
 
 
 def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, sigint_ignored: bool = False,
-                **env: str) -> subprocess.Popen:
+                artifacts: bool = True, **env: str) -> subprocess.Popen:
     """`python -m classroom serve` in its own process group, as in a terminal (Ctrl-C reaches
     the group; the MLflow server runs in a session of its own). ``sigint_ignored``: started
     the way a shell starts a background job, with SIGINT ignored."""
     environment = clean_env(TMPDIR=str(tmpdir or tmp_path), **env)
     return subprocess.Popen(
         [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"),
-         "--artifacts", str(tmp_path / "artifacts"), *args],
+         *(["--artifacts", str(tmp_path / "artifacts")] if artifacts else []), *args],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
         preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
@@ -265,6 +265,7 @@ def test_the_guide_gives_the_throwaway_server_its_admin_password():
 def test_git_ignores_rosters_grades_and_connection_files():
     """Are the class's private files (rosters, grades, connection files, the state) kept out of git?"""
     private = ["roster.csv", "roster-fall.csv", "grades/gradebook.csv", "grades/canvas.csv", "alice.env",
+               "grades-asof/gradebook.csv", "grades-2025-fall/moodle.csv",
                ".classroom/connections/alice.env", ".classroom/grading.env", "deploy/class.env",
                "class-artifacts/1/model.skops"]
     public = ["deploy/class.env.example", "INSTRUCTORS.md", "classroom/roster.py"]
@@ -273,3 +274,55 @@ def test_git_ignores_rosters_grades_and_connection_files():
     verdicts = {line.split("\t")[-1]: not line.startswith("::") for line in check.stdout.splitlines()}
     assert {p for p in private if not verdicts[p]} == set(), "not ignored"
     assert {p for p in public if verdicts[p]} == set(), "ignored by mistake"
+
+
+def test_a_second_serve_on_the_same_port_is_refused_and_the_first_keeps_its_record(tmp_path, pg_tmp):
+    """Is a second `serve` (same state folder, or another one, on the same port) refused in one line
+    that names the running server, with the running server's serve.json untouched? (And does a
+    throwaway server without --artifacts keep its artifacts in a temporary folder, deleted with it?)"""
+    port = free_port()
+    settings = secrets_env()
+    first = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, artifacts=False,
+                        **settings)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: health(url) or first.poll() is not None, "the first server")
+        assert first.poll() is None, first.communicate()
+        record = (tmp_path / "state" / "serve.json").read_bytes()
+        pid, artifacts = json.loads(record)["server_pid"], Path(json.loads(record)["artifacts"])
+        assert artifacts.is_dir() and ROOT not in artifacts.parents, "not the real class's class-artifacts/"
+        again = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
+        out, err = again.communicate(timeout=120)
+        assert again.returncode == 2 and err.strip().count("\n") == 0, err
+        assert "already runs" in err and url in err and str(pid) in err, err
+        assert "ready" not in out
+        elsewhere = tmp_path / "elsewhere"
+        other = start_serve(elsewhere, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
+        out, err = other.communicate(timeout=120)
+        assert other.returncode == 2 and err.strip().count("\n") == 0, err
+        assert f"already answers at {url}" in err and "--port" in err, err
+        assert (tmp_path / "state" / "serve.json").read_bytes() == record, "the running server's record"
+        assert health(url) and first.poll() is None
+    finally:
+        out, err = ctrl_c(first)
+    assert first.returncode == 130, err
+    assert not artifacts.exists(), "a throwaway server's artifacts go with its database"
+
+
+def test_a_port_held_by_another_program_is_named_as_the_cause(tmp_path):
+    """Does `serve` on a port a non-HTTP program holds say the port is taken (Address already in use),
+    naming --port, in one line, and start nothing?"""
+    import socket
+
+    uri = "postgresql+psycopg2://mlflow:pw@127.0.0.1:9/mlflow"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = start_serve(tmp_path, "--port", str(port), CLASS_DATABASE_URI=uri,
+                            CLASS_AUTH_DATABASE_URI=uri + "_auth", **secrets_env())
+        out, err = serve.communicate(timeout=120)
+    assert serve.returncode == 2 and err.strip().count("\n") == 0, err
+    assert f"Port {port} on 127.0.0.1 is taken by another program (Address already in use)" in err, err
+    assert "--port" in err and "Traceback" not in err
+    assert status_file(tmp_path) is None and not (tmp_path / "state" / "server.log").exists()

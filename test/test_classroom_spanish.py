@@ -176,7 +176,7 @@ def test_release_lang_es_writes_a_spanish_code_folder_and_says_so_in_spanish(tmp
     result = classroom_command("release", str(out), "--lang", "es", tmp=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith(f"Se escribió la versión para estudiantes en {out}") and "Su code/ está en español" in lines[1]
+    assert lines[0].startswith(f"Se escribió la versión para estudiantes en {out}") and "Habla español: su code/" in lines[1]
     assert [english_words(line) for line in lines] == [[]] * len(lines), lines
     spanish = codegen.scripts(lang="es")
     assert (out / "code" / "task1_baseline.py").read_text(encoding="utf-8") == spanish["task1_baseline.py"]

@@ -6,12 +6,14 @@ instructor's commands as they type them, and what MlflowClient sees before and a
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from classroom_world import environment, write_roster
+from classroom_world import SOLUTIONS_DIR as SOLUTIONS, environment, write_roster
 from grader.registry import todo_ids
 
 TODOS = len(todo_ids())
@@ -89,21 +91,42 @@ def backup_folder(output: str) -> Path:
     return Path(re.search(r"Backup: (\S+)", output).group(1))
 
 
-def test_reset_then_restore_brings_a_student_back_whole(classroom):
-    """Does reset back up and empty a workspace, and restore bring back exactly what MlflowClient saw?"""
+def grade_as_the_board_does(classroom, username: str) -> dict:
+    """The board's grading of one student now (Gradebook.grade_student, as the read-only grading
+    user the board signed in once: no gradebook run in between)."""
+    from classroom.connection import read_env_file
+    from classroom.gradebook import Gradebook
+    from classroom.roster import Student
+
+    grader = read_env_file(classroom.state / "grading.env")
+    book = Gradebook(classroom.url, {**grader, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},
+                     classroom.folder / "board-after-reset")
+    row, _outcome = book.grade_student(Student(username))
+    return row
+
+
+def test_reset_then_restore_brings_a_student_back_whole(classroom, gradebook, tmp_path):
+    """Does reset back up and empty a workspace past task 3, with the default (relative) state and
+    backups folders; can the board grade the student right after it; and does restore bring back
+    exactly what MlflowClient saw?"""
     before = workspace_view(classroom, "complete")
     assert len(before["experiments"]) == 5 and before["registered_models"], "a whole lab to round-trip"
-    state = ["--server", classroom.url, "--state", str(classroom.state)]
-    reset = classroom.classroom("reset", "complete", *state)
+    assert any(e["logged_models"] for e in before["experiments"].values()), "past task 3: logged models"
+    assert grade_as_the_board_does(classroom, "complete")["status"] == "graded"
+    # As INSTRUCTORS.md types it: no --state, no --backups (.classroom/backups, relative to here).
+    reset = classroom.classroom("reset", "complete", "--server", classroom.url, cwd=tmp_path)
     assert reset.returncode == 0, reset.stderr
-    assert backup_folder(reset.stdout).is_dir()
+    assert (tmp_path / backup_folder(reset.stdout)).is_dir()
+    assert backup_folder(reset.stdout).parts[:2] == (".classroom", "backups")
     emptied = workspace_view(classroom, "complete")
     assert list(emptied["experiments"]) == ["Default"] and not emptied["registered_models"]
     assert not emptied["experiments"]["Default"]["runs"]
     graded = classroom.grade("complete")  # same password, nothing left to grade
     assert graded.returncode == 1 and f"Score: 0/{TODOS}" in graded.stdout, graded.stderr
+    row = grade_as_the_board_does(classroom, "complete")  # the grading user's role came back too
+    assert row["status"] == "graded" and row["total"] == 0, row
 
-    restore = classroom.classroom("restore", "complete", *state)
+    restore = classroom.classroom("restore", "complete", "--server", classroom.url, cwd=tmp_path)
     assert restore.returncode == 0, restore.stderr
     assert workspace_view(classroom, "complete") == before
     graded = classroom.grade("complete")
@@ -175,16 +198,24 @@ def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
     assert not _can_read(classroom, old)
     kept = workspace_view(classroom, "paused")["experiments"]["notes"]["runs"]
     assert [run["metrics"]["rmse"][0][0] for run in kept.values()] == [21.5], "their work is kept"
+    out = classroom.folder / "grades-paused"
+    book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
+                               "--out", str(out), "--state", str(classroom.state))
+    assert book.returncode == 0, book.stderr
+    row = next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
+    assert row["status"] == "graded" and row["flags"].startswith("deactivated on "), row
 
-    again = classroom.classroom(*provision)
+    again = classroom.classroom(*provision, "--state", str(classroom.state))
     assert again.returncode == 0 and "paused: reactivated" in again.stdout, again.stdout
+    assert "paused" not in json.loads((classroom.state / "inactive.json").read_text()), "no longer deactivated"
     new = classroom.student_env("paused")
     assert new["MLFLOW_TRACKING_PASSWORD"] != old["MLFLOW_TRACKING_PASSWORD"]
     assert _can_read(classroom, new)
 
 
-def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom):
-    """Does remove delete user, workspace and file after a backup, and restore bring the work back?"""
+def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path):
+    """Does remove delete user, workspace and file after a backup (past task 3, default relative
+    folders), and restore bring the work back?"""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     from mlflow.server import get_app_client
@@ -193,20 +224,25 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom):
     write_roster(roster, ["leaver"])
     assert classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
                                "--out", str(classroom.connections)).returncode == 0
-    _log_a_run(classroom, "leaver")
+    classroom.run_script("leaver", SOLUTIONS / "task3_compare.py")  # past task 3: logged models
     before = workspace_view(classroom, "leaver")
-    state = ["--server", classroom.url, "--state", str(classroom.state), "--connections", str(classroom.connections)]
+    assert any(e["logged_models"] for e in before["experiments"].values())
+    # The default (relative) state and backups folders, as INSTRUCTORS.md types the command.
+    state = ["--server", classroom.url, "--connections", str(classroom.connections)]
 
-    removed = classroom.classroom("remove", "leaver", *state)
+    removed = classroom.classroom("remove", "leaver", *state, cwd=tmp_path)
     assert removed.returncode == 0, removed.stderr
-    assert backup_folder(removed.stdout).is_dir()
+    assert (tmp_path / backup_folder(removed.stdout)).is_dir()
     assert not (classroom.connections / "leaver.env").exists()
+    noted = json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
+    assert noted["leaver"]["status"] == "removed", "the gradebook and the board show them as removed"
     with environment(classroom.admin_env()):
         assert "leaver" not in {w.name for w in MlflowClient(tracking_uri=classroom.url).list_workspaces()}
         with pytest.raises(MlflowException):
             get_app_client("basic-auth", tracking_uri=classroom.url).get_user("leaver")
 
-    restored = classroom.classroom("restore", "leaver", *state)
+    restored = classroom.classroom("restore", "leaver", *state, cwd=tmp_path)
     assert restored.returncode == 0, restored.stderr
     assert "has no user on the server" in restored.stdout
+    assert "leaver" not in json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
     assert workspace_view(classroom, "leaver") == before

@@ -45,3 +45,17 @@ def test_r2_ranks_linear_below_forest_below_boosting(seed):
     assert 0.55 <= linear <= 0.75, r2
     assert 0.75 <= forest <= 0.87, r2
     assert boosting > forest + 0.03 and forest > linear + 0.05, r2
+
+
+def test_every_file_the_data_card_names_exists():
+    """data/README.md names the generator and the data by their paths: they must be there."""
+    import re
+
+    from labkit.paths import ROOT
+
+    card = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([\w./-]+\.(?:py|csv))`", card))
+    assert "labkit/maintainers/generate_data.py" in named, named
+    for path in named:
+        assert (ROOT / path).exists() or (ROOT / "data" / path).exists(), (
+            f"data/README.md names {path}, which does not exist")

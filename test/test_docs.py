@@ -18,7 +18,7 @@ LANGUAGE = {"LAB.md": "en", "LAB.es.md": "es"}  # the language of the scripts ea
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<body>.*?)^```$", re.M | re.S)
 HEADING = re.compile(r"^(?P<level>#{1,6}) (?P<text>.+)$", re.M)
 TODO_LINE = re.compile(r"^\s*# TODO (?P<id>\d+\.\d+):")
-ALTERNATIVE = re.compile(r"#\s*or:\s*(?P<command>.+)$")
+ALTERNATIVE = re.compile(r"#\s*(?:or|o):\s*(?P<command>.+)$")  # "o:" in LAB.es.md
 IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>[^)]+)\)")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)#]+)(#[^)]*)?\)")
 INLINE = re.compile(r"`(?P<code>[^`\n]+)`")
@@ -112,6 +112,16 @@ def images(markdown: str) -> list[str]:
     return [m["target"] for m in IMAGE.finditer(markdown)]
 
 
+def uncommented(body: str) -> list[str]:
+    """A block's lines without their comments, but with their `# or:` (`# o:`) alternatives."""
+    kept = []
+    for line in body.splitlines():
+        code, _, comment = line.partition("  #")
+        alternative = ALTERNATIVE.search("#" + comment)
+        kept.append(code.rstrip() + (f"  # or: {alternative['command']}" if alternative else ""))
+    return kept
+
+
 def local_links(markdown: str) -> list[str]:
     return [m["target"] for m in LINK.finditer(markdown) if "://" not in m["target"]]
 
@@ -157,8 +167,9 @@ def test_both_guides_give_the_same_commands_and_code():
             assert (todo and todo["id"]) == ((match := TODO_LINE.match(theirs.body)) and match["id"])
             if not todo:
                 assert program(mine.body) == program(theirs.body), f"{mine.body}\n---\n{theirs.body}"
-        elif mine.lang != "text":
-            assert mine == theirs, f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}"
+        elif mine.lang != "text":  # the same commands; their comments are in each guide's language
+            assert uncommented(mine.body) == uncommented(theirs.body), (
+                f"a {mine.lang} block differs:\n{mine.body}\n---\n{theirs.body}")
     assert inline_commands(text(ENGLISH)) and set(inline_commands(text(ENGLISH))) == set(
         inline_commands(text(SPANISH)))
 
@@ -317,3 +328,139 @@ def test_the_guides_and_readme_say_how_to_get_feedback_in_spanish(document):
     for way in ("export LAB_LANG=es", "set LAB_LANG=es", '$env:LAB_LANG="es"', "--lang es",
                 "LANG=es_MX.UTF-8"):
         assert way in markdown, f"{document.name} never says {way!r}"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_start_up_times_the_guide_gives_are_the_measured_ones_the_commands_print(guide):
+    """The seconds the UI command and the model server say they take (measured, labkit/commands)."""
+    from labkit.commands.cli import UI_START_S
+    from labkit.commands.serving import SERVE_START_S
+
+    said = " ".join(text(guide).split())
+    words = ("up to {} seconds", "hasta {} segundos")[guide.name == "LAB.es.md"]
+    for seconds in (UI_START_S, SERVE_START_S):
+        assert words.format(seconds) in said, f"{guide.name} does not say {words.format(seconds)!r}"
+    assert f"up to {SERVE_START_S} s" in " ".join(text(README).split())
+
+
+# ------------------------------------------------------------- "see it in the UI" answers
+
+DETAILS = re.compile(r"<details>\s*<summary>[^<]+</summary>(?P<body>.*?)</details>", re.S)
+
+
+def ui_answers(guide: Path) -> dict[int, str]:
+    """Task number -> the text of the collapsed answer that ends its section (6-9: tasks 1-4)."""
+    markdown = text(guide)
+    sections = re.split(r"^## (?=\d+\. )", markdown, flags=re.M)
+    found = {}
+    for section in sections:
+        number = re.match(r"(\d+)\. ", section)
+        if number and 6 <= int(number[1]) <= 9:
+            (answer,) = [m["body"] for m in DETAILS.finditer(section)]
+            found[int(number[1]) - 5] = " ".join(answer.split())
+    return found
+
+
+def newest(client, experiment: str, **search):
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id], "attributes.status = 'FINISHED'", **search)
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_each_task_ends_with_a_ui_question_whose_answer_is_true_of_the_labs_data(guide, solutions_store):
+    """The four answers under <details> quote what MLflow holds after the solutions ran (numbers,
+    names), and each shows its screenshot."""
+    from sklearn.linear_model import LinearRegression
+
+    from grader import lab
+
+    answers = ui_answers(guide)
+    assert sorted(answers) == [1, 2, 3, 4], f"{guide.name}: a task's section has no <details> answer"
+    for task, answer in answers.items():
+        assert images(answer), f"{guide.name}: the answer of task {task} shows no screenshot"
+    client = solutions_store.client()
+
+    # Task 1: params, metrics, the datasets' rows and the figure's slow minutes.
+    (run,) = newest(client, lab.EXPERIMENT_TASK1, max_results=1)
+    split = lab.split_data()
+    for value in (*run.data.params.values(), f"{run.data.metrics['rmse']:.2f}",
+                  f"{run.data.metrics['mae']:.2f}", f"{run.data.metrics['r2']:.3f}",
+                  f"{len(split.X_train)} ", f"{len(split.X_test)} "):
+        assert value in answers[1], f"{guide.name}, task 1: {value!r} is not in {answers[1]!r}"
+    under = split.y_test - LinearRegression().fit(split.X_train, split.y_train).predict(split.X_test)
+    slow = split.y_test > 250
+    for value in (f"{int((under[slow] > 0).sum())} ", f"{int(slow.sum())} ", f"{under.max():.0f} ms"):
+        assert value in answers[1], f"{guide.name}, task 1's figure: {value!r} is not in {answers[1]!r}"
+
+    # Task 2: the configuration with the lowest rmse comes first, each run with its rmse.
+    sweep = sorted(newest(client, lab.EXPERIMENT_TASK2), key=lambda r: r.data.metrics["rmse"])
+    best = sweep[0]
+    assert answers[2].startswith(f"`{best.info.run_name}`"), answers[2]
+    for run in sweep:
+        assert f"`{run.info.run_name}`" in answers[2] and f"{run.data.metrics['rmse']:.2f} ms" in answers[2]
+    for key in ("n_estimators", "max_depth", "min_samples_leaf"):
+        assert f"{best.data.params[key]}" in answers[2]
+
+    # Task 3: each model's r2 and rmse; the metrics sit on the models, with the test dataset.
+    models = newest(client, lab.EXPERIMENT_TASK3, order_by=["metrics.r2 DESC"])
+    winner = models[0].info.run_name
+    assert answers[3].index(f"`{winner}`") < min(answers[3].index(f"`{r.info.run_name}`") for r in models[1:])
+    for run in models:
+        for value in (f"`r2` {run.data.metrics['r2']:.3f}", f"`rmse` {run.data.metrics['rmse']:.2f} ms"):
+            assert value in answers[3], f"{guide.name}, task 3: {value!r} is not in {answers[3]!r}"
+        (logged,) = client.search_logged_models(
+            [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+        assert {m.dataset_name for m in logged.metrics} == {"devops_metrics-test"}
+    assert "`devops_metrics-test`" in answers[3]
+
+    # Task 4: the alias, the run the version came from, staging_rmse equal to its rmse.
+    version = client.get_model_version_by_alias(lab.REGISTERED_MODEL, lab.ALIAS)
+    source = client.get_run(version.run_id)
+    (check,) = newest(client, lab.EXPERIMENT_TASK4, max_results=1)
+    staging = f"{check.data.metrics['staging_rmse']:.2f} ms"
+    assert f"**Version {version.version}**" in text(guide)
+    assert f"`{lab.ALIAS}`" in answers[4] and f"`{source.info.run_name}`" in answers[4]
+    assert staging in answers[4] and staging == f"{source.data.metrics['rmse']:.2f} ms"
+
+
+# ---------------------------------------------------------------- README.es.md (issue 19)
+
+README_ES = ROOT / "README.es.md"
+
+
+def code_lines(markdown: str) -> list[str]:
+    """Every line of the fenced blocks, without its comment (a translation changes only those)."""
+    return [line.partition("  #")[0].rstrip() for block in blocks(markdown)
+            for line in block.body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_spanish_readme_has_the_english_ones_commands_and_sections():
+    """README.es.md follows README.md: the same commands in its blocks, one heading for each of its
+    headings, the same links (a Spanish release ships it as its README.md)."""
+    english, spanish = text(README), text(README_ES)
+    assert code_lines(spanish) == code_lines(english), "README.es.md's commands differ from README.md's"
+    assert heading_levels(spanish) == heading_levels(english)
+    assert spanish.count("<!-- serving:begin -->") == spanish.count("<!-- serving:end -->") == 1
+    links = lambda markdown: sorted(set(local_links(markdown)) - {"README.md", "README.es.md", "LAB.md", "LAB.es.md"})
+    assert links(spanish) == links(english)
+    for target in local_links(spanish):
+        assert (ROOT / target.split("#")[0]).exists(), target
+    assert "[README.es.md](README.es.md)" in english and "[README.md](README.md)" in spanish
+    counts = {int(n) for n in re.findall(r"\b(\d+) TODOs\b", spanish)}
+    assert counts == {len(todo_ids())}
+
+
+NEUTRAL_COMMENTS = {"Windows;  Linux/macOS: source .venv/bin/activate"}  # names and a command: no language
+
+
+def test_the_spanish_guides_code_comments_are_spanish():
+    """A comment in a command block of LAB.es.md or README.es.md is never the English guide's own
+    (issue 19): the commands are the same, their comments in each guide's language."""
+    for english, spanish in ((ENGLISH, SPANISH), (README, README_ES)):
+        ours = {line.partition("  #")[2].strip() for block in blocks(text(english)) if block.lang in ("bash", "powershell")
+                for line in block.body.splitlines() if "  #" in line}
+        theirs = [line.strip() for block in blocks(text(spanish)) if block.lang in ("bash", "powershell")
+                  for line in block.body.splitlines() if "  #" in line]
+        same = [line for line in theirs if line.partition("  #")[2].strip() in ours - NEUTRAL_COMMENTS
+                and re.search(r"[a-z]{3}", ALTERNATIVE.sub("", "#" + line.partition("  #")[2]))]
+        assert not same, f"{spanish.name} keeps English comments: {same}"

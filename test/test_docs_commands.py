@@ -14,19 +14,24 @@ literally, and why:
 - servers (`python -m labkit ui`, `make ui`) are started, checked on /health, stopped;
   `python -m labkit ui` gets a free port (`--port N`); `make ui` uses 5000 as written;
 - the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
-  which runs the guides' curl lines itself; here they must match README's section.
+  which runs the guides' curl lines itself; here they must match README's section;
+- MLflow's own commands the guide shows (`mlflow server`, `mlflow models serve` after
+  `export MLFLOW_TRACKING_URI=...`) must be the commands the lab's code runs, and are run
+  as written (in the store's folder, which stands for the repository root; on a free port).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
@@ -51,6 +56,9 @@ RUNNERS = {
     "make-ui": r"make ui",
     "reset": r"python -m labkit reset|make reset",
     "serving": r"python test/\w+\.py|curl .*",
+    "mlflow-server": r"mlflow server .*",
+    "tracking-uri": r"export MLFLOW_TRACKING_URI=.*",
+    "models-serve": r"mlflow models serve .*",
 }
 
 
@@ -86,6 +94,26 @@ def test_make_setup_creates_the_venv_and_installs_the_requirements():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip install" in result.stdout and "requirements.txt" in result.stdout
+
+
+def test_the_editable_install_of_make_setup_prints_no_setuptools_banner(tmp_path):
+    """`-e .` of requirements.txt, built as pip builds it (an isolated setuptools): no
+    "BuildBackendWarning: Editable installation" banner, and the lab importable from anywhere."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=180)
+    python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+    # As the Makefile does: the pip of today shows a build backend's warnings, older ones hid them.
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True,
+                   capture_output=True, timeout=600)
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shown = result.stdout + result.stderr
+    assert "BuildBackendWarning" not in shown and "*****" not in shown, shown
+    where = "import importlib.util as u; print(u.find_spec('labkit').submodule_search_locations[0])"
+    probe = subprocess.run([str(python), "-c", where], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+    assert probe.stdout.strip() == str(ROOT / "labkit"), probe.stderr
 
 
 def test_the_venv_commands_make_a_venv_that_activates(tmp_path):
@@ -166,19 +194,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve_and_stop(argv: list[str], port: int, env: dict) -> None:
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    """Until ``url`` answers; fails with the process's output if it stops or never answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert process.poll() is None, f"{process.args} stopped:\n{process.stdout.read()}"
+            assert time.monotonic() < deadline, f"{process.args} did not answer {url}"
+            time.sleep(0.5)
+
+
+def serve_and_stop(argv: list[str], port: int, env: dict, cwd: Path = ROOT) -> None:
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    return
-            except OSError:
-                assert process.poll() is None, f"{argv} stopped:\n{process.stdout.read()}"
-                assert time.monotonic() < deadline, f"{argv} did not answer on port {port}"
-                time.sleep(0.5)
+        wait_for(f"http://127.0.0.1:{port}/health", process)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -201,3 +234,63 @@ def test_the_serving_commands_are_the_readme_ones_run_by_the_deployment_test():
         assert command in readme, f"{command!r} is not in README's serving section"
     deployment = (ROOT / "test" / "test_model_deployment.py").read_text(encoding="utf-8")
     assert '"LAB.md"' in deployment and shutil.which("curl")
+
+
+# ------------------------------------------------------------- MLflow's own commands
+
+
+def venv_path_env(env: dict) -> dict:
+    """``env`` with this environment's executables (mlflow, uvicorn) first, as .venv's activate does."""
+    return {**env, "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")}
+
+
+def as_typed(command: str, folder: Path) -> list[str]:
+    """The guide's command as bash reads it from the repository root (``folder`` stands for it)."""
+    return shlex.split(command.replace("$PWD", folder.as_posix()))
+
+
+def on_port(command: str, option: str, port: int) -> str:
+    changed = re.sub(rf"{option} \d+", f"{option} {port}", command)
+    assert changed != command, f"no {option} in {command!r}"
+    return changed
+
+
+def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, monkeypatch):
+    from labkit.commands.cli import shown_command, ui_command
+
+    (command,) = set(of_kind("mlflow-server"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", lab_store.uri)
+    runs = ui_command(5000)
+    assert as_typed(command, lab_store.folder) == ["mlflow", *runs[3:]], shown_command(runs)
+    assert shlex.split(shown_command(runs)) == as_typed(command, lab_store.folder)
+    port = free_port()
+    serve_and_stop(["bash", "-c", on_port(command, "--port", port)], port,
+                   venv_path_env(lab_store.env()), cwd=lab_store.folder)
+    assert lab_store.db.exists()  # the store of the folder it was typed in
+
+
+def test_the_guides_models_serve_is_the_labs_and_answers_the_request_checks(solutions_store):
+    """`export MLFLOW_TRACKING_URI=...` then `mlflow models serve ...`, typed as the bonus says,
+    serve the staged model well enough for `python test/test_requests.py` to pass."""
+    from labkit.commands.serving import DEFAULT_PORT, serve_command
+
+    from grader.lab import STAGING_URI
+
+    (export,) = set(of_kind("tracking-uri"))
+    (serve,) = set(of_kind("models-serve"))
+    folder = solutions_store.folder
+    assert as_typed(export, folder) == ["export", f"MLFLOW_TRACKING_URI={solutions_store.uri}"]
+    assert as_typed(serve, folder) == ["mlflow", *serve_command(STAGING_URI, DEFAULT_PORT)[3:]]
+    port = free_port()
+    env = venv_path_env({k: v for k, v in solutions_store.env().items() if k != "MLFLOW_TRACKING_URI"})
+    server = subprocess.Popen(["bash", "-c", f"{export} && {on_port(serve, '-p', port)}"], cwd=folder,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/ping", server)
+        checks = shell(f"python test/test_requests.py --url http://127.0.0.1:{port}",
+                       solutions_store.env(), timeout=600)
+        assert checks.returncode == 0, checks.stdout[-3000:] + checks.stderr[-2000:]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CODE_DIR, SOLUTIONS_DIR, TASK_SCRIPTS, free_port, run_python
+from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, free_port, run_python
 from test_dead_server import TaskScript, one_line, sqlite_server  # noqa: F401 - a fixture
 
 from labkit import i18n
@@ -86,7 +86,7 @@ def test_a_solution_says_its_start_and_summary_in_spanish(lab_store, language):
     lines = labkit_lines(result.stdout)
     assert lines[0] == f"Almacenamiento de seguimiento (tracking store): {lab_store.uri}", result.stdout
     assert "Error irreducible de los datos: RMSE de unos 14 ms" in result.stdout
-    assert "Abre la UI con `python -m labkit ui` y luego califica con:" in result.stdout
+    assert "Abre la interfaz con `python -m labkit ui` y luego califica con:" in result.stdout
     assert lines[-1] == "No queda ningún TODO pendiente en este script.", result.stdout
     assert_spanish(lines)
 
@@ -165,3 +165,18 @@ def test_the_scripts_the_demo_runs_speak_the_demos_language(monkeypatch):
         assert cli.child_env()["PATH"] == os.environ["PATH"]
     finally:
         i18n.set_language(None)
+
+
+@pytest.mark.parametrize("args", [["-m", "labkit", "bogus"], [str(ROOT / "test" / "serve_model.py"), "--bogus"],
+                                  [str(ROOT / "test" / "test_requests.py"), "--port"]])
+def test_argparse_says_its_own_words_in_spanish_and_english_by_language(args, tmp_path):
+    """usage:, options: and argparse's errors follow the lab's language (issue 19)."""
+    base = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES}
+    spanish = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**base, "LAB_LANG": "es"},
+                             capture_output=True, text=True, timeout=120)
+    assert spanish.returncode == 2 and spanish.stderr.startswith("uso: "), spanish.stderr
+    assert re.search(r": error: (argumento command: valor no válido|argumentos no reconocidos)", spanish.stderr)
+    english = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**base, "LAB_LANG": "en"},
+                             capture_output=True, text=True, timeout=120)
+    assert english.stderr.startswith("usage: ") and ": error: " in english.stderr, english.stderr
+    assert "uso:" not in english.stderr

@@ -281,9 +281,10 @@ def test_serve_model_says_when_the_port_is_taken(lab_store):
 
 def test_requests_without_a_server_says_start_it(lab_store):
     """With nothing listening, does test_requests.py say how to start the server?"""
-    result = run_script(REQUESTS_SCRIPT, lab_store, "--url", f"http://{HOST}:{free_port()}")
+    port = free_port()
+    result = run_script(REQUESTS_SCRIPT, lab_store, "--url", f"http://{HOST}:{port}")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "python test/serve_model.py" in result.stdout and not result.stderr, result
+    assert f"--env-manager local -p {port}`" in result.stdout and not result.stderr, result
 
 
 STAND_IN_SILENT = "print('stand-in server booting', flush=True); import time; time.sleep(600)"

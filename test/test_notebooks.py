@@ -49,6 +49,17 @@ def test_committed_notebooks_match_what_the_generator_makes():
     assert not stale, f"{', '.join(stale)} drifted from solutions/: run `{notebooks.COMMAND}`"
 
 
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_notebooks_written_without_nbformat_are_valid_and_as_nbformat_writes_them(lang):
+    """The generator writes JSON with the standard library (a release needs no nbformat)."""
+    made = notebooks.notebooks(lang=lang) if lang == "en" else notebooks.student_notebooks(lang=lang)
+    assert made
+    for name, data in made.items():
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+        assert (nbformat.writes(nb) + "\n").encode("utf-8") == data, name
+
+
 def test_the_drift_check_runs_from_any_folder(tmp_path):
     assert len(notebooks.drifted(tmp_path)) == 2 * len(SCRIPTS)  # an empty folder has none
     result = subprocess.run([sys.executable, "-m", "labkit.maintainers.notebooks", "--check"],

@@ -155,8 +155,11 @@ def test_the_release_keeps_what_students_use_and_the_grader_whole(request, lang)
     assert not list(release.rglob("test_grader*.py")), "the test suite quotes the solutions"
 
 
-def test_the_release_points_at_no_file_or_command_it_left_out(release):
-    """Does every path a guide or the Makefile names, and every `make` target, exist in the release?"""
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_release_points_at_no_file_or_command_it_left_out(request, lang):
+    """Does every path a guide or the Makefile names, every link, and every `make` target, exist
+    in the release?"""
+    release = release_in(request, lang)
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     lab_paths = set(tracked) | {f"{'/'.join(f.split('/')[:i])}/" for f in tracked for i in range(1, f.count("/") + 1)}
     documents = [p for p in release.rglob("*.md")] + [release / "Makefile"]
@@ -170,7 +173,9 @@ def test_the_release_points_at_no_file_or_command_it_left_out(release):
                 assert (release / token).exists(), f"{document.name} names {token}, left out"
         for target in MAKE_TARGET.findall(text):
             assert target in targets, f"{document.name} names `make {target}`, which the release has not"
-        assert not re.search(r"labkit (demo|generate)", text), document.name
+        assert not re.search(r"labkit (demo|generate)|classroom release", text), document.name
+        for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (document.parent / link).exists(), f"{document.name} links to {link}, not in the release"
     assert {"setup", "ui", "reset"} <= targets and not targets & {"demo", "test", "generate", "bench"}
     if shutil.which("make"):
         for target in sorted(targets):
@@ -332,3 +337,128 @@ def test_the_gradebook_knows_a_solutions_script_by_the_path_mlflow_recorded(sour
     from classroom.gradebook import solution_script
 
     assert solution_script(source) == script
+
+
+# ------------------------------------------------------------------ a Spanish release speaks Spanish (issue 19)
+
+def student_env(release: Path, **language) -> dict[str, str]:
+    """A student's environment in ``release``: its own packages first, no language set but ``language``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    return {**env, "PYTHONPATH": str(release), "LANG": "C.UTF-8", **language}
+
+
+def run_in(release: Path, args: list[str], **language) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=release, env=student_env(release, **language),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_spanish_release_records_its_language_and_an_english_one_none(spanish_release, release):
+    assert (spanish_release / "locale" / "default-language").read_text(encoding="utf-8") == "es\n"
+    assert not (release / "locale" / "default-language").exists()
+
+
+def test_a_spanish_release_speaks_spanish_with_nothing_set(spanish_release):
+    """The grader, argparse's own words, python -m labkit and python -m classroom, with no
+    LAB_LANG and the C locale, in the release's folder: Spanish."""
+    graded = run_in(spanish_release, ["grader/check.py", "task1"])
+    assert graded.returncode == 2 and graded.stderr.startswith("No se puede calificar: "), graded.stderr
+    wrong = run_in(spanish_release, ["grader/check.py", "task9"])
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith("uso: python grader/check.py"), wrong.stderr
+    assert "error: argumento task: valor no válido: 'task9' (elige entre 'task1'" in wrong.stderr
+    for command in (["-m", "labkit", "--help"], ["-m", "classroom", "--help"], ["grader/check.py", "--help"]):
+        shown = run_in(spanish_release, command)
+        assert shown.returncode == 0, shown.stderr
+        for words in ("uso: ", "opciones:", "-h, --help", "muestra este mensaje de ayuda y termina"):
+            assert words in shown.stdout, (command, words, shown.stdout)
+        assert not re.search(r"\b(usage|options|show this help)\b", shown.stdout), shown.stdout
+
+
+@pytest.mark.parametrize("language, spanish", [
+    ({"LAB_LANG": "en"}, False),
+    ({"LANG": "en_US.UTF-8"}, False),             # a locale that names a language wins over the release's
+    ({"LAB_LANG": "es", "LANG": "en_US.UTF-8"}, True),
+    ({"LANG": "fr_FR.UTF-8"}, True),              # one the lab lacks: the release's
+])
+def test_lab_lang_and_a_locale_still_choose_in_a_spanish_release(spanish_release, language, spanish):
+    wrong = run_in(spanish_release, ["grader/check.py", "task9"], **language)
+    assert wrong.stderr.startswith("uso: " if spanish else "usage: "), wrong.stderr
+
+
+def test_lang_en_wins_in_a_spanish_release_and_an_english_release_speaks_english(spanish_release, release):
+    chosen = run_in(spanish_release, ["grader/check.py", "task1", "--lang", "en"])
+    assert chosen.stderr.startswith("Cannot grade: "), chosen.stderr
+    english = run_in(release, ["grader/check.py", "task9"])
+    assert english.stderr.startswith("usage: ") and "invalid choice: 'task9'" in english.stderr
+
+
+def test_the_figures_of_a_spanish_release_have_spanish_titles_and_axes(spanish_release):
+    shown = run_in(spanish_release, ["-c", (
+        "from labkit import plots\n"
+        "sweep = plots.sweep_chart([{'label': '100/8/1', 'rmse': 20.0}], 'rmse').axes[0]\n"
+        "scatter = plots.pred_vs_actual([1.0, 2.0], [1.5, 2.5], 'x').axes[0]\n"
+        "bars = plots.comparison_chart({'ridge': {'r2': 0.5, 'rmse': 20.0}}, [1.0, 2.0], {'ridge': [1.0, 2.0]}).axes[0]\n"
+        "for ax in (sweep, scatter, bars):\n"
+        "    print(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), sep='|')\n"
+        "print(sweep.get_legend().get_texts()[0].get_text(), scatter.get_legend().get_texts()[0].get_text(), sep='|')\n")])
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("Barrido de hiperparámetros|"), lines
+    assert lines[1] == "x|tiempo de respuesta real (ms)|tiempo de respuesta predicho (ms)", lines
+    assert lines[3] == "error irreducible|predicción perfecta", lines
+    for english in ("Hyperparameter", "response time", "higher is better", "lower is better", "by model"):
+        assert english not in shown.stdout, shown.stdout
+
+
+def test_a_spanish_release_has_its_readme_in_spanish_and_the_english_one_beside(spanish_release, release):
+    spanish, english = (spanish_release / "README.md").read_text(encoding="utf-8"), (
+        spanish_release / "README.en.md").read_text(encoding="utf-8")
+    assert spanish.startswith("# Seguimiento de experimentos con MLflow") and "## Inicio rápido" in spanish
+    assert english.startswith("# MLflow experiment tracking") and "## Quick start" in english
+    assert "[README.md](README.en.md)" not in spanish and "[README.en.md](README.en.md)" in spanish
+    assert "[README.md](README.md)" in english  # "This file in Spanish"
+    assert not (spanish_release / "README.es.md").exists()
+    assert "Para mantenedores" not in spanish and "For maintainers" not in english
+    assert (release / "README.md").read_text(encoding="utf-8").startswith("# MLflow experiment tracking")
+    assert not (release / "README.en.md").exists()
+
+
+def test_the_release_drops_the_pointers_to_the_sections_it_cut(release):
+    """INSTRUCTORS.md loses the sections on the release, the flags and the tests: nothing says
+    "(runs of the solutions, below)" any more."""
+    instructors = (release / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    original = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    assert "runs of the solutions, below" in original  # the pointer this test is about
+    assert not re.search(r"\(runs of the solutions, (below|above)\)", instructors)
+    for title in ("Their copy of the lab", "Runs of the solutions are flagged", "How it is tested"):
+        assert title not in instructors and title in original
+
+
+DEV_ONLY = ("nbformat", "nbclient", "ipykernel", "playwright", "pytest", "xdist", "jsonschema")  # requirements-dev.txt
+
+
+def release_with(blocked: tuple[str, ...], out: Path) -> subprocess.CompletedProcess:
+    """`python -m classroom release OUT --lang es` with the ``blocked`` modules impossible to import."""
+    code = ("import sys; sys.modules.update(dict.fromkeys(sys.argv[1].split(','))); "
+            "from classroom.cli import main; sys.exit(main(sys.argv[2:]))")
+    return subprocess.run([sys.executable, "-c", code, ",".join(blocked), "release", str(out), "--lang", "es"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "LAB_LANG"})
+
+
+def test_a_spanish_release_needs_requirements_class_only(tmp_path, spanish_release):
+    """Without what only requirements-dev.txt installs (nbformat among them), `release --lang es`
+    writes the same code/; without Babel (requirements-class.txt) it says so in one line."""
+    out = tmp_path / "mlflow-lab"
+    made = release_with(DEV_ONLY, out)
+    assert made.returncode == 0, made.stderr
+    for path in sorted((spanish_release / "code").iterdir()):
+        assert (out / "code" / path.name).read_bytes() == path.read_bytes(), path.name
+    refused = release_with(("babel",), tmp_path / "no-babel")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "Babel" in refused.stderr and "requirements-class.txt" in refused.stderr
+    assert not (tmp_path / "no-babel").exists()
+    assert "babel==" in (ROOT / "requirements-class.txt").read_text(encoding="utf-8")
+    helped = subprocess.run([sys.executable, "-m", "classroom", "release", "--help"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert "requirements-class.txt" in re.sub(r"\s+", "", helped.stdout)  # argparse wraps at a hyphen

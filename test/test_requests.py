@@ -1,6 +1,6 @@
 """Test a running model server like a production API: `python test/test_requests.py [--url URL] [--lang es|en]`.
 
-Start the server first (`python test/serve_model.py`). Every check prints one row:
+Start the server first (`mlflow models serve`, LAB.md section 10). Every check prints one row:
 load scenarios, a batch from the test split, served = in-process predictions, the
 payload formats, bad requests (each must get a 4xx with a message, and the server
 must keep answering) and a short load check. Exit code 0 when every check passes.

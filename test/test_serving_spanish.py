@@ -79,15 +79,20 @@ def requests_with_no_server(lab_store, options: list[str], language: dict[str, s
 @pytest.mark.parametrize(("options", "language"), SPANISH)
 def test_requests_says_in_spanish_that_no_server_answers(lab_store, options, language):
     url, line = requests_with_no_server(lab_store, options, language)
-    assert line == (f"Ningún servidor del modelo responde en {url}/ping. "
-                    "¿Lo iniciaste con `python test/serve_model.py`?")
+    port = url.rsplit(":", 1)[1]
+    assert line == (f"Ningún servidor del modelo responde en {url}/ping. ¿Lo iniciaste con "
+                    f'`mlflow models serve -m "models:/api-response-time@staging" --env-manager local '
+                    f"-p {port}` (LAB.es.md, sección 10)?")
     assert_spanish([line])
 
 
 @pytest.mark.parametrize(("options", "language"), ENGLISH)
 def test_requests_says_it_in_english_by_default_or_with_lang_en(lab_store, options, language):
     url, line = requests_with_no_server(lab_store, options, language)
-    assert line == f"No model server answers at {url}/ping. Did you start it with `python test/serve_model.py`?"
+    port = url.rsplit(":", 1)[1]
+    assert line == (f"No model server answers at {url}/ping. Did you start it with "
+                    f'`mlflow models serve -m "models:/api-response-time@staging" --env-manager local '
+                    f"-p {port}` (LAB.md, section 10)?")
 
 
 @pytest.mark.parametrize("script", [SERVE_SCRIPT, REQUESTS_SCRIPT], ids=lambda p: p.name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -149,6 +150,11 @@ def test_the_ui_answers_when_it_says_so_and_stops_whole(how, lab_store):
     try:
         address = ui.wait_for_address()
         assert get(address + "/health", timeout=5) == b"OK"  # printed once it answers, not before
+        # MLflow's own command, as printed (and as LAB.md shows it, test_docs_commands.py)
+        typed = ["mlflow", "server", "--backend-store-uri", lab_store.uri, "--default-artifact-root",
+                 (lab_store.folder / "mlartifacts").as_uri(), "--host", "127.0.0.1", "--port", str(port),
+                 "--workers", "1"]
+        assert "  " + shlex.join(typed) in ui.lines, "\n".join(ui.lines)
         server = descendants(ui.process.pid)
         assert server, "no server process under the command"
         # One worker, no job runner: `mlflow server` and uvicorn (MLflow's defaults make 15).

@@ -56,6 +56,10 @@ UI_LABELS = {
     "artifacts tab": "Artifacts",
     "registry link": "Model registry",
     "run overview tab": "Overview",
+    "metrics rows": "Metrics",
+    "models tab": "Models",
+    "source run": "Source run",
+    "version source run": "Source Run",
 }
 SWEEP_FILTER = 'tags.task = "hyperparameter-sweep"'  # LAB.md tells students to type this
 
@@ -88,6 +92,17 @@ SHOTS = {
                    [UI_LABELS["artifacts tab"], lab.FIGURE_COMPARISON, lab.FIGURE_PRED_VS_ACTUAL]),
     "registry": Shot("ui-registered-model.png", "The registered model and its staging alias",
                      [UI_LABELS["registry link"], lab.REGISTERED_MODEL, "Version 1", lab.ALIAS]),
+    # The "see it in the UI" answers of the four tasks in LAB.md (each under its <details>).
+    "task1-figure": Shot("ui-task1-figure.png", "The task-1 run's figure: predicted against actual",
+                         [UI_LABELS["artifacts tab"], lab.FIGURE_PRED_VS_ACTUAL]),
+    "sweep-compare": Shot("ui-task2-compare.png", "The sweep runs compared, their metrics side by side",
+                          [UI_LABELS["metrics rows"], *map(lab.sweep_run_name, lab.SWEEP_CONFIGS),
+                           *lab.TEST_METRICS]),
+    "models": Shot("ui-task3-models.png", "Task 3's Models tab: three logged models with their metrics",
+                   [UI_LABELS["models tab"], UI_LABELS["source run"], *lab.MODEL_TYPES, *lab.TEST_METRICS,
+                    "devops_metrics-test"]),
+    "version": Shot("ui-registered-version.png", "Version 1: its alias and the run it came from",
+                    ["Version 1", UI_LABELS["version source run"], lab.GRADIENT_BOOSTING, lab.ALIAS]),
 }
 
 
@@ -200,6 +215,10 @@ def capture(base: str, uri: str, out: Path) -> dict[str, Shot]:
             compare_page(page, shots["compare"], out)
             figure_page(page, base, experiment_id, runs[winner], shots["figure"], out)
             registry_page(page, base, shots["registry"], out)
+            task1_figure_page(page, base, uri, shots["task1-figure"], out)
+            sweep_compare_page(page, base, uri, shots["sweep-compare"], out)
+            models_page(page, base, experiment_id, shots["models"], out)
+            version_page(page, base, shots["version"], out)
         finally:
             browser.close()
     return shots
@@ -274,6 +293,64 @@ def registry_page(page, base, shot, out):
     page.goto(f"{base}/#/models/{lab.REGISTERED_MODEL}")
     expect_texts(page, shot)
     page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 420})
+
+
+def task1_figure_page(page, base, uri, shot, out):
+    """The task-1 run's Artifacts tab with its figure open."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(lab.EXPERIMENT_TASK1)
+    (run,) = client.search_runs([experiment.experiment_id], max_results=1)
+    page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}/artifacts")
+    expect_texts(page, shot)
+    page.get_by_text(lab.FIGURE_PRED_VS_ACTUAL, exact=True).first.click()
+    image = page.locator(f"img[alt='{lab.FIGURE_PRED_VS_ACTUAL}']").first
+    image.wait_for(state="visible", timeout=WAIT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
+                           timeout=WAIT_MS)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 720})
+
+
+def sweep_compare_page(page, base, uri, shot, out):
+    """Task 2's runs, all ticked, in the compare view, scrolled to their metrics."""
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(lab.EXPERIMENT_TASK2)
+    page.set_viewport_size({"width": 1600, "height": 1400})  # run names to metrics in one view
+    try:
+        page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs")
+        page.get_by_text(lab.sweep_run_name(lab.SWEEP_CONFIGS[0])).first.wait_for(state="visible",
+                                                                                 timeout=WAIT_MS)
+        page.get_by_role("checkbox").first.click()  # the header box selects every run
+        page.get_by_role("button", name=UI_LABELS["compare button"]).click()
+        expect_texts(page, shot)
+        details = page.get_by_text("Run details").first
+        details.evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        top = details.bounding_box()["y"] - 16
+        bottom = page.get_by_text("train_time_s", exact=True).last.bounding_box()
+        page.screenshot(path=out / shot.file, clip={"x": 0, "y": top, "width": 1600,
+                                                    "height": bottom["y"] + bottom["height"] + 16 - top})
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
+def models_page(page, base, experiment_id, shot, out):
+    """Task 3's Models tab: wide enough to show every metric column beside the models."""
+    page.set_viewport_size({"width": 2400, "height": 500})
+    try:
+        page.goto(f"{base}/#/experiments/{experiment_id}/models")
+        expect_texts(page, shot)
+        page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 2200, "height": 330})
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
+def version_page(page, base, shot, out):
+    page.goto(f"{base}/#/models/{lab.REGISTERED_MODEL}/versions/1")
+    expect_texts(page, shot)
+    page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 250})
 
 
 def data_figure(out: Path) -> Path:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from labkit import i18n
 from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
+from labkit.tracking import ui_answers, ui_record
 from labkit.store import (
     StoreError,
     artifact_root_for,
@@ -29,6 +30,9 @@ TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task
 
 
 UI_PORT_IF_TAKEN = 5050  # what to suggest when 5000 is taken: the model server uses 5001
+# Seconds from the command to /health answering, measured on a 2-core machine
+# (bench/bench_startup.py prints the figure next to plain `mlflow server`).
+UI_START_S = 25
 UI_READY_TIMEOUT_S = 180.0  # one worker on a busy 2-core laptop answers well within this
 
 
@@ -50,6 +54,13 @@ def ui_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]
 
 
+def shown_command(argv: list[str]) -> str:
+    """``argv`` as a student would type it with .venv active: ``mlflow ...``, not the interpreter's path."""
+    if argv[:3] == [sys.executable, "-m", "mlflow"]:
+        argv = ["mlflow", *argv[3:]]
+    return subprocess.list2cmdline(argv) if os.name == "nt" else shlex.join(argv)
+
+
 def ui_env() -> dict[str, str]:
     """The lab runs no server-side jobs (GenAI evaluation): skip the job runner's processes."""
     return {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -61,15 +72,6 @@ def ui_port_suggestion(taken: int, host: str = "127.0.0.1") -> int:
         if port != taken and port_is_free(port, host):
             return port
     return free_port(host)
-
-
-def ui_answers(base: str, timeout: float = 2.0) -> bool:
-    """True once the server answers /health (it does so only when it serves requests)."""
-    try:
-        with urllib.request.urlopen(base + "/health", timeout=timeout) as reply:
-            return reply.status == 200
-    except (OSError, ValueError):
-        return False
 
 
 def wait_for_ui(server: subprocess.Popen, base: str, timeout: float = UI_READY_TIMEOUT_S) -> str | None:
@@ -102,17 +104,25 @@ def cmd_ui(args) -> int:
         return 2
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     base = f"http://{local}:{args.port}"
+    command = ui_command(args.port, args.host)
     print(_("MLflow UI on {uri}", uri=uri))
-    print(_("Starting the MLflow server (about 10 s)..."), flush=True)
+    print(_("MLflow's own command, run for you:"))
+    print(f"  {shown_command(command)}")
+    print(_("Starting the MLflow server (up to {seconds} s on a busy 2-core laptop)...",
+            seconds=UI_START_S), flush=True)
     stop_on_signals()  # Ctrl+C, `kill` and a closed terminal stop the server with this command
     server = None
+    record = ui_record(uri)
     try:
         # Its own process group: whatever stops this command, it stops the whole server.
-        server = start_group(ui_command(args.port, args.host), env=ui_env(), stdin=subprocess.DEVNULL)
+        started = time.monotonic()
+        server = start_group(command, env=ui_env(), stdin=subprocess.DEVNULL)
         problem = wait_for_ui(server, base)
         if problem:
             print(problem)
             return 1
+        note_address(record, base)
+        print(_("Ready after {seconds:.0f} s.", seconds=time.monotonic() - started))
         print(_("Open {url} (Ctrl+C to stop)", url=base), flush=True)
         while server.poll() is None:
             time.sleep(0.5)
@@ -125,6 +135,25 @@ def cmd_ui(args) -> int:
     finally:
         if server is not None:
             stop_group(server)
+        forget_address(record, base)
+
+
+def note_address(record: Path | None, base: str) -> None:
+    """Tell the task scripts where this UI serves the store (labkit/tracking.py reads it)."""
+    if record is not None:
+        try:
+            record.write_text(base + "\n", encoding="utf-8")
+        except OSError:
+            pass  # a read-only folder: the scripts then suggest the default address
+
+
+def forget_address(record: Path | None, base: str) -> None:
+    """Remove the note, unless another UI on this store has written its own since."""
+    try:
+        if record is not None and record.read_text(encoding="utf-8").strip() == base:
+            record.unlink()
+    except OSError:
+        pass
 
 
 def cmd_reset(args) -> int:
@@ -192,12 +221,8 @@ def cmd_generate(args) -> int:
     code = codegen.main(choice)
     if code != 0:
         return code
-    try:
-        from labkit.maintainers import notebooks
-    except ImportError:
-        print(_("Skipped the notebooks: nbformat is missing. "
-                "Did you run `python -m pip install -r requirements-dev.txt`?"))
-        return 1
+    from labkit.maintainers import notebooks  # JSON, written with the standard library
+
     return notebooks.main(choice)
 
 
@@ -209,7 +234,9 @@ def cmd_data(args) -> int:
 
 
 def early_language(argv: list[str] | None) -> None:
-    """Speak ``--lang`` already in the help texts (``ui --lang es --help``); parsed again after."""
+    """Speak ``--lang`` already in the help texts (``ui --lang es --help``), argparse's own words
+    too (``usage:``, ``options:``, its errors); parsed again after."""
+    i18n.speak_argparse()
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
     known, _rest = early.parse_known_args(argv)

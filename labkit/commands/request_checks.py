@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from grader.lab import FEATURES
+from grader.lab import FEATURES, STAGING_URI
 from labkit import i18n
 from labkit.commands.cli import add_lang, early_language
 from labkit.commands.serving import DEFAULT_PORT, HOST, SCENARIOS, ping
@@ -339,8 +339,10 @@ def verdict(checks: list[Check]) -> str:
 
 
 def no_server_message(url: str) -> str:
-    return _("No model server answers at {url}/ping. Did you start it with `python test/serve_model.py`?",
-             url=url)
+    port = urlsplit(url).port or DEFAULT_PORT
+    return _("No model server answers at {url}/ping. Did you start it with "
+             "`mlflow models serve -m \"{model}\" --env-manager local -p {port}` (LAB.md, section 10)?",
+             url=url, model=STAGING_URI, port=port)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

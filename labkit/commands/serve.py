@@ -11,10 +11,11 @@ import time
 
 from grader import lab as names
 from labkit import i18n
-from labkit.commands.cli import add_lang, early_language
+from labkit.commands.cli import add_lang, early_language, shown_command
 from labkit.commands.net import stop_on_signals
 from labkit.commands.serving import (
-    DEFAULT_PORT, HOST, ModelServer, ServeError, example_curl, port_is_free, staged_version,
+    DEFAULT_PORT, HOST, SERVE_START_S, ModelServer, ServeError, example_curl, port_is_free,
+    staged_version,
 )
 from labkit.store import tracking_uri
 
@@ -56,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_signals()  # Ctrl+C, `kill` and a closed terminal all stop the server
     server = ModelServer(uri, port=args.port)
     try:
+        print(_("MLflow's own command, run for you:"))
+        print(f"  {shown_command(server.command)}")
         server.start()
-        print(_("Starting `mlflow models serve` (pid {pid}, about 10 s)...", pid=server.pid), flush=True)
+        print(_("Starting `mlflow models serve` (pid {pid}, up to {seconds} s on a busy 2-core laptop)...",
+                pid=server.pid, seconds=SERVE_START_S), flush=True)
         return serve_until_interrupted(server)
     except ServeError as exc:
         print(exc)

@@ -7,7 +7,9 @@ title and the comment lines that open the cell become a markdown cell above the 
 ``# %%`` lines inside an indented block stay in their cell as plain comments.
 
 The output is deterministic (fixed cell ids, no outputs, stable metadata), so a test
-can compare the committed notebooks byte for byte with freshly generated ones.
+can compare the committed notebooks byte for byte with freshly generated ones. A notebook is
+JSON (nbformat 4.5, written as nbformat writes it), so the standard ``json`` module writes it
+and a release needs no nbformat; test/test_notebooks.py validates them with nbformat.
 
     python -m labkit generate                        # code/ and the eight notebooks
     python -m labkit.maintainers.notebooks           # only the eight notebooks
@@ -22,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import re
 import sys
 from pathlib import Path
-
-import nbformat
-from nbformat import v4
 
 from labkit.maintainers.codegen import MarkerError, render, student_version
 from labkit.maintainers.translation import LANGUAGES, TranslationError, message, sources
@@ -77,26 +77,37 @@ def leading_comments(code: str) -> tuple[list[str], str]:
     return prose, "\n".join(lines).strip("\n")
 
 
-def build(text: str, stem: str, intro: str) -> nbformat.NotebookNode:
-    """A notebook from a task script's text (already in student or solution form)."""
+def markdown_cell(source: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+def code_cell(source: str) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+
+
+def build(text: str, stem: str, intro: str) -> dict:
+    """A notebook (nbformat 4.5, as a dict) from a task script's text (in student or solution form)."""
     docstring, cells = split_cells(text)
     title, _, body = docstring.partition("\n")
-    nb = v4.new_notebook(metadata=METADATA)
-    nb.cells.append(v4.new_markdown_cell(f"# {title.rstrip('.')}\n\n{body.strip()}\n\n{intro}".strip()))
+    nb = {"cells": [], "metadata": METADATA, "nbformat": 4, "nbformat_minor": 5}
+    nb["cells"].append(markdown_cell(f"# {title.rstrip('.')}\n\n{body.strip()}\n\n{intro}".strip()))
     for title, code in cells:
         prose, code = leading_comments(code)
         markdown = "\n".join([f"## {title}", *([""] + [" ".join(prose)] if prose else [])])
-        nb.cells.append(v4.new_markdown_cell(markdown))
+        nb["cells"].append(markdown_cell(markdown))
         if code:
-            nb.cells.append(v4.new_code_cell(code))
-    for index, cell in enumerate(nb.cells):
+            nb["cells"].append(code_cell(code))
+    for index, cell in enumerate(nb["cells"]):
         cell["id"] = f"{stem.replace('_', '-')}-{index:02d}"
-    nbformat.validate(nb)
     return nb
 
 
-def to_bytes(nb: nbformat.NotebookNode) -> bytes:
-    return (nbformat.writes(nb) + "\n").encode("utf-8")
+def to_bytes(nb: dict) -> bytes:
+    """The notebook as nbformat writes it: sources as lists of lines, keys sorted, indent 1."""
+    cells = [{**cell, "source": cell["source"].splitlines(keepends=True)} for cell in nb["cells"]]
+    text = json.dumps({**nb, "cells": cells}, indent=1, sort_keys=True, separators=(",", ": "),
+                      ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
 
 
 def notebooks(solutions: Path = SOLUTIONS_DIR, lang: str = "en") -> dict[str, bytes]:

@@ -116,8 +116,8 @@ def read(language: str, solutions: Path = SOLUTIONS_DIR):
         from babel.messages.catalog import Catalog
         from babel.messages.pofile import read_po
     except ImportError:
-        raise TranslationError("the Spanish scripts are read with Babel, a maintainers' tool: "
-                               "python -m pip install -r requirements-dev.txt") from None
+        raise TranslationError("the Spanish scripts are read with Babel: "
+                               "python -m pip install -r requirements-class.txt") from None
     path = po_path(language, solutions)
     if not path.exists():
         return Catalog(locale=language, project="mlflow-tracking-lab solutions")

@@ -1,0 +1,62 @@
+"""`python -m classroom`'s command line: help that answers at once, and arguments checked before
+anything is done (no server needed)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from classroom_world import ROOT, clean_env
+
+COMMANDS = ["serve", "status", "provision", "gradebook", "board", "release", "reset", "deactivate",
+            "remove", "restore"]
+
+
+def classroom(*args: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *options.pop("python", []), "-m", "classroom", *args], cwd=ROOT,
+                          env=clean_env(LAB_LANG="en"), capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_imports_no_mlflow(command):
+    """Does `COMMAND --help` answer without importing MLflow or scikit-learn (seconds of imports)?"""
+    shown = classroom(command, "--help", python=["-X", "importtime"])
+    assert shown.returncode == 0 and "usage:" in shown.stdout, shown.stderr[-2000:]
+    imported = set(re.findall(r"\|\s+(\S+)$", shown.stderr, re.M))
+    assert imported and not {m for m in imported if m.split(".")[0] in ("mlflow", "sklearn", "pandas")}
+
+
+def test_serve_and_roster_options_say_what_they_are_and_their_default():
+    """Do `serve --help`'s --host, --port, --workers, --artifacts and each --roster have a description
+    and (for serve's) their default?"""
+    shown = options_of("serve")
+    for option, default in (("--host", "127.0.0.1"), ("--port", "5000"), ("--workers", "2"),
+                            ("--artifacts", "class-artifacts")):
+        described = re.search(re.escape(option) + r" \S+ (.*?)(?= --|$)", shown)
+        assert described and f"default: {default}" in described.group(1), option
+    for command in ("provision", "gradebook", "board"):
+        text = options_of(command)
+        assert re.search(r"--roster ROSTER \w", text) and "username" in text, command
+
+
+def options_of(command: str) -> str:
+    """The options part of `COMMAND --help`, on one line."""
+    shown = " ".join(classroom(command, "--help").stdout.split())
+    return shown[shown.index("options:"):]
+
+
+@pytest.mark.parametrize("command", ["gradebook", "provision", "board", "reset"])
+def test_a_server_without_its_scheme_is_named(command, tmp_path):
+    """Is `--server 127.0.0.1:31989` (no http://) refused in one line that names the missing scheme?"""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username\nalice\n", encoding="utf-8")
+    args = {"gradebook": ["--roster", str(roster), "--out", str(tmp_path / "grades")],
+            "provision": ["--roster", str(roster)], "board": ["--roster", str(roster)],
+            "reset": ["alice"]}[command]
+    args = [*args, "--server", "127.0.0.1:31989"]
+    done = classroom(command, *args)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
+    assert "http://127.0.0.1:31989" in done.stderr and "does not answer" not in done.stderr

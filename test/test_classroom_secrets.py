@@ -1,0 +1,102 @@
+"""The class keeps its secrets: no password in any file it writes but the ones meant to hold it,
+and every file and folder its commands create private (0600 / 0700).
+
+Real PostgreSQL and a real `mlflow server` (the class of test/classroom_world.py): provisioning,
+the students' tasks, the gradebook, a reset and a remove with the default (relative) folders,
+the board, then every file under the class's folders read and searched.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from classroom_world import SOLUTIONS_DIR, write_roster
+from classroom.connection import read_env_file
+
+pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+
+# The files meant to hold a secret, by name (each must be 0600).
+HOLDERS = {
+    "database": {"basic_auth.ini"},  # the auth database's URI, for the MLflow server
+    "admin": set(),  # the admin's password lives in the instructor's environment only
+    "grader": {"grading.env"},
+}
+
+
+def files_holding(roots: list[Path], secret: str) -> set[Path]:
+    found = set()
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink() and secret.encode() in path.read_bytes():
+                found.add(path)
+    return found
+
+
+def not_private(roots: list[Path]) -> list[str]:
+    found = []
+    for root in roots:
+        for path in [root, *root.rglob("*")]:
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and mode & (stat.S_IRWXG | stat.S_IRWXO):
+                found.append(f"{path} {stat.filemode(mode)}")
+    return found
+
+
+def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classroom, gradebook, tmp_path):
+    """After provision, the tasks, the gradebook, a reset and a remove (default relative folders) and
+    the board, does any file hold the database, admin or grading password, except the 0600 files
+    meant to hold it; and is everything the commands created private?"""
+    from test_classroom_board import RunningBoard
+
+    roster = classroom.folder / "roster_secrets.csv"
+    write_roster(roster, ["keeper", "goner"])
+    made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                               "--out", str(classroom.connections))
+    assert made.returncode == 0, made.stderr
+    for username in ("keeper", "goner"):
+        classroom.run_script(username, SOLUTIONS_DIR / "task3_compare.py")
+    here = tmp_path / "instructor-cwd"  # where the instructor types the commands (.classroom/ goes here)
+    here.mkdir()
+    connections = ["--connections", str(classroom.connections)]
+    for command, username in (("reset", "keeper"), ("remove", "goner")):
+        done = classroom.classroom(command, username, "--server", classroom.url, *connections, cwd=here)
+        assert done.returncode == 0, done.stderr
+    board = RunningBoard(classroom, roster, "--every", "600")
+    try:
+        board.wait_for(lambda s: s["refreshes"] >= 1)
+    finally:
+        board.stop()
+
+    server_state = classroom.server.config.state
+    created = [server_state, classroom.state, classroom.connections, Path(classroom.server.config.artifacts),
+               gradebook[0], here / ".classroom"]
+    assert (server_state / "server.log").stat().st_size > 0 and (here / ".classroom" / "backups").is_dir()
+    secrets = {"database": classroom.database_password, "admin": classroom.admin_password,
+               "grader": read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"]}
+    roots = [classroom.folder, here]
+    for name, secret in secrets.items():
+        holding = files_holding(roots, secret)
+        assert {p.name for p in holding} <= HOLDERS[name], f"the {name} password is in {sorted(holding)}"
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in holding), name
+    assert not_private(created) == [], "created readable by other users of the machine"
+
+
+def test_status_warns_when_the_class_files_are_readable_by_others(classroom):
+    """Does `status` name a class file that other users can read, and say nothing when all is private?"""
+    state = classroom.server.config.state
+    status = ["status", "--state", str(state)]
+    quiet = classroom.classroom(*status)
+    assert quiet.returncode == 0 and "Warning" not in quiet.stdout, quiet.stdout
+    log = state / "server.log"
+    mode = log.stat().st_mode
+    log.chmod(0o644)
+    try:
+        warned = classroom.classroom(*status)
+    finally:
+        log.chmod(stat.S_IMODE(mode))
+    assert warned.returncode == 0
+    assert "can be read by other users" in warned.stdout and str(log) in warned.stdout
+    assert "chmod -R go-rwx" in warned.stdout

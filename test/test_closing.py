@@ -1,0 +1,174 @@
+"""Does a task script end by saying what MLflow stored, point to the UI only when none
+answers, and end a crash with one line in the student's language?"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import SOLUTIONS_DIR, TASK_SCRIPTS
+
+from labkit.crash import todo_at
+from labkit.tracking import UI_RECORD
+
+# A script like a task's end: logs rmse=23.75 in a run, but its own variable says 25.102.
+WRONG_LOG = """
+import mlflow
+import labkit
+
+mlflow.set_tracking_uri(labkit.start("Task 2: hyperparameter sweep"))
+mlflow.set_experiment("task2-rf-sweep")
+rmse, mae = 25.102, 11.5
+with mlflow.start_run(run_name="rf-50") as run:
+    mlflow.log_metric("rmse", 23.75)  # not the variable: the summary must show what was stored
+labkit.report_run(run, {"rmse": rmse, "mae": mae})
+labkit.finish("task2")
+"""
+
+
+def run_script(store, source: str, name: str = "task2_sweep.py", **env) -> subprocess.CompletedProcess:
+    script = store.folder / name
+    script.write_text(source, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script)], cwd=store.folder, env=store.env(**env),
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_the_summary_prints_the_metric_the_run_holds_not_the_scripts_variable(lab_store):
+    result = run_script(lab_store, WRONG_LOG)
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "run 'rf-50'" in line]
+    assert "rmse=23.750" in line and "(the script computed 25.102)" in line, line
+    assert "mae: not logged" in line and "11.5" not in line, line
+
+
+def test_the_summary_speaks_spanish(lab_store):
+    result = run_script(lab_store, WRONG_LOG, LAB_LANG="es")
+    (line,) = [line for line in result.stdout.splitlines() if "'rf-50'" in line]
+    assert "rmse=23.750 (el script calculó 25.102)" in line and "mae: no guardada" in line, line
+
+
+def test_open_the_ui_only_when_no_ui_answers_for_the_store(lab_store):
+    from labkit.commands.net import free_port
+
+    # A UI noted for this store that no longer answers (killed without cleaning up).
+    (lab_store.folder / UI_RECORD).write_text(f"http://127.0.0.1:{free_port()}\n", encoding="utf-8")
+    closed = run_script(lab_store, WRONG_LOG)
+    assert "Open the UI with `python -m labkit ui`" in closed.stdout, closed.stdout
+    (lab_store.folder / UI_RECORD).unlink()
+
+    port = free_port()
+    ui = subprocess.Popen([sys.executable, "-m", "labkit", "ui", "--port", str(port)],
+                          env=lab_store.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, start_new_session=True)
+    try:
+        for line in ui.stdout:
+            if line.startswith("Open http://"):
+                break
+        else:
+            raise AssertionError("the UI did not start")
+        base = f"http://127.0.0.1:{port}"
+        assert (lab_store.folder / UI_RECORD).read_text(encoding="utf-8").strip() == base
+        opened = run_script(lab_store, WRONG_LOG)
+        assert "Open the UI" not in opened.stdout, opened.stdout
+        assert f"See your runs at {base}, then grade with:" in opened.stdout, opened.stdout
+        assert f"{base}/#/experiments/" in opened.stdout  # the run's link goes to that UI
+    finally:
+        import os
+        import signal
+
+        os.killpg(ui.pid, signal.SIGTERM)
+        ui.wait(timeout=60)
+    assert not (lab_store.folder / UI_RECORD).exists(), "the stopped UI left its address behind"
+
+
+# ------------------------------------------------------------------- a crash
+
+
+def todo_of_line(source: str, needle: str) -> str:
+    """The TODO of the solution whose BEGIN/END block holds the line containing ``needle``."""
+    current = None
+    for line in source.splitlines():
+        if match := re.match(r"\s*# BEGIN TODO (\d+\.\d+):", line):
+            current = match[1]
+        elif re.match(r"\s*# END TODO", line):
+            current = None
+        elif needle in line:
+            return current
+    raise AssertionError(f"no line with {needle!r}")
+
+
+def finished_copy(solution: str) -> str:
+    """A student's finished script: each TODO's comment kept above their code, stubs gone."""
+    out, in_stub = [], False
+    for line in solution.splitlines():
+        if match := re.match(r"(\s*)# BEGIN TODO (.*)$", line):
+            out.append(f"{match[1]}# TODO {match[2]}")
+        elif re.match(r"\s*# END TODO", line):
+            in_stub = False
+        elif re.match(r"\s*# STUB\b", line) or in_stub:
+            in_stub = True
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def untrusting_task3() -> tuple[str, str]:
+    """Task 3 as a student finished it, with skops told to trust nothing; and the TODO of that call."""
+    source = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
+    expected = todo_of_line(source, "skops_trusted_types=")
+    finished = finished_copy(source)
+    assert "skops_trusted_types=SKOPS_TRUSTED_TYPES" in finished and "BEGIN TODO" not in finished
+    return finished.replace("skops_trusted_types=SKOPS_TRUSTED_TYPES", "skops_trusted_types=[]"), expected
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_crash_ends_with_one_line_naming_the_todo_and_the_next_step(lab_store, lang):
+    source, todo_id = untrusting_task3()
+    result = run_script(lab_store, source, name=TASK_SCRIPTS["task3"], LAB_LANG=lang)
+    assert result.returncode == 1
+    lines = result.stderr.rstrip().splitlines()
+    assert "Traceback (most recent call last):" in result.stderr  # MLflow's own, first
+    assert any("untrusted" in line for line in lines[:-1])
+    last = lines[-1]
+    if lang == "en":
+        assert last.startswith(f"task3_compare.py stopped at line "), last
+        assert f", in TODO {todo_id}, on MlflowException:" in last, last
+        assert "skops refused to save a type it was not told to trust" in last, last
+        assert last.endswith("Then run the script again and `python grader/check.py task3`."), last
+    else:
+        assert last.startswith("task3_compare.py se detuvo en la línea "), last
+        assert f", en el TODO {todo_id}, por MlflowException:" in last, last
+        assert "skops se negó a guardar tipos" in last, last
+        assert last.endswith("`python grader/check.py task3`."), last
+    line_number = int(re.search(r"(?:line|línea) (\d+)", last)[1])
+    assert "log_model" in "".join(source.splitlines()[line_number - 1: line_number + 1])
+
+
+def test_a_crash_outside_the_todos_says_so(lab_store):
+    source = "import mlflow\nimport labkit\nmlflow.set_tracking_uri(labkit.start('t'))\n\n{}['rmse']\n"
+    result = run_script(lab_store, source, name="task1_baseline.py")
+    last = result.stderr.rstrip().splitlines()[-1]
+    assert last == ("task1_baseline.py stopped at line 5, outside the TODOs, on KeyError: 'rmse'. "
+                    "Fix that line. Then run the script again; `python grader/check.py task1` says "
+                    "which TODO is still open."), last
+
+
+def test_a_todo_block_runs_to_a_blank_line_a_step_or_a_dedent():
+    source = "\n".join([
+        "for x in y:",                          # 1
+        "    # TODO 3.1: Start a run.",         # 2
+        "    with run():",                      # 3
+        "        fit()",                        # 4
+        "        # %% Step 2",                  # 5
+        "        # TODO 3.2: Log the model.",   # 6
+        "        #   Hint: none",               # 7
+        "        info = log(",                  # 8
+        "            model)",                   # 9
+        "",                                     # 10
+        "        figure()",                     # 11
+        "    after()",                          # 12
+    ])
+    assert [todo_at(source, n) for n in range(1, 13)] == [
+        None, "3.1", "3.1", "3.1", None, "3.2", "3.2", "3.2", "3.2", None, None, None]
