@@ -6,6 +6,9 @@ only the students whose work changed, through the gradebook's own per-student fu
 columns), so the board and the gradebook never disagree. The HTTP side is
 classroom/board_server.py; the page is classroom/board.html.
 
+A cell also says how many levels of help its student asked for (``hints``: 0 to 2, read from
+the gradebook's report), shown as a small number beside its symbol.
+
 A cell is ``pass``, ``fail``, ``skip`` (waits for another TODO) or ``not-started`` (the
 TODO has no point and its task has no run in the store yet). A cell's text is the grader's
 words in the board's language (the gradebook's children speak it), with this module's own
@@ -28,6 +31,7 @@ from classroom.roster import RosterError, Student, read_roster
 from classroom.server import health
 from grader.checks import task_of
 from grader.deadline import shown
+from grader.hints import LAST_LEVEL
 from grader.registry import CHECKS, todo_ids
 from labkit.i18n import Domain, text
 
@@ -36,7 +40,7 @@ _, N_, _n = Domain("classroom").functions()
 PASS, FAIL, SKIP, NOT_STARTED = "pass", "fail", "skip", "not-started"
 WAITING = "waiting"  # a row the first pass has not graded yet
 # The gradebook's columns the cells and the score show; any other column it fills is a flag.
-SHOWN_COLUMNS = {"student", *todo_ids(), "total", "max", "status", "problems"}
+SHOWN_COLUMNS = {"student", *todo_ids(), "total", "max", "status", "problems", "hints_used"}
 
 
 @dataclass
@@ -84,9 +88,12 @@ def cells(report: dict | None, started: frozenset[str]) -> list[dict]:
         state = {"pass": PASS, "fail": FAIL, "skip": SKIP}[result["status"]]
         if state != PASS and task_of(todo) not in started:
             state = NOT_STARTED
+        hints = result.get("hint_level") or 0  # the help the student asked for (check.py --hint)
         words = [result.get("rationale"), result.get("hint") and _("hint: {hint}", hint=result["hint"]),
-                 result.get("note") and _("note: {note}", note=result["note"])]
-        out.append({"id": todo, "state": state, "text": "\n".join(w for w in words if w) or _("passes")})
+                 result.get("note") and _("note: {note}", note=result["note"]),
+                 hints and _("hints used: level {level} of {last}", level=hints, last=LAST_LEVEL)]
+        out.append({"id": todo, "state": state, "hints": hints,
+                    "text": "\n".join(w for w in words if w) or _("passes")})
     return out
 
 

@@ -1,8 +1,8 @@
 """Has a student's work changed since the board last graded it? One cheap look per workspace.
 
-A student's grade depends only on what their workspace holds: its experiments, the runs in
-them (status, times, params, latest metrics, tags, logged models) and, once task 4 has a
-run, the registered models (versions, aliases). MlflowClient searches read all of that in
+A student's grade depends only on what their workspace holds: its experiments (and their tags,
+which hold the hint levels asked for), the runs in them (status, times, params, latest metrics,
+tags, logged models) and, once task 4 has a run, the registered models (versions, aliases). MlflowClient searches read all of that in
 one page each for a lab-sized workspace; a digest of the answer is the workspace's
 fingerprint. Same digest, same grade: the board grades a student again only when it differs.
 
@@ -79,7 +79,9 @@ def _read(client, as_of_ms: int | None) -> Fingerprint:
     started = started_tasks({names[r.info.experiment_id] for r in runs})
     models = _all(client.search_registered_models) if REGISTRY_TASK in started else []
     state = {
-        "experiments": sorted([e.experiment_id, e.name, e.lifecycle_stage] for e in experiments),
+        # an experiment's tags hold the hint levels a student asked for (grader/hint_levels.py)
+        "experiments": sorted([e.experiment_id, e.name, e.lifecycle_stage, sorted((e.tags or {}).items())]
+                              for e in experiments),
         "runs": sorted(_run_state(r) for r in runs),
         "models": sorted(_model_state(m) for m in models),
     }

@@ -42,6 +42,7 @@ PAGE_WORDS = {
     "legend_fail": N_("fail (the grader's check fails)"),
     "legend_skip": N_("skipped (waits for another TODO)"),
     "legend_not_started": N_("not started (no run of that task yet)"),
+    "legend_hints": N_("a small number: the hint levels the student asked for (check.py --hint)"),
     "legend_how": N_("Hover or click a cell for the grader's words."),
     "detail_empty": N_("Click a cell to see why."),
     "refresh_failed": N_("The refresh at {time} could not finish (the reason is below); "

@@ -6,6 +6,10 @@ finished file is sorted in roster order. One student's broken state fills that
 student's row and never stops the others. If the server stops answering, grading
 stops launching students and says so in one line.
 
+The ``hints_used`` column lists the TODOs whose help the student asked for, with the level
+reached (``3.2:2; 3.3:1``): the grader reads the levels, which each ``--hint`` request records as
+tags on the task's experiment in the student's workspace (grader/hint_levels.py), with the grading user.
+
 A student whose points stand on runs logged from ``solutions/`` (MLflow's tag
 ``mlflow.source.name``, which the grader reports with each passing TODO) is flagged in
 the ``flags`` column and in the summary; the points are not changed. With a deadline
@@ -38,7 +42,7 @@ from labkit.i18n import Domain, environment_for
 _, N_, _n = Domain("classroom").functions()
 
 TODO_IDS = todo_ids()
-COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems", "flags"]
+COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems", "flags", "hints_used"]
 SOLUTIONS_FOLDER = "solutions"
 NOT_GRADED = "not-graded"
 CSV_NAME = "gradebook.csv"
@@ -52,8 +56,14 @@ def row_for(student: Student, outcome: Outcome) -> dict:
     points = {r["id"]: r["points"] for r in report["results"]}
     row.update({todo: points.get(todo, 0) for todo in TODO_IDS})
     row.update(total=report["score"], max=report["max_score"], problems=problems(report),
-               flags=flags(report))
+               flags=flags(report), hints_used=hints_used(report))
     return row
+
+
+def hints_used(report: dict) -> str:
+    """The TODOs whose help the student asked for (``check.py --hint``), each with the level
+    reached: ``3.2:2; 3.3:1``; empty when none."""
+    return "; ".join(f"{r['id']}:{r['hint_level']}" for r in report["results"] if r.get("hint_level"))
 
 
 def problems(report: dict) -> str:

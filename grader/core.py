@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from grader import evidence as ev
+from grader import hint_levels
 from grader.checks import Check, task_of
 from grader.context import Context, Kept
 from grader.deadline import to_millis
@@ -58,6 +59,7 @@ class CheckResult:
     depends: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)  # the runs a pass stood on
     errors: list[str] = field(default_factory=list)  # the errors its texts read, each whole (errors.quote)
+    hint_level: int = 0  # the level of help asked for with --hint (grader/hints.py)
     debug: str | None = field(default=None, repr=False)  # a traceback, for --debug only
 
     @property
@@ -117,8 +119,12 @@ def grade(tasks: list[str], tracking_uri: str | None = None, as_of: datetime | N
             for check in with_dependencies(wanted):
                 result = results[check.id] = evaluate(check, context, results)
                 result.errors = quoted_in(quotes, result.rationale, result.hint, result.note)
+            levels = hint_levels.read(store)
         finally:
             context.close()
+    for check_id, level in levels.items():
+        if check_id in results:
+            results[check_id].hint_level = level
     return Report(tasks, store.uri, [results[c.id] for c in wanted], as_of, len(store.late))
 
 

@@ -23,8 +23,9 @@ FINISHED = "FINISHED"
 ABS_TOL = 0.0005 + 1e-9
 REL_TOL = 1e-6
 SAME_EXECUTION_MS = 60_000  # a stray run this soon after a graded run came from the same script run
-SKOPS_HINT = N_("skops refused to save a tree model: pass serialization_format=\"skops\", "
-                "skops_trusted_types=SKOPS_TRUSTED_TYPES to mlflow.sklearn.log_model, then run task 3 again")
+SKOPS_HINT = N_("skops refused to save a tree model: it saves only the types it is told to trust, and "
+                "SKOPS_TRUSTED_TYPES lists the trees' type: give that list to the model's logging call "
+                "(its skops_trusted_types argument), then run task 3 again")
 UNTRUSTED = re.compile(r"[Uu]ntrusted types found in the file: (?P<types>\[[^\]]*\])")
 TRAIN_SPLIT_HINT = N_("compute the metrics on the test split: predict X_test and compare with y_test")
 

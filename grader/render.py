@@ -9,6 +9,7 @@ import textwrap
 
 from grader.core import FAIL, PASS, SKIP, CheckResult, Report
 from grader.deadline import shown
+from grader.hints import LAST_LEVEL, level_text, shown_levels
 from labkit.i18n import Domain, language
 
 _, N_, _n = Domain("grader").functions()
@@ -45,13 +46,17 @@ def to_text(report: Report, colour: bool = False, width: int = WIDTH) -> str:
             lines.append(f"{status} {result.id}  {result.description}  [{points}]")
         first = stretch[0]
         key = cause(first)
-        if key is None:
-            continue
-        if key in said:
+        if key is not None and key in said:
             lines.append(INDENT + _("same cause as {todo}, above", todo=said[key]))
-            continue
-        said[key] = first.id
-        lines.extend(explanation(first, groups[key], quoted, width))
+        elif key is not None:
+            said[key] = first.id
+            lines.extend(explanation(first, groups[key], quoted, width))
+        for result in stretch:  # the hint levels asked for are each TODO's own
+            named = f"{result.id}: " if len(stretch) > 1 else ""
+            lines.extend(INDENT + named + line for line in level_lines(result))
+    more = more_help(report)
+    if more:
+        lines.append(paint(more, "2"))
     score = _("Score: {score}/{max_score}", score=report.score, max_score=report.max_score)
     lines.append(paint(score, "1;32" if report.all_passed else "1"))
     return "\n".join(lines) + "\n"
@@ -119,6 +124,27 @@ def wrap(error: str, width: int, indent: str) -> list[str]:
     return lines
 
 
+def level_lines(result) -> list[str]:
+    """The hint levels asked for (``--hint``) of a TODO that does not pass, one line each; a
+    skipped TODO, whose hint says what it waits for, shows its level 0 (the idea) then too."""
+    if result.status == PASS or not result.hint_level:
+        return []
+    levels = shown_levels(result.id, result.hint_level)
+    if result.status == SKIP:
+        levels.insert(0, (0, level_text(result.id, 0)))
+    return [_("hint, level {level} of {last}: {text}", level=level, last=LAST_LEVEL, text=text)
+            for level, text in levels]
+
+
+def more_help(report: Report) -> str | None:
+    """The line that says ``--hint`` gives more, while a TODO that does not pass has more to give."""
+    if not any(r.status != PASS and r.hint_level < LAST_LEVEL for r in report.results):
+        return None
+    task = report.tasks[0] if len(report.tasks) == 1 else "all"
+    return _("More help: `python grader/check.py {task} --hint` shows the next hint level of each TODO "
+             "that does not pass.", task=task)
+
+
 def deadline(report: Report) -> str:
     """``, as of 2025-03-14T23:59:00+01:00 (...)`` when grading had a deadline, else nothing."""
     if report.as_of is None:
@@ -141,6 +167,7 @@ def result_dict(result) -> dict:
         "hint": result.hint,
         "note": result.note,
         "depends": list(result.depends),
+        "hint_level": result.hint_level,
         "evidence": [{"run_id": e.run_id, "run_name": e.run_name, "source": e.source}
                      for e in result.evidence],
         "errors": list(result.errors),
@@ -165,7 +192,7 @@ def to_gradescope(report: Report) -> dict:
     tests = []
     for result in report.results:
         output = [result.rationale, result.hint and _("hint: {hint}", hint=result.hint),
-                  result.note and _("note: {note}", note=result.note)]
+                  *level_lines(result), result.note and _("note: {note}", note=result.note)]
         for error in result.errors:  # each test stands alone: its errors, whole
             output.extend([_("the error in full, as it was raised:"), error])
         tests.append({
@@ -175,6 +202,7 @@ def to_gradescope(report: Report) -> dict:
             "max_score": result.max_points,
             "status": "passed" if result.status == PASS else "failed",
             "output": "\n".join(line for line in output if line) or _("passed"),
+            "extra_data": {"hint_level": result.hint_level},
         })
     return {
         "score": report.score,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail
+from grader.hints import nudge
 from grader.lab import (
     DEFAULT_EXPERIMENT, EXPERIMENT_TASK1, LINEAR_REGRESSION, PARAM_MODEL_TYPE, PARAM_RANDOM_STATE,
     PARAM_TEST_SIZE, RUN_BASELINE, SCRIPTS, SPLIT_SEED, TEST_METRICS, TEST_SIZE, parse_param,
@@ -19,12 +20,10 @@ EXPECTED_PARAMS = {  # param -> (value, the script's constant that holds it)
     PARAM_RANDOM_STATE: (SPLIT_SEED, "RANDOM_STATE"),
     PARAM_TEST_SIZE: (TEST_SIZE, "TEST_SIZE"),
 }
-EXPERIMENT_HINT = N_("call mlflow.set_experiment(EXPERIMENT_NAME) before the run starts")
-RUN_HINT = N_("wrap the training in `with mlflow.start_run(run_name=RUN_NAME):`")
-PARAMS_HINT = N_('inside the `with` block: mlflow.log_param("model_type", MODEL_TYPE), and the same '
-                 'for "random_state" (RANDOM_STATE) and "test_size" (TEST_SIZE)')
-METRICS_HINT = N_('inside the `with` block: mlflow.log_metric("rmse", rmse), and the same for '
-                  '"mae" and "r2"')
+EXPERIMENT_HINT = nudge("1.1")  # task 1 is a worked example: its hints give the calls
+RUN_HINT = nudge("1.2")
+PARAMS_HINT = nudge("1.3")
+METRICS_HINT = nudge("1.4")
 REFIT = N_("a LinearRegression re-fit on the lab's split")
 
 

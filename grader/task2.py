@@ -7,6 +7,7 @@ from typing import Callable
 from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail
+from grader.hints import nudge
 from grader.lab import (
     EXPERIMENT_TASK2, METRIC_TRAIN_TIME, MODEL_SEED, PARAM_MAX_DEPTH, PARAM_MIN_SAMPLES_LEAF,
     PARAM_N_ESTIMATORS, PARAM_RANDOM_STATE, RANDOM_FOREST, SCRIPTS, SWEEP_CONFIGS, SWEEP_TAGS,
@@ -19,11 +20,10 @@ _, N_, _n = Domain("grader").functions()
 TASK = "task2"
 OTHER_PARAMS = (PARAM_MAX_DEPTH, PARAM_MIN_SAMPLES_LEAF, PARAM_RANDOM_STATE)
 SWEEP_METRICS = (*TEST_METRICS, METRIC_TRAIN_TIME)
-N_ESTIMATORS_HINT = N_('inside the `with` block: mlflow.log_param("n_estimators", n_estimators)')
-OTHER_PARAMS_HINT = N_("log the rest in one call inside the `with` block: mlflow.log_params(other_params)")
-METRICS_HINT = N_('inside the `with` block: mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2, '
-                  '"train_time_s": train_time})')  # no values: the braces are shown as they are
-TAGS_HINT = N_("inside the `with` block: mlflow.set_tags(SWEEP_TAGS)")
+N_ESTIMATORS_HINT = nudge("2.1")
+OTHER_PARAMS_HINT = nudge("2.2")
+METRICS_HINT = nudge("2.3")
+TAGS_HINT = nudge("2.4")
 
 
 def sweep(ctx) -> dict[str, tuple[dict, ev.Found]]:
@@ -117,8 +117,8 @@ def metrics_logged(ctx):
         model = ctx.refit(RANDOM_FOREST, params, where)
         ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(model), lambda: ctx.scores(model, "train"), where,
                            _("a re-fit of {run} from its params", run=ev.label(run)),
-                           _("log the variables rmse, mae and r2 your code computed for this "
-                             "configuration: {hint}", hint=METRICS_HINT))
+                           _("log the variables rmse, mae and r2 your code computed on the test split "
+                             "for this configuration, after its fit"))
 
     return _each_run(ctx, honest, [N_ESTIMATORS_PART, OTHER_PARAMS_PART],
                      _("metrics rmse, mae, r2 and train_time_s"))

@@ -11,6 +11,7 @@ from mlflow.entities import LoggedModelStatus
 from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail, Waits
+from grader.hints import nudge
 from grader.lab import (
     EXPERIMENT_TASK3, MODEL_NAME, MODEL_TYPES, PARAM_MODEL_TYPE, SCRIPTS, TEST_METRICS,
     TARGET, estimator_class, logged_hyperparams,
@@ -21,15 +22,14 @@ from labkit.i18n import Domain
 _, N_, _n = Domain("grader").functions()
 
 TASK = "task3"
-RUNS_HINT = N_("start one run per model: `with mlflow.start_run(run_name=model_name) as run:`")
-METRICS_HINT = N_("inside the `with` block, after the model, in one call: mlflow.log_metrics(metrics, ...)")
+RUNS_HINT = nudge("3.1")
+METRICS_HINT = nudge("3.3")
 LINK_HINT = N_("attach the metrics to the model you logged and to the test split: mlflow.log_metrics takes "
                "model_id and dataset arguments (help(mlflow.log_metrics))")
 CONTEXT_TAG = "mlflow.data.context"  # what MLflow calls a dataset input's role in a run
-MODEL_CALL = ('model_info = mlflow.sklearn.log_model(model, name=MODEL_NAME, input_example=X_test.head(5), '
-              'serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES, '
-              'pip_requirements=PIP_REQUIREMENTS)')  # code: the same in every language
-MODEL_HINT = N_("inside the `with` block: {call}", call=MODEL_CALL)
+MODEL_HINT = nudge("3.2")
+SKOPS_FORMAT_HINT = N_("log it in skops format, which loads without running pickled code: log_model's "
+                       "serialization_format and skops_trusted_types say so (SKOPS_TRUSTED_TYPES)")
 PREDICTION_RTOL = 1e-6
 PREDICTION_ATOL = 1e-6  # ms: a model and its re-fit predict the same numbers
 
@@ -85,7 +85,7 @@ def one_run_per_model(ctx):
     if unnamed:
         found = ", ".join(_("'{name}' for {model}", name=r.info.run_name, model=m) for m, r in unnamed.items())
         raise Fail(_("expected runs named {models}, found {found}", models=", ".join(unnamed), found=found),
-                   _("pass run_name=model_name to mlflow.start_run"))
+                   _("give each run its model's name (the loop's model_name) when the run starts"))
     return note
 
 
@@ -120,7 +120,7 @@ def models_logged(ctx):
                          "params on the lab's training split, found other predictions (test rmse "
                          "{how_far} the re-fit's): trained on other rows?", run=where,
                          model=model_type, how_far=ev.how_far(rmse, twin_rmse)),
-                       _("log the model fitted on X_train and y_train in this run: {call}", call=MODEL_CALL))
+                       _("log the model fitted on X_train and y_train in this run, not another one"))
 
     return _each_model(ctx, faithful)
 
@@ -157,7 +157,7 @@ def metrics_logged(ctx):
         twin = refit(ctx, run, model_type)
         ev.compare_metrics(metrics, TEST_METRICS, ctx.scores(twin), lambda: ctx.scores(twin, "train"), where,
                            _("a {model} re-fit from the run's params", model=model_type),
-                           _("log the dict `metrics` your code computed on X_test: {hint}", hint=METRICS_HINT),
+                           _("log the dict `metrics` your code computed on X_test, not other numbers"),
                            guess=lambda key: _own_model_guess(ctx, run, model_type, key))
         _linked(ctx, run)
 
@@ -229,7 +229,7 @@ def _model_of(ctx, run):
     named = [m for m in models if m.name == MODEL_NAME]
     if not named:
         raise Fail(_("expected a model named '{name}' in {run}, found {found}", name=MODEL_NAME, run=where,
-                     found=", ".join(repr(m.name) for m in models)), _("log it with name=MODEL_NAME"))
+                     found=", ".join(repr(m.name) for m in models)), _("log it under the name MODEL_NAME (log_model's name argument)"))
     logged = next((m for m in named if m.status == LoggedModelStatus.READY), named[0])
     if logged.status != LoggedModelStatus.READY:
         crashed = run.info.status != ev.FINISHED
@@ -245,10 +245,10 @@ def _model_of(ctx, run):
                    _("the lab's artifacts folder lost them: run {script} again", script=SCRIPTS[TASK])) from None
     if not signed:
         raise Fail(_("expected a signature on the model of {run}, found none", run=where),
-                   _("pass input_example=X_test.head(5) to log_model: MLflow infers the signature from it"))
+                   _("give log_model an input example, a few rows of X_test: MLflow infers the signature from it"))
     try:
         return ctx.load(logged)
     except ModelNotLoadable as exc:
         raise Fail(_("expected a model the grader can load in {run}, found one that is not: {problem}",
                      run=where, problem=exc),
-                   _("log it as the TODO says, in skops format: {call}", call=MODEL_CALL)) from None
+                   SKOPS_FORMAT_HINT) from None

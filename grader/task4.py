@@ -7,6 +7,7 @@ from grader import evidence as ev
 from grader import task3
 from grader.checks import check
 from grader.errors import Fail, Waits
+from grader.hints import nudge
 from grader.lab import (
     ALIAS, EXPERIMENT_TASK3, EXPERIMENT_TASK4, METRIC_R2, METRIC_RMSE, METRIC_STAGING_RMSE,
     PARAM_MODEL_URI, REGISTERED_MODEL, RUN_REGISTRY, SCRIPTS, STAGING_URI, TAG_BEST_RUN,
@@ -19,16 +20,10 @@ _, N_, _n = Domain("grader").functions()
 TASK = "task4"
 STAGE = "Staging"  # the deprecated stage an alias replaces
 STAGE_URI = f"models:/{REGISTERED_MODEL}/{STAGE}"
-PICK_HINT = N_('runs = mlflow.search_runs(experiment_names=[TASK3_EXPERIMENT], filter_string='
-               '"attributes.status = \'FINISHED\'", order_by=["metrics.r2 DESC"]), then '
-               'best_run_id = runs.iloc[0]["run_id"]')
-# Code, the same in every language; the hints around them are translated.
-REGISTER_CALL = "version = mlflow.register_model(model_uri, REGISTERED_MODEL)"
-ALIAS_CALL = "client.set_registered_model_alias(REGISTERED_MODEL, ALIAS, version.version)"
-REGISTER_HINT = N_("register the best run's model: {call}", call=REGISTER_CALL)
-ALIAS_HINT = N_("point the alias at the new version: {call}", call=ALIAS_CALL)
-STAGING_HINT = N_('staged_model = mlflow.pyfunc.load_model(STAGING_URI), then mlflow.log_param("model_uri", '
-                  'STAGING_URI) and mlflow.log_metric("staging_rmse", the RMSE of its predictions on X_test)')
+PICK_HINT = nudge("4.1")
+REGISTER_HINT = nudge("4.2")
+ALIAS_HINT = nudge("4.3")
+STAGING_HINT = nudge("4.4")
 
 
 def runs(ctx) -> ev.Found:
@@ -78,16 +73,16 @@ def _check_pick(ctx, run) -> None:
     expected, found = ev.distinct(best[0], picked)
     if ctx.store.experiment_name(picked.info.experiment_id) != EXPERIMENT_TASK3:
         why = _(" of another experiment")
-        hint = _("search the experiment TASK3_EXPERIMENT: {hint}", hint=PICK_HINT)
+        hint = _("search the runs of the experiment TASK3_EXPERIMENT, the task-3 runs")
     elif picked.info.status != ev.FINISHED:
         # its label has the status: a run that merely ended needs no more words
         why = "" if ev.ended_plainly(picked) else _(", which {happened}", happened=ev.what_happened(picked))
-        hint = _("keep only finished runs: filter_string=\"attributes.status = 'FINISHED'\"")
+        hint = _("keep only the runs whose status is FINISHED: a crashed run can hold metrics too")
     elif not ctx.store.logged_models(picked) and ctx.store.logged_models(best[0]):
         why, hint = _(" ({r2}), which holds no logged model", r2=_r2(picked)), PICK_HINT
     else:
         why = f" ({_r2(picked)})"
-        hint = _("the best run has the HIGHEST r2: order_by=[\"metrics.r2 DESC\"] puts it first")
+        hint = _("the best run has the HIGHEST r2: sort by the metric r2 in descending order to get it first")
     raise Fail(_("expected the pick to be the best task-3 {expected} ({r2}), found {found}{why}",
                  expected=expected, r2=_r2(best[0]), found=found, why=why), hint)
 
@@ -206,7 +201,7 @@ def best_model_registered(ctx):
                    hint)
     raise Fail(_("expected {expected}, found {found}", expected=_expected_version(ctx),
                  found=_describe(ctx, versions[0])),
-               _("register model_uri, the model of best_run_id: {call}", call=REGISTER_CALL))
+               _("register model_uri, the logged model of best_run_id, and no other"))
 
 
 def staging_version(ctx):
@@ -234,14 +229,14 @@ def alias_set(ctx):
     if version is not None and (_made_from_best(ctx, version) or (not made and newest)):
         if by_stage:
             return _("version {version} is in the stage {stage}: that passes, but stages are "
-                     "deprecated and aliases replace them; next time use {call}",
-                     version=version.version, stage=STAGE, call=ALIAS_CALL)
+                     "deprecated and aliases replace them; next time set the alias {alias} instead",
+                     version=version.version, stage=STAGE, alias=ALIAS)
         return None
     found = (_("it on {version}", version=_describe(ctx, version)) if version is not None
              else _("no such alias"))
     raise Fail(_("expected alias '{alias}' on {expected}, found {found}", alias=ALIAS,
                  expected=_expected_version(ctx), found=found),
-               _("point the alias at the version you registered: {call}", call=ALIAS_CALL))
+               _("point the alias at the version you registered: its number is the version's .version"))
 
 
 @check("4.4", N_("the task-4 run logs model_uri and a staging_rmse equal to the grader's score "
@@ -259,13 +254,13 @@ def staging_scored(ctx):
     if logged is None:
         raise Fail(_("expected a logged model behind version {version}, found source {source!r}",
                      version=version.version, source=version.source),
-                   _("register the model_uri of the best run's logged model: {call}", call=REGISTER_CALL))
+                   _("register the model_uri of the best run's logged model, as TODO 4.2 says"))
     try:
         model = ctx.load(logged)
     except ModelNotLoadable as exc:
         raise Fail(_("expected a model the grader can load behind '{alias}', found: {problem}",
                      alias=ALIAS, problem=exc),
-                   _("log it in task 3 as TODO 3.2 says: {call}", call=task3.MODEL_CALL)) from None
+                   _("log it in task 3 as TODO 3.2 says: {hint}", hint=task3.SKOPS_FORMAT_HINT)) from None
 
     def scored(run) -> None:
         where, params = ev.label(run), run.data.params
@@ -287,8 +282,7 @@ def staging_scored(ctx):
                                lambda: ctx.scores(model, "train"),
                                where, _("version {version} (its RMSE, as {metric})", version=version.version,
                                         metric=METRIC_STAGING_RMSE),
-                               _("log the RMSE of the loaded model's predictions on X_test: {hint}",
-                                 hint=STAGING_HINT))
+                               _("log the RMSE of the loaded model's predictions on X_test, against y_test"))
         except Fail:
             earlier = [v for v in ctx.store.versions(REGISTERED_MODEL)
                        if v.version != version.version and _made_from_best(ctx, v) and _scores(ctx, v, value)]

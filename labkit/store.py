@@ -49,6 +49,14 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
 
 
+HINT_LEVELS_FILE = "hint_levels.json"  # the hint levels a student reached (grader/hint_levels.py)
+
+
+def hint_levels_file(db: Path) -> Path:
+    """Where the grader records the hint levels asked for on a local store: beside its database."""
+    return db.parent / HINT_LEVELS_FILE
+
+
 def artifact_root_for(uri: str) -> Path:
     """Artifacts live beside the database: <folder of mlflow.db>/mlartifacts."""
     db = sqlite_path(uri)
@@ -246,12 +254,13 @@ def _lab_experiments_ready(db: Path) -> bool:
 
 def backup_and_reset(db: Path = STORE_DB, artifacts: Path = ARTIFACTS_DIR,
                      backups: Path = BACKUPS_DIR) -> Path | None:
-    """Move the store and its artifacts into a new timestamped backup folder.
+    """Move the store, its artifacts and the hint levels reached on it into a new timestamped
+    backup folder (the levels start afresh with the store).
 
     Nothing is deleted: the returned folder holds the whole previous store.
     Returns None when there was nothing to back up.
     """
-    present = [p for p in (db, artifacts) if p.exists()]
+    present = [p for p in (db, artifacts, hint_levels_file(db)) if p.exists()]
     if not present:
         return None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -1,10 +1,12 @@
 """Leave one out: with only one TODO of the solutions reverted to its stub, does the grader
 fail that TODO, skip exactly the TODOs whose evidence cannot exist without it (the table
-below), and pass all the others?"""
+below), and pass all the others, and say so without a line of a solution of tasks 2-4
+(test/solution_lines.py)?"""
 
 from __future__ import annotations
 
 import pytest
+from solution_lines import leaks
 from test_grader_support import grade_results, task3_copy, task3_store  # noqa: F401 - fixtures
 
 from grader.checks import task_of
@@ -62,3 +64,6 @@ def test_reverting_one_todo_fails_it_and_exactly_the_expected_others(todo_id, la
     assert results[todo_id].rationale and results[todo_id].hint
     others = {i: r.status for i, r in results.items() if i != todo_id and r.status != PASS}
     assert others == EXPECTED[todo_id], shown
+    for other, result in results.items():  # the default feedback names the idea, never a solution line
+        said = "\n".join(filter(None, [result.rationale, result.hint, result.note]))
+        assert result.status == PASS or not leaks(said), (other, leaks(said), said)

@@ -90,7 +90,7 @@ def test_a_tree_model_that_skops_refused_gets_the_skops_hint(lab_store):
     assert results["3.1"].status == FAIL
     assert results["3.1"].rationale.startswith("expected a run for GradientBoosting")
     assert "run 'RandomForest' crashed with MlflowException" in results["3.1"].rationale
-    assert "skops_trusted_types=SKOPS_TRUSTED_TYPES" in results["3.1"].hint
+    assert "SKOPS_TRUSTED_TYPES lists the trees' type" in results["3.1"].hint
 
 
 @pytest.mark.slow
@@ -99,7 +99,7 @@ def test_a_model_without_a_signature_fails_3_2(lab_store):
     results = grade_results(lab_store, "task3")
     assert failing(results) == {"3.2": FAIL}
     assert "expected a signature on the model of run 'LinearRegression'" in results["3.2"].rationale
-    assert "input_example=X_test.head(5)" in results["3.2"].hint
+    assert "an input example, a few rows of X_test" in results["3.2"].hint
 
 
 @pytest.mark.slow
@@ -120,7 +120,7 @@ def test_a_typed_task3_metric_fails_against_the_refit(lab_store):
     assert failing(results) == {"3.3": FAIL}
     assert ("expected the test-split r2 of a LinearRegression re-fit from the run's params, "
             "found 0.99 in run 'LinearRegression'") in results["3.3"].rationale
-    assert "mlflow.log_metrics(metrics" in results["3.3"].hint
+    assert "log the dict `metrics` your code computed on X_test" in results["3.3"].hint
 
 
 # --- task 4 -------------------------------------------------------------------------
