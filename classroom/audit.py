@@ -8,7 +8,8 @@ and that was answered 403, after the answer is made::
                       "method": "GET", "path": "/api/2.0/mlflow/experiments/get-by-name",
                       "query": "experiment_name=task1-baseline", "status": 403}
 
-(one line of JSON after the marker: a path cannot break it). ``audit`` reads those lines back,
+(one line of JSON after the marker: a path cannot break it). A POST, PATCH or DELETE without a
+query notes the ids and name its JSON body names instead (``run_id=...&experiment_id=...``). ``audit`` reads those lines back,
 groups them per user, and prints each attempt with its time, method, path and workspace.
 """
 
@@ -106,9 +107,11 @@ def report(log: Path, since: datetime | None = None) -> str:
         lines.append(_n("{user}: {count} denied request", "{user}: {count} denied requests",
                         len(attempts), user=user, count=len(attempts)))
         for denial in attempts:
-            where = denial.workspace or "-"
-            lines.append("  " + _("{time}  {tried}  (workspace {workspace})", time=_local(denial.time),
-                                  tried=denial.tried, workspace=where))
+            if denial.workspace:
+                lines.append("  " + _("{time}  {tried}  (workspace {workspace})", time=_local(denial.time),
+                                      tried=denial.tried, workspace=denial.workspace))
+            else:
+                lines.append("  " + "  ".join([_local(denial.time), denial.tried]))
     return "\n".join(lines)
 
 

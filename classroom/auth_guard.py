@@ -78,6 +78,8 @@ def note_if_denied(username: str) -> None:
     workspace = request.headers.get("X-MLflow-Workspace")
     method, path = request.method, request.path
     query = request.query_string.decode("utf-8", "replace")
+    if method in ("POST", "PATCH", "DELETE") and not query:  # what it aimed at is in the body
+        query = body_ids()
 
     @after_this_request
     def _note(response):
@@ -85,3 +87,14 @@ def note_if_denied(username: str) -> None:
             print(denial_line(username, workspace, method, path, query, response.status_code),
                   file=sys.stderr, flush=True)
         return response
+
+
+def body_ids() -> str:
+    """The ids and name a JSON body names (``run_id=...&experiment_id=...``), as a query would."""
+    body = request.get_json(silent=True)  # Flask keeps it: MLflow's handler reads the same
+    if not isinstance(body, dict):
+        return ""
+    return "&".join(f"{key}={body[key]}" for key in IDS if isinstance(body.get(key), (str, int)))
+
+
+IDS = ("experiment_id", "run_id", "model_id", "name", "version")

@@ -80,6 +80,11 @@ def test_audit_lists_a_students_attempt_on_another_workspace(classroom):
                           params={"experiment_name": "task1-baseline"}, auth=auth,
                           headers={"X-MLflow-Workspace": "complete"}, timeout=60)
     assert answer.status_code == 403
+    run_id = "0123456789abcdef0123456789abcdef"
+    logged = requests.post(f"{classroom.url}/api/2.0/mlflow/runs/log-metric", auth=auth, timeout=60,
+                           json={"run_id": run_id, "key": "rmse", "value": 1.0, "timestamp": 0},
+                           headers={"X-MLflow-Workspace": "complete"})
+    assert logged.status_code == 403
     wrong = requests.get(f"{classroom.url}/api/2.0/mlflow/experiments/search", auth=("evil", "not-it"),
                          headers={"X-MLflow-Workspace": "complete"}, timeout=60)
     assert wrong.status_code == 401  # not signed in: not a denial of a student
@@ -96,6 +101,7 @@ def test_audit_lists_a_students_attempt_on_another_workspace(classroom):
     block = out.split("evil:", 1)[1].split("\n\n", 1)[0]
     assert "GET /api/2.0/mlflow/experiments/get-by-name?experiment_name=task1-baseline" in block
     assert "(workspace complete)" in block
+    assert f"POST /api/2.0/mlflow/runs/log-metric?run_id={run_id}" in block  # the run it aimed at
     assert "experiments/search" not in out  # the wrong password is a 401, not a denial
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat(timespec="seconds")
     none = classroom.classroom("audit", "--state", str(state), "--since", later)
