@@ -59,9 +59,12 @@ def parse_args(argv):
     _server(provision)
     provision.add_argument("--public-url", help=_("the URL students use, if not --server"))
     provision.add_argument("--out", type=Path, default=DEFAULT_CONNECTIONS,
-                           help=_("where each student's <username>.env goes (private: never commit it)"))
+                           help=_("where each student's <username>.env goes, and messages/ (a message to send each "
+                                  "student, and messages.csv for a mail merge); private: never commit it"))
     provision.add_argument("--reset-password", action="append", default=[], metavar="USERNAME",
                            help=_("give this student a new password and connection file"))
+    provision.add_argument("--lab-url", help=_("the guide's address, for the students' messages "
+                                               "(default: LAB.md in their copy of the lab)"))
     _state(provision, _("private folder of the class (who was deactivated or removed)"))
 
     gradebook = commands.add_parser("gradebook", help=_("grade every student; write a CSV, Gradescope, "
@@ -95,6 +98,13 @@ def parse_args(argv):
                        help=_("the deadline: show grades as the gradebook --as-of gives them ({format})",
                               format=FORMAT))
     _state(board, _("private folder for the grading user's password (grading.env)"))
+
+    audit = commands.add_parser("audit", help=_("denied requests per student, from the class server's log"))
+    audit.add_argument("--since", metavar="TIME",
+                       help=_("only the requests made since then ({format})", format=FORMAT))
+    audit.add_argument("--log", type=Path, default=None,
+                       help=_("the server's log (default: <state>/server.log)"))
+    _state(audit, _("the folder `serve` was given (--state)"))
 
     release = commands.add_parser("release", help=_("write the lab without its solutions, for students"),
                                   description=_("Write the lab without its solutions, for students. "

@@ -12,7 +12,7 @@ from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
 from classroom.server import ServerError, health, signed_in_user
-from grader.deadline import BadDeadline, parse_deadline
+from grader.deadline import FORMAT, BadDeadline, parse_deadline
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
@@ -70,6 +70,23 @@ def forget_admin_credentials() -> None:
         os.environ.pop(key, None)
 
 
+def audit(args) -> int:
+    from classroom.audit import report
+
+    since = None
+    if args.since is not None:
+        try:
+            since = parse_deadline(args.since)
+        except BadDeadline:
+            print(_("--since {value!r} is not a time. Use {format}.", value=args.since, format=FORMAT),
+                  file=sys.stderr)
+            return 2
+    log = args.log or args.state / "server.log"
+    found = log.is_file()
+    print(report(log, since), file=sys.stdout if found else sys.stderr)
+    return 0 if found else 1
+
+
 def provision(args) -> int:
     from classroom.provision import Provisioner
 
@@ -79,8 +96,10 @@ def provision(args) -> int:
     with signed_in_as(admin):
         provisioner = Provisioner(args.server, args.public_url or args.server, args.out)
         counts: dict[str, int] = {}
+        statuses: dict[str, str] = {}
         for student in students:
             outcome = provisioner.provision(student, student.username in args.reset_password)
+            statuses[student.username] = outcome.status
             if outcome.status in ("created", "reactivated"):
                 inactive.clear(args.state, student.username)
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -91,6 +110,12 @@ def provision(args) -> int:
     print(_n("{count} student on the roster: {summary}. Connection files: {folder}",
              "{count} students on the roster: {summary}. Connection files: {folder}",
              len(students), count=len(students), summary=summary, folder=args.out))
+    from classroom.messages import write_messages
+
+    written = write_messages(args.out, students, statuses, args.lab_url)
+    print(_n("{count} message to send (one text file each, and {csv} for a mail merge): {folder}",
+             "{count} messages to send (one text file each, and {csv} for a mail merge): {folder}",
+             written.count, count=written.count, csv=written.csv.name, folder=written.folder))
     return 1 if counts.get("missing-file") else 0
 
 

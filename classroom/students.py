@@ -17,6 +17,7 @@ from pathlib import Path
 
 from classroom.backup import BackupError, take_backup
 from classroom.connection import env_file
+from classroom.messages import message_file
 from classroom.provision import (DEACTIVATED_DESCRIPTION, DEACTIVATED_ROLE, ROLE_NAME, Provisioner,
                                  ensure_role, in_workspace)
 from classroom.restore import Restorer
@@ -73,6 +74,7 @@ class StudentOperations:
         if self.provisioner.user_exists(username):
             self.auth.delete_user(username)
         env_file(self.connections, username).unlink(missing_ok=True)
+        message_file(self.connections, username).unlink(missing_ok=True)  # it holds the old password
         return folder
 
     def deactivate(self, username: str) -> None:
@@ -90,6 +92,7 @@ class StudentOperations:
         if self.provisioner.deactivated_role(username) is None:
             self.auth.assign_role(username, marker)
         env_file(self.connections, username).unlink(missing_ok=True)
+        message_file(self.connections, username).unlink(missing_ok=True)  # it holds the old password
 
     def restore(self, username: str, folder: Path | None) -> Path:
         """Bring a backup back into the student's (empty or missing) workspace."""

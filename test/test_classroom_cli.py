@@ -12,7 +12,7 @@ import pytest
 from classroom_world import ROOT, clean_env
 
 COMMANDS = ["serve", "status", "provision", "gradebook", "board", "release", "reset", "deactivate",
-            "remove", "restore"]
+            "remove", "restore", "audit"]
 
 
 def classroom(*args: str, **options) -> subprocess.CompletedProcess:

@@ -195,6 +195,7 @@ def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
                                  "--state", str(classroom.state), "--connections", str(classroom.connections))
     assert result.returncode == 0, result.stderr
     assert not (classroom.connections / "paused.env").exists(), "the file's password is dead"
+    assert not (classroom.connections / "messages" / "paused.txt").exists(), "and so is its message's"
     assert not _can_read(classroom, old)
     kept = workspace_view(classroom, "paused")["experiments"]["notes"]["runs"]
     assert [run["metrics"]["rmse"][0][0] for run in kept.values()] == [21.5], "their work is kept"
@@ -234,6 +235,7 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path
     assert removed.returncode == 0, removed.stderr
     assert (tmp_path / backup_folder(removed.stdout)).is_dir()
     assert not (classroom.connections / "leaver.env").exists()
+    assert not (classroom.connections / "messages" / "leaver.txt").exists()
     noted = json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
     assert noted["leaver"]["status"] == "removed", "the gradebook and the board show them as removed"
     with environment(classroom.admin_env()):

@@ -1,0 +1,128 @@
+"""Handing out credentials and reading denials back (issue 21, point 8).
+
+- ``provision`` writes a message per student (a text file, and a CSV for a mail merge) next to
+  the connection files, private, in English or Spanish;
+- ``audit`` lists the requests the class server denied, per student, from its log.
+
+Real PostgreSQL and a real `mlflow server` (the class of test/classroom_world.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from classroom_world import STUDENTS, write_roster
+from classroom.audit import MARKER, denial_line, read_denials
+from classroom.connection import read_env_file
+
+pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+
+
+def test_provisioning_writes_a_private_message_per_student(classroom):
+    """Does each student get a message holding their connection settings and the two commands,
+    and the CSV one row each, all readable by the instructor only?"""
+    folder = classroom.connections / "messages"
+    assert folder.stat().st_mode & 0o077 == 0, "the messages hold passwords: their folder must be private"
+    rows = {row["username"]: row for row in csv.DictReader(open(folder / "messages.csv", encoding="utf-8"))}
+    assert set(STUDENTS) <= set(rows)
+    assert (folder / "messages.csv").stat().st_mode & 0o077 == 0
+    for username in STUDENTS:
+        settings = read_env_file(classroom.connections / f"{username}.env")
+        path = folder / f"{username}.txt"
+        assert path.stat().st_mode & 0o077 == 0, path
+        text = path.read_text(encoding="utf-8")
+        for key, value in settings.items():
+            assert f"{key}={value}" in text, (username, key)
+        assert f"set -a; . ./{username}.env; set +a" in text
+        assert f"Get-Content {username}.env" in text and "LAB.md" in text
+        row = rows[username]
+        assert row["message"] == text and row["connection_file"] == f"{username}.env"
+        assert row["email"] == ("" if username == "empty" else f"{username}@school.example")
+        assert settings["MLFLOW_TRACKING_PASSWORD"] in row["connection"]
+    assert "messages" in classroom.provision_first.stdout
+
+
+def test_a_new_password_is_flagged_in_the_csv_and_the_message_speaks_spanish(classroom, tmp_path):
+    """Does --reset-password mark only that student as new, and --lang es write Spanish messages?"""
+    connections = tmp_path / "connections"
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, ["msg-one", "msg-two"])
+    first = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                                "--out", str(connections))
+    assert first.returncode == 0, first.stderr
+    again = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                                "--out", str(connections), "--reset-password", "msg-two", "--lang", "es",
+                                "--lab-url", "https://lab.example.edu/LAB.es.md")
+    assert again.returncode == 0, again.stderr
+    rows = {r["username"]: r for r in csv.DictReader(open(connections / "messages" / "messages.csv",
+                                                         encoding="utf-8"))}
+    assert rows["msg-one"]["new"] == "no" and rows["msg-two"]["new"] == "yes"
+    text = (connections / "messages" / "msg-two.txt").read_text(encoding="utf-8")
+    assert "Hola" in text and "https://lab.example.edu/LAB.es.md" in text and "LAB_LANG=es" in text
+    new_password = read_env_file(connections / "msg-two.env")["MLFLOW_TRACKING_PASSWORD"]
+    assert new_password in text
+
+
+def test_audit_lists_a_students_attempt_on_another_workspace(classroom):
+    """A student asks for another's experiment and run: does `audit` name them, with the time,
+    the method and path, and the workspace they tried?"""
+    import requests
+
+    student = read_env_file(classroom.connections / "evil.env")
+    auth = (student["MLFLOW_TRACKING_USERNAME"], student["MLFLOW_TRACKING_PASSWORD"])
+    before = datetime.now(timezone.utc) - timedelta(seconds=1)
+    answer = requests.get(f"{classroom.url}/api/2.0/mlflow/experiments/get-by-name",
+                          params={"experiment_name": "task1-baseline"}, auth=auth,
+                          headers={"X-MLflow-Workspace": "complete"}, timeout=60)
+    assert answer.status_code == 403
+    run_id = "0123456789abcdef0123456789abcdef"
+    logged = requests.post(f"{classroom.url}/api/2.0/mlflow/runs/log-metric", auth=auth, timeout=60,
+                           json={"run_id": run_id, "key": "rmse", "value": 1.0, "timestamp": 0},
+                           headers={"X-MLflow-Workspace": "complete"})
+    assert logged.status_code == 403
+    wrong = requests.get(f"{classroom.url}/api/2.0/mlflow/experiments/search", auth=("evil", "not-it"),
+                         headers={"X-MLflow-Workspace": "complete"}, timeout=60)
+    assert wrong.status_code == 401  # not signed in: not a denial of a student
+    state = classroom.server.log_path.parent
+    for _attempt in range(50):  # the worker writes the line after its answer
+        if any(d.user == "evil" and d.time >= before.replace(microsecond=0)
+               for d in read_denials(classroom.server.log_path)):
+            break
+        time.sleep(0.2)
+    result = classroom.classroom("audit", "--state", str(state))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "evil:" in out
+    block = out.split("evil:", 1)[1].split("\n\n", 1)[0]
+    assert "GET /api/2.0/mlflow/experiments/get-by-name?experiment_name=task1-baseline" in block
+    assert "(workspace complete)" in block
+    assert f"POST /api/2.0/mlflow/runs/log-metric?run_id={run_id}" in block  # the run it aimed at
+    assert "experiments/search" not in out  # the wrong password is a 401, not a denial
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat(timespec="seconds")
+    none = classroom.classroom("audit", "--state", str(state), "--since", later)
+    assert none.returncode == 0 and none.stdout.strip().startswith("No denied request in"), none.stdout
+
+
+def test_audit_without_a_log_is_one_line(tmp_path, classroom):
+    result = classroom.classroom("audit", "--state", str(tmp_path / "nowhere"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "No server log at" in result.stderr
+
+
+def test_a_denial_line_survives_a_path_made_to_break_it(tmp_path):
+    """Can a student's made-up path (a newline, a fake marker) forge or hide a denial?"""
+    log = tmp_path / "server.log"
+    forged = "/api/2.0/x\n" + MARKER + json.dumps({"time": "2020-01-01T00:00:00+00:00", "user": "alice"})
+    log.write_text(denial_line("mallory", "alice", "GET", forged, "", 403) + "\n"
+                   + denial_line("bob", "carol", "POST", "/api/2.0/mlflow/runs/log-metric", "", 403) + "\n",
+                   encoding="utf-8")
+    denials = read_denials(log)
+    assert [d.user for d in denials] == ["mallory", "bob"]
+    assert denials[0].path == forged
+    since = read_denials(log, since=datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert since == []
