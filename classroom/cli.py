@@ -159,7 +159,7 @@ def _lang(command) -> None:
     try:
         command.add_argument("--lang", choices=list(LANGUAGES), default=argparse.SUPPRESS,
                              help=_("the language of the messages (default: LAB_LANG, else LANGUAGE, "
-                                    "LC_ALL, LC_MESSAGES or LANG; English)"))
+                                    "LC_ALL, LC_MESSAGES or LANG, else this copy's language, else English)"))
     except argparse.ArgumentError:  # the command has a --lang of its own, which sets the language too
         pass
 

@@ -37,7 +37,8 @@ EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_GRADE = 0, 1, 2
 
 def language_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=list(LANGUAGES),
-                        help=_("the language of the report (default: LAB_LANG, else LANG; English)"))
+                        help=_("the language of the report (default: LAB_LANG, else the locale (LANG), "
+                               "else this copy's language, else English)"))
 
 
 def parse_args(argv: list[str] | None):

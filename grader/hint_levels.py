@@ -90,12 +90,14 @@ def record(uri: str, current: dict[str, int], todo_ids) -> dict[str, int]:
 
     OSError (a local file that cannot be written) and MlflowException (a server that refuses)
     reach the caller, which says what to do."""
-    levels = next_levels(current, todo_ids)
     path = levels_file(uri)
     if path is not None:
+        # the record holds every task's levels: the report asked for may cover only one task
+        levels = next_levels({**read_file(path), **current}, todo_ids)
         path.write_text(json.dumps({"levels": dict(sorted(levels.items()))}, indent=2) + "\n",
                         encoding="utf-8")
         return levels
+    levels = next_levels(current, todo_ids)  # one tag per TODO: the other tasks' tags stay as they are
     client = MlflowClient(tracking_uri=uri)
     for todo_id in todo_ids:
         name = EXPERIMENTS[task_of(todo_id)]

@@ -175,6 +175,20 @@ def test_hint_raises_each_level_by_one_up_to_the_last_and_records_it(untouched, 
     assert {t["number"]: t["extra_data"]["hint_level"] for t in data["tests"]} == dict.fromkeys(task3, LAST_LEVEL)
 
 
+def test_asking_for_one_tasks_hints_keeps_the_levels_of_the_others(untouched, tmp_path):
+    """The record holds every task's levels: --hint on task 1 after task 3 loses none of task 3's."""
+    store = copy_store(untouched, tmp_path / "store")
+    record = store.folder / "hint_levels.json"
+    task1, task3 = todo_ids(["task1"]), todo_ids(["task3"])
+    for _ in range(2):
+        assert run_check(store.env(), "task3", "--hint").returncode == 1
+    assert run_check(store.env(), "task1", "--hint").returncode == 1
+    expected = {**dict.fromkeys(task3, 2), **dict.fromkeys(task1, 1)}
+    assert json.loads(record.read_text(encoding="utf-8"))["levels"] == dict(sorted(expected.items()))
+    report = json.loads(run_check(store.env(), "all", "--json").stdout)
+    assert {i: n for i, n in levels_in(report).items() if n} == expected
+
+
 def test_reset_starts_the_levels_afresh_and_keeps_them_in_the_backup(untouched, tmp_path):
     store = copy_store(untouched, tmp_path / "store")
     assert run_check(store.env(), "task1", "--hint").returncode == 1

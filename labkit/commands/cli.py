@@ -247,7 +247,8 @@ def early_language(argv: list[str] | None) -> None:
 def add_lang(parser: argparse.ArgumentParser) -> None:
     """``--lang es|en``, before or after the command (absent: the environment's language)."""
     parser.add_argument("--lang", choices=list(i18n.LANGUAGES), default=argparse.SUPPRESS,
-                        help=_("the language of the messages (default: LAB_LANG, else LANG)"))
+                        help=_("the language of the messages (default: LAB_LANG, else the locale (LANG), "
+                               "else this copy's language, else English)"))
 
 
 def build_parser() -> argparse.ArgumentParser:
