@@ -28,6 +28,7 @@ from grader.deadline import FORMAT, BadDeadline, parse_deadline  # noqa: E402
 from grader.errors import CannotGrade  # noqa: E402
 from grader.registry import TASKS  # noqa: E402
 from grader import render  # noqa: E402
+from grader.watch import watch  # noqa: E402
 from labkit.i18n import LANGUAGES, Domain, set_language, speak_argparse  # noqa: E402
 
 _, N_, _n = Domain("grader").functions()
@@ -88,8 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     except BadDeadline as exc:
         return cannot_grade(exc)
     if args.watch:
-        from grader.watch import watch
-
         return watch([args.task or "all"], as_of=as_of)
     try:
         report = grade([args.task], as_of=as_of)
