@@ -92,7 +92,8 @@ def message_file(connections: Path, username: str) -> Path:
 
 def write_messages(connections: Path, students: list[Student], statuses: dict[str, str],
                    lab_url: str | None = None) -> Written:
-    """A message per student who has a connection file, and the CSV of them all."""
+    """A message per student who has a connection file, and the CSV of them all: a provision
+    with another roster (students added later) keeps the rows of the students it left alone."""
     folder = private_folder(connections / FOLDER)
     protect_folder(folder)
     rows = []
@@ -109,9 +110,23 @@ def write_messages(connections: Path, students: list[Student], statuses: dict[st
         path.chmod(0o600)
         rows.append({**values, "message_file": str(path), "message": text})
     table = folder / CSV_NAME
+    rows += earlier_rows(table, connections, {row["username"] for row in rows})
     with open_private(table, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     table.chmod(0o600)
     return Written(folder, table, len(rows))
+
+
+def earlier_rows(table: Path, connections: Path, written: set[str]) -> list[dict[str, str]]:
+    """The rows an earlier provision wrote for students this one left alone, while their
+    connection file is still there; none of them got a new password now."""
+    try:
+        with open(table, encoding="utf-8", newline="") as handle:
+            earlier = list(csv.DictReader(handle))
+    except (OSError, csv.Error):
+        return []
+    return [{**{key: row.get(key) or "" for key in COLUMNS}, "new": "no"} for row in earlier
+            if row.get("username") and row["username"] not in written
+            and env_file(connections, row["username"]).is_file()]

@@ -67,6 +67,17 @@ def test_a_new_password_is_flagged_in_the_csv_and_the_message_speaks_spanish(cla
     new_password = read_env_file(connections / "msg-two.env")["MLFLOW_TRACKING_PASSWORD"]
     assert new_password in text
 
+    # Students added later with a roster of their own: the CSV keeps the others' rows, not new.
+    later = tmp_path / "later.csv"
+    write_roster(later, ["msg-three"])
+    third = classroom.classroom("provision", "--roster", str(later), "--server", classroom.url,
+                                "--out", str(connections))
+    assert third.returncode == 0, third.stderr
+    rows = {r["username"]: r for r in csv.DictReader(open(connections / "messages" / "messages.csv",
+                                                         encoding="utf-8"))}
+    assert {name: row["new"] for name, row in rows.items()} == {"msg-one": "no", "msg-two": "no", "msg-three": "yes"}
+    assert rows["msg-two"]["message"] == text
+
 
 def test_audit_lists_a_students_attempt_on_another_workspace(classroom):
     """A student asks for another's experiment and run: does `audit` name them, with the time,
