@@ -26,6 +26,7 @@ from grader import lab
 from labkit import crash
 from labkit.maintainers import codegen
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
+from test_fading import todo_texts as comments_of  # the one reader of a script's TODO comments
 
 SCRIPTS = {
     "task1": "task1_baseline.py",
@@ -173,7 +174,6 @@ def test_the_constant_reader_fails_on_a_wrong_value(tmp_path):
 # What each TODO's text must show is declared with its check in the grader (quotes: the
 # strings the check looks for; names: the script's constants or variables that hold them).
 CHECKS = {check.id: check for check in all_checks()}
-TODO_LINE = re.compile(r"^\s*# TODO (?P<id>\d+\.\d+):")
 
 
 @functools.cache
@@ -186,18 +186,7 @@ def student_scripts(lang: str) -> tuple[str, ...]:
 
 def todo_texts(lang: str = "en") -> dict[str, str]:
     """TODO id -> its whole comment in the student scripts (instruction and hint)."""
-    out = {}
-    for script in student_scripts(lang):
-        lines = script.splitlines()
-        for index, line in enumerate(lines):
-            if match := TODO_LINE.match(line):
-                comment = [line]
-                for following in lines[index + 1:]:
-                    if not following.strip().startswith("#   "):
-                        break
-                    comment.append(following)
-                out[match["id"]] = "\n".join(comment)
-    return out
+    return {todo_id: text for script in student_scripts(lang) for todo_id, text in comments_of(script).items()}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
