@@ -4,11 +4,11 @@ Everything that counts or lists TODOs (the gradebook's columns, the tests, the b
 the docs' checks) asks this module; only the task modules that hold a TODO's check
 name its id. Each check carries how it stands to the others: ``needs`` (skipped while
 their evidence is missing) and ``depends`` (graded anyway, a note on a pass names them);
-grader/checks.py says how. The rules, per TODO:
+grader/checks.py says how. A TODO ``depends`` on the TODOs whose things it expects in the same
+run (1.4's metrics sit in the run with 1.3's params; each check declares them). The skips,
+the rules a student sees most, per TODO:
 
-    1.3: depends 1.2         1.4: depends 1.2, 1.3 (its metrics in the run with 1.3's params)
-    2.2: depends 2.1         2.3: depends 2.1, 2.2     2.4: depends 2.1, 2.2, 2.3 (one run each)
-    3.2: depends 3.1         3.3: needs 3.2 (a model to attach the metrics to); depends 3.1
+    3.3: needs 3.2 (a model to attach the metrics to)
     4.1: needs 3.3 (r2 to judge the pick by)           4.2: needs 4.1 (a pick), 3.2 (its model)
     4.3: needs 4.2 (a version to alias)                4.4: needs 4.3 (a staging model to score)
 """

@@ -34,22 +34,19 @@ def store_with_one_todo_reverted(todo_id: str, lab_store, request):
 # For each TODO reverted alone, the other TODOs that do not pass (graded: its task, or tasks 3
 # and 4 together). One mistake costs one TODO, except where the others' evidence cannot exist
 # without it (grader/checks.py, ``needs``): no model to attach metrics to or register (3.2),
-# no r2 to judge a pick by (3.3), no pick (4.1), no version (4.2), no alias (4.3).
+# no r2 to judge a pick by (3.3), no pick (4.1), no version (4.2), no alias (4.3). A TODO not
+# in the table costs itself alone.
 EXPECTED = {
-    "1.1": {}, "1.2": {}, "1.3": {}, "1.4": {},
-    "2.1": {}, "2.2": {}, "2.3": {}, "2.4": {},
-    "3.1": {},
     "3.2": {"3.3": SKIP, "4.2": SKIP, "4.3": SKIP, "4.4": SKIP},
     "3.3": {"4.1": SKIP},
     "4.1": {"4.2": SKIP, "4.3": SKIP, "4.4": SKIP},
     "4.2": {"4.3": SKIP, "4.4": SKIP},
     "4.3": {"4.4": SKIP},
-    "4.4": {},
 }
 
 
-def test_the_expected_table_covers_every_todo_and_skips_only_what_waits():
-    assert list(EXPECTED) == TODO_IDS
+def test_the_expected_table_names_real_todos_and_skips_only_what_waits():
+    assert set(EXPECTED) <= set(TODO_IDS)
     for todo_id, others in EXPECTED.items():
         assert set(others) <= dependents_of(todo_id), todo_id
 
@@ -63,7 +60,7 @@ def test_reverting_one_todo_fails_it_and_exactly_the_expected_others(todo_id, la
     assert results[todo_id].status == FAIL, shown
     assert results[todo_id].rationale and results[todo_id].hint
     others = {i: r.status for i, r in results.items() if i != todo_id and r.status != PASS}
-    assert others == EXPECTED[todo_id], shown
+    assert others == EXPECTED.get(todo_id, {}), shown
     for other, result in results.items():  # the default feedback names the idea, never a solution line
         said = "\n".join(filter(None, [result.rationale, result.hint, result.note]))
         assert result.status == PASS or not leaks(said), (other, leaks(said), said)

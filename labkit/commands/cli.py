@@ -223,7 +223,12 @@ def cmd_generate(args) -> int:
         return code
     from labkit.maintainers import notebooks  # JSON, written with the standard library
 
-    return notebooks.main(choice)
+    code = notebooks.main(choice)
+    if code != 0 or args.out is not None:
+        return code
+    from labkit.maintainers import guides  # the guides' TODO blocks and the TODO counts
+
+    return guides.main([])
 
 
 def cmd_data(args) -> int:
@@ -266,8 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, function, text in [
         ("reset", cmd_reset, _("back up the store, then start afresh")),
         ("demo", cmd_demo, _("run the four solutions, then grade them")),
-        ("generate", cmd_generate, _("write code/ and the notebooks from solutions/ "
-                                     "(--lang es --out DIR: the Spanish ones, in DIR)")),
+        ("generate", cmd_generate, _("write code/, the notebooks, and the guides' TODO blocks and "
+                                     "counts from solutions/ (--lang es --out DIR: the Spanish "
+                                     "scripts and notebooks, in DIR)")),
         ("data", cmd_data, _("regenerate data/devops_metrics.csv")),
     ]:
         command = sub.add_parser(name, parents=[common], help=text)
