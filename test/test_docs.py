@@ -185,7 +185,7 @@ def test_the_guide_quotes_every_todo_exactly_as_code_has_it(guide):
     assert len(in_code) == len(todo_ids())
     assert todo_blocks(text(guide)) == in_code, (
         f"{guide.name}'s TODO blocks differ from the TODO comments of the {LANGUAGE[guide.name]} "
-        "scripts: copy them again")
+        "scripts: run `python -m labkit generate`")
 
 
 @pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
