@@ -21,7 +21,7 @@ from labkit.maintainers import guides
 from labkit.maintainers.codegen import MarkerError, render
 from labkit.paths import ROOT
 
-GENERATE = "python -m labkit generate"
+GENERATE = guides.COMMAND
 
 
 def test_the_guides_todo_blocks_and_the_todo_counts_are_what_generation_makes():
@@ -41,7 +41,7 @@ GUIDE = """# Task 2
 
 Some prose.
 
-<!-- TODO 2.1 (python -m labkit generate) -->
+<!-- TODO 2.1 -->
 ```python
 # TODO 2.1: an old text, edited by hand
 ```
@@ -49,7 +49,7 @@ Some prose.
 
 Prose about 2.1.
 
-<!-- TODO 2.9 (python -m labkit generate) -->
+<!-- TODO 2.9 -->
 ```python
 # TODO 2.9: a TODO the solutions no longer have
 ```

@@ -6,7 +6,7 @@ Everything around them stays hand-written.
 A TODO block is a marked region of LAB.md (quoting the English scripts) and LAB.es.md (the
 Spanish ones, from solutions/locale/es.po)::
 
-    <!-- TODO 2.1 (python -m labkit generate) -->
+    <!-- TODO 2.1 -->
     ```python
     # TODO 2.1: ...the TODO's comment, as the student's script has it...
     ```
@@ -14,7 +14,8 @@ Spanish ones, from solutions/locale/es.po)::
 
 A TODO of the solutions that has no region yet gets one after the region of the TODO before
 it in the same task (or before the first region of the next task); a region whose TODO is
-gone is removed. The counts are the numbers in the sentences of ``COUNTS`` (``15 TODOs``,
+gone is removed. The markers name no command: the students' release keeps them, and names no
+maintainers' command. The counts are the numbers in the sentences of ``COUNTS`` (``15 TODOs``,
 ``(15/15)``, the task table's ``2.1 – 2.4``): each sentence must still be found, or generation
 stops and names it.
 """
@@ -31,7 +32,7 @@ from labkit.paths import ROOT, SOLUTIONS_DIR
 
 COMMAND = "python -m labkit generate"
 GUIDES = {"LAB.md": "en", "LAB.es.md": "es"}  # each guide quotes the scripts in its language
-REGION = re.compile(r"^<!-- TODO (?P<id>\d+\.\d+) \(python -m labkit generate\) -->\n"
+REGION = re.compile(r"^<!-- TODO (?P<id>\d+\.\d+) -->\n"
                     r"(?P<body>.*?)^<!-- /TODO (?P=id) -->\n", re.M | re.S)
 STRAY = re.compile(r"^<!-- /?TODO \d+\.\d+\b.*-->$", re.M)
 
@@ -77,7 +78,7 @@ def todo_ids(solutions: Path = SOLUTIONS_DIR) -> list[str]:
 
 
 def region(todo_id: str, comment: str) -> str:
-    return (f"<!-- TODO {todo_id} (python -m labkit generate) -->\n```python\n{comment}\n```\n"
+    return (f"<!-- TODO {todo_id} -->\n```python\n{comment}\n```\n"
             f"<!-- /TODO {todo_id} -->\n")
 
 
