@@ -41,7 +41,7 @@ ui: setup                          ## the MLflow UI on the lab's store, http://1
 reset: setup                       ## back up the store, then start afresh
 	$(PY) -m labkit reset
 
-generate: setup-dev                ## write code/ and the notebooks from solutions/ (labkit/maintainers/)
+generate: setup-dev                ## write code/, the notebooks, the guides' TODO blocks and counts from solutions/ (labkit/maintainers/)
 	$(PY) -m labkit generate
 
 data: setup                        ## regenerate data/devops_metrics.csv (labkit/maintainers/generate_data.py)
