@@ -27,7 +27,7 @@ from mlflow.exceptions import MlflowException
 from requests.exceptions import RequestException
 
 from grader.errors import CannotGrade
-from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS
+from labkit.lab import DEFAULT_EXPERIMENT, SCRIPTS
 from labkit.i18n import Domain
 from labkit.store import StoreError, check_server, is_remote, sqlite_path, tracking_uri
 

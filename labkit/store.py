@@ -17,7 +17,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from grader import lab as names
+from labkit import lab as names
 from labkit.i18n import Domain
 from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
 

@@ -1,6 +1,6 @@
 """Do the task scripts keep the contract the grader relies on, and read like MLflow's examples?
 
-- the constants at the top of each solution hold what grader/lab.py looks for;
+- the constants at the top of each solution hold what labkit/lab.py looks for;
 - every TODO's text, in English and in Spanish, names the exact strings and constants it needs;
 - the lab's own package stays small in a script: few calls into it, none that logs to
   MLflow on the student's behalf (the crash note aside);
@@ -22,18 +22,12 @@ import pytest
 from grader.registry import all_checks, todo_ids
 
 import labkit
-from grader import lab
-from labkit import crash
+from labkit import lab
 from labkit.maintainers import codegen
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 from test_fading import todo_texts as comments_of  # the one reader of a script's TODO comments
 
-SCRIPTS = {
-    "task1": "task1_baseline.py",
-    "task2": "task2_sweep.py",
-    "task3": "task3_compare.py",
-    "task4": "task4_registry.py",
-}
+SCRIPTS = lab.SCRIPT_FILES
 LAB_PACKAGE = "labkit"
 LIBRARIES = ("mlflow", "sklearn", "pandas")
 MAX_LAB_CALLS = 5  # per student script, besides the TODO stubs (issue 11)
@@ -136,15 +130,11 @@ def test_the_scripts_constants_are_the_names_the_grader_looks_for(task):
     for name, expected in {**DATA_CONSTANTS, **EXPECTED_CONSTANTS[task]}.items():
         assert name in found, f"{SCRIPTS[task]} has no constant {name} at its top"
         assert found[name] == expected, (
-            f"{SCRIPTS[task]}: {name} = {found[name]!r}, but grader/lab.py expects {expected!r}")
+            f"{SCRIPTS[task]}: {name} = {found[name]!r}, but labkit/lab.py expects {expected!r}")
 
 
 def test_the_task3_models_are_named_after_their_model_types_in_the_graders_order():
     assert list(constants(SCRIPTS["task3"])["MODELS"]) == list(lab.MODEL_TYPES)
-
-
-def test_the_crash_note_uses_the_graders_tag():
-    assert crash.TAG_ERROR == lab.TAG_ERROR
 
 
 def logged_figures(script: str) -> set[str]:
@@ -339,7 +329,7 @@ def modules_a_script_loads() -> set[Path]:
     return seen
 
 
-STUDENT_PART = {"__init__.py", "task.py", "todo.py", "plots.py", "crash.py", "store.py",
+STUDENT_PART = {"__init__.py", "task.py", "todo.py", "plots.py", "crash.py", "store.py", "lab.py",
                 "paths.py", "tracking.py", "i18n.py"}  # i18n: the lines a script prints, in the student's language
 LOGGING = re.compile(r"^(log_\w+|set_tags?|start_run|create_run|register_model|"
                      r"set_registered_model_alias|set_terminated|delete_\w+)$")

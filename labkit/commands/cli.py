@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from labkit import i18n
+from labkit.lab import SCRIPT_FILES
 from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.tracking import ui_answers, ui_record
@@ -26,7 +27,7 @@ from labkit.store import (
 
 _, N_, _n = i18n.Domain("labkit").functions()
 
-TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
+TASK_SCRIPTS = list(SCRIPT_FILES.values())
 
 
 UI_PORT_IF_TAKEN = 5050  # what to suggest when 5000 is taken: the model server uses 5001

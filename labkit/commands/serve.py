@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from grader import lab as names
+from labkit import lab as names
 from labkit import i18n
 from labkit.commands.cli import add_lang, early_language, shown_command
 from labkit.commands.net import stop_on_signals
