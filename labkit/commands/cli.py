@@ -234,17 +234,6 @@ def cmd_data(args) -> int:
     return 0
 
 
-def early_language(argv: list[str] | None) -> None:
-    """Speak ``--lang`` already in the help texts (``ui --lang es --help``), argparse's own words
-    too (``usage:``, ``options:``, its errors); parsed again after."""
-    i18n.speak_argparse()
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
-    known, _rest = early.parse_known_args(argv)
-    if known.lang in i18n.LANGUAGES:
-        i18n.set_language(known.lang)
-
-
 def add_lang(parser: argparse.ArgumentParser) -> None:
     """``--lang es|en``, before or after the command (absent: the environment's language)."""
     parser.add_argument("--lang", choices=list(i18n.LANGUAGES), default=argparse.SUPPRESS,
@@ -280,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    early_language(argv)
+    i18n.early_language(argv)
     args = build_parser().parse_args(argv)
     i18n.set_language(getattr(args, "lang", None))
     os.environ.setdefault("PYTHONUTF8", "1")

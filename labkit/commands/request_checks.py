@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 from labkit.lab import FEATURES, STAGING_URI
 from labkit import i18n
-from labkit.commands.cli import add_lang, early_language
+from labkit.commands.cli import add_lang
+from labkit.i18n import early_language
 from labkit.commands.serving import DEFAULT_PORT, HOST, SCENARIOS, ping
 
 _, N_, _n = i18n.Domain("labkit").functions()
