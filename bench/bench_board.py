@@ -44,7 +44,7 @@ def log_new_run(args) -> None:
     os.environ.update(env, MLFLOW_WORKSPACE=workspace)
     import mlflow
 
-    from grader import lab as names
+    from labkit import lab as names
 
     _, metrics = fitted()["baseline"]
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])

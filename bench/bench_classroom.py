@@ -40,7 +40,7 @@ _fitted: dict = {}
 def fitted():
     """Every model the solutions fit, fitted once per worker process."""
     if not _fitted:
-        from grader import lab
+        from labkit import lab
 
         split = lab.split_data()
         def fit(kind, **params):
@@ -61,7 +61,7 @@ def log_complete_student(env: dict[str, str]) -> None:
 
     import mlflow
 
-    from grader import lab as names
+    from labkit import lab as names
 
     # The options the task-3 script passes to log_model.
     log_options = {

@@ -29,10 +29,12 @@ import threading
 import time
 from pathlib import Path
 
+from labkit.lab import EXPERIMENTS as LAB_EXPERIMENTS, SCRIPT_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_PY = ROOT / "grader" / "check.py"
-SCRIPTS = {"task1": "task1_baseline.py", "task3": "task3_compare.py"}
-EXPERIMENTS = {"task1": "task1-baseline", "task3": "task3-model-comparison"}
+SCRIPTS = {task: SCRIPT_FILES[task] for task in ("task1", "task3")}
+EXPERIMENTS = {task: LAB_EXPERIMENTS[task] for task in SCRIPTS}
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 SETTLED_S = 4.0  # no new report for this long after the script ended: the last one is final
 GIVE_UP_S = 300.0

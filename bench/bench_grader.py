@@ -25,9 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from labkit.lab import SCRIPT_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = {"task1": "task1_baseline.py", "task2": "task2_sweep.py",
-             "task3": "task3_compare.py", "task4": "task4_registry.py"}
+SOLUTIONS = SCRIPT_FILES
 FLOOR = [sys.executable, "-c", "import mlflow, sklearn"]
 ALL_OVER_FLOOR_S = 6.0
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader import lab as names
+from labkit import lab as names
 from labkit.paths import SOLUTIONS_DIR
 from labkit.commands.serving import SCENARIOS, ModelServer, free_port, server_gone
 

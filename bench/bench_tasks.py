@@ -23,22 +23,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from labkit.lab import SCRIPT_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
-TASKS = {
-    "task1": "task1_baseline.py",
-    "task2": "task2_sweep.py",
-    "task3": "task3_compare.py",
-    "task4": "task4_registry.py",
-}
+TASKS = SCRIPT_FILES
 REPEATS = int(os.environ.get("BENCH_REPEATS", "2"))
 FLOOR = "import mlflow, sklearn"
 
-# The training each script does, with the models it fits (grader/lab.py holds the same
+# The training each script does, with the models it fits (labkit/lab.py holds the same
 # hyperparameters as the scripts: test/test_contract.py). Task 4 trains nothing.
 TRAINING = """
 import json, time
-from grader import lab
+from labkit import lab
 
 split = lab.split_data()
 

@@ -21,7 +21,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from grader.lab import DEFAULT_EXPERIMENT, EXPERIMENTS
+from labkit.lab import DEFAULT_EXPERIMENT, EXPERIMENTS
 
 # The looks are small HTTP requests that wait on the server, not on this process's CPU.
 LOOKS_AT_ONCE = 8

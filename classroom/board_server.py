@@ -254,7 +254,7 @@ def start_grading_children_server() -> None:
 
 def run(args) -> int:
     """Sign in as the admin once, then grade and look as the read-only grading user."""
-    from classroom.commands import admin_env, forget_admin_credentials, require_admin, signed_in_as
+    from classroom.admin import admin_env, forget_admin_credentials, require_admin, signed_in_as
     from classroom.gradebook import Gradebook
     from classroom.grading_user import grading_env
     from classroom.provision import Provisioner

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from grader.deadline import FORMAT
-from labkit.i18n import LANGUAGES, Domain, set_language, speak_argparse
+from labkit.i18n import LANGUAGES, Domain, early_language, set_language
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -22,8 +22,7 @@ DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 
 def parse_args(argv):
     argv = sys.argv[1:] if argv is None else list(argv)
-    set_language(asked_language(argv))  # so that --help speaks it too
-    speak_argparse()  # and argparse's own words (usage:, options:, its errors)
+    early_language(argv)  # so that --help speaks it too, and argparse's own words
     parser = argparse.ArgumentParser(prog="python -m classroom",
                                      description=_("A whole class on one MLflow tracking server."))
     _lang(parser)  # before the command (python -m classroom --lang es status) or after it
@@ -140,19 +139,6 @@ def parse_args(argv):
         args.connections = args.connections or args.state / "connections"
         args.backups = args.backups or args.state / "backups"
     return args
-
-
-def asked_language(argv: list[str]) -> str | None:
-    """The ``--lang`` of the command line, read before the parser is made (its help texts)."""
-    for index, arg in enumerate(argv):
-        if arg == "--lang" and index + 1 < len(argv):
-            value = argv[index + 1]
-        elif arg.startswith("--lang="):
-            value = arg.split("=", 1)[1]
-        else:
-            continue
-        return value if value in LANGUAGES else None  # argparse says what is wrong with it
-    return None
 
 
 def _lang(command) -> None:

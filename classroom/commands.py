@@ -4,71 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
 
 from classroom import inactive
+from classroom.admin import ADMIN_HELP, admin_env, forget_admin_credentials, require_admin, signed_in_as
 from classroom.backup import BackupError
 from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
-from classroom.server import ServerError, health, signed_in_user
+from classroom.server import ServerError
 from grader.deadline import FORMAT, BadDeadline, parse_deadline
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
-
-ADMIN_HELP = N_("Set MLFLOW_TRACKING_USERNAME=admin and MLFLOW_TRACKING_PASSWORD (or "
-                "MLFLOW_AUTH_ADMIN_PASSWORD) to the server's admin password.")
-ADMIN_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD")
-
-
-def admin_env() -> dict[str, str]:
-    """The instructor's credentials, as MLflow reads them; fail fast on a dead server."""
-    password = os.environ.get("MLFLOW_TRACKING_PASSWORD") or os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD")
-    if not password:
-        raise ServerError(_("No admin password in the environment. {help}", help=ADMIN_HELP))
-    return {
-        "MLFLOW_TRACKING_USERNAME": os.environ.get("MLFLOW_TRACKING_USERNAME", "admin"),
-        "MLFLOW_TRACKING_PASSWORD": password,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-    }
-
-
-def require_admin(url: str, env: dict[str, str]) -> None:
-    """The server answers and takes these credentials as an admin's, or one line that says which not."""
-    if not health(url, timeout=5):
-        raise ServerError(_("The class server at {url} does not answer. Is it running "
-                            "(`python -m classroom status`), and is --server right?", url=url))
-    user = env["MLFLOW_TRACKING_USERNAME"]
-    who = signed_in_user(url, user, env["MLFLOW_TRACKING_PASSWORD"])
-    if who is None:
-        raise ServerError(_("The class server refused user '{user}'. {help}", user=user, help=ADMIN_HELP))
-    if not who.get("is_admin"):
-        raise ServerError(_("User '{user}' is not the server's admin, and this command reads or changes "
-                            "every student's workspace. {help}", user=user, help=ADMIN_HELP))
-
-
-@contextmanager
-def signed_in_as(env: dict[str, str]):
-    """MLflow's clients in this block use ``env``'s credentials (MLflow reads them per request)."""
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def forget_admin_credentials() -> None:
-    """Keep the admin's password out of every process started from here on (grading children)."""
-    for key in ADMIN_KEYS:
-        os.environ.pop(key, None)
-
 
 def audit(args) -> int:
     from classroom.audit import report
@@ -168,7 +115,7 @@ def serve(args) -> int:
 
 
 def status(args) -> int:
-    from classroom.status import describe
+    from classroom.status_report import describe
 
     running, text = describe(args.state)
     print(text)
@@ -240,16 +187,6 @@ def release(args) -> int:
                 "(the English one is README.en.md), and its commands with no LAB_LANG set "
                 "(locale/default-language).", count=len(written.translated)))
     return 0
-
-
-def env_required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise ServerError(_(
-            "{name} is not set. Export it (INSTRUCTORS.md, section 1, \"Without Docker\"): "
-            "{name}=postgresql+psycopg2://mlflow:PASSWORD@HOST:5432/{database}; or try the server "
-            "out with --throwaway-postgres.", name=name, database="mlflow_auth" if "AUTH" in name else "mlflow"))
-    return value
 
 
 def one_line(exc: Exception) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grader.lab import DEFAULT_EXPERIMENT
+from labkit.lab import DEFAULT_EXPERIMENT
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()

@@ -19,7 +19,7 @@ import secrets
 from pathlib import Path
 
 from classroom.connection import read_env_file
-from classroom.provision import ensure_role
+from classroom.roles import ensure_role
 from classroom.server import signed_in_user
 from labkit.i18n import Domain
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classroom.connection import DEFAULT_EXPERIMENT, env_file, write_env_file
+from classroom.roles import ensure_role
 from classroom.roster import Student
 from labkit.i18n import Domain
 
@@ -53,24 +54,6 @@ def in_workspace(workspace: str):
             del os.environ["MLFLOW_WORKSPACE"]
         else:
             os.environ["MLFLOW_WORKSPACE"] = saved
-
-
-def ensure_role(auth, workspace: str, name: str, description: str, permissions) -> tuple[int, bool]:
-    """The id of the role ``name`` in ``workspace`` with ``permissions``; True if anything was added.
-    A new role gets ``description`` (a message, in the language spoken now)."""
-    role = next((r for r in auth.list_roles(workspace) if r.name == name), None)
-    granted, changed = set(), False
-    if role is None:
-        role = auth.create_role(workspace, name, str(description))
-        changed = True
-    else:
-        granted = {(p.resource_type, p.resource_pattern, p.permission)
-                   for p in auth.list_role_permissions(role.id)}
-    for permission in permissions:
-        if permission not in granted:
-            auth.add_role_permission(role.id, *permission)
-            changed = True
-    return role.id, changed
 
 
 @dataclass

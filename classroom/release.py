@@ -164,7 +164,7 @@ def student_code(root: Path, lang: str) -> dict[str, bytes]:
         return {}
     try:
         import babel.messages.pofile  # noqa: F401 - reads solutions/locale/<lang>.po
-        from labkit.maintainers import codegen, notebooks
+        from labkit.maintainers import codegen, markers, notebooks
         from labkit.maintainers.translation import TranslationError
     except ImportError as exc:
         raise ReleaseError(_("A release in {language} writes its code/ with Babel ({module} is missing): "
@@ -174,7 +174,7 @@ def student_code(root: Path, lang: str) -> dict[str, bytes]:
     try:
         scripts = {f"code/{name}": text.encode("utf-8") for name, text in codegen.scripts(solutions, lang).items()}
         books = {f"code/{name}": data for name, data in notebooks.student_notebooks(solutions, lang).items()}
-    except (TranslationError, codegen.MarkerError) as exc:
+    except (TranslationError, markers.MarkerError) as exc:
         raise ReleaseError(_("Not released: {problem}", problem=exc)) from None
     return {**scripts, **books}
 
@@ -233,7 +233,7 @@ def ignored(rel: str, pattern: str) -> bool:
 def solution_lines(root: Path = ROOT, lang: str = "en") -> set[str]:
     """Every code line of a TODO's solution in ``solutions/`` that ``code/`` does not hold, in
     English and, for a release in another language, in that language too."""
-    from labkit.maintainers.codegen import parse, student_version
+    from labkit.maintainers.markers import parse, student_version
 
     sources = {script: script.read_text(encoding="utf-8") for script in sorted((root / "solutions").glob("task*.py"))}
     held = {normal(line) for script in (root / "code").glob("*.py")

@@ -22,15 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from classroom.postgres import Cluster, PostgresError
-from classroom.server import ServerConfig, ServerProcess, refuse_if_taken
+from classroom.server import ServerConfig, ServerError, ServerProcess, refuse_if_taken
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
 
 
 def serve(args) -> int:
-    from classroom.commands import env_required
-
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if inherited ignored
     for name in ("SIGTERM", "SIGHUP"):  # `docker stop`, a closed terminal: clean up as on Ctrl-C
         if hasattr(signal, name):
@@ -122,3 +120,13 @@ def _no_interrupts():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def env_required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ServerError(_(
+            "{name} is not set. Export it (INSTRUCTORS.md, section 1, \"Without Docker\"): "
+            "{name}=postgresql+psycopg2://mlflow:PASSWORD@HOST:5432/{database}; or try the server "
+            "out with --throwaway-postgres.", name=name, database="mlflow_auth" if "AUTH" in name else "mlflow"))
+    return value

@@ -19,8 +19,9 @@ from classroom.backup import BackupError, take_backup
 from classroom.connection import env_file
 from classroom.messages import message_file
 from classroom.provision import (DEACTIVATED_DESCRIPTION, DEACTIVATED_ROLE, ROLE_NAME, Provisioner,
-                                 ensure_role, in_workspace)
+                                 in_workspace)
 from classroom.restore import Restorer
+from classroom.roles import ensure_role
 from classroom.roster import Student, check_username
 from labkit.i18n import Domain
 

@@ -29,7 +29,7 @@ from grader.errors import CannotGrade  # noqa: E402
 from grader.registry import TASKS  # noqa: E402
 from grader import render  # noqa: E402
 from grader.watch import watch  # noqa: E402
-from labkit.i18n import LANGUAGES, Domain, set_language, speak_argparse  # noqa: E402
+from labkit.i18n import LANGUAGES, Domain, early_language, set_language  # noqa: E402
 
 _, N_, _n = Domain("grader").functions()
 
@@ -43,12 +43,7 @@ def language_option(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: list[str] | None):
-    speak_argparse()  # usage:, options: and argparse's errors in the report's language
-    # --lang first, so that --help speaks it too (a wrong value is the full parser's to report)
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--lang")
-    known, _rest = early.parse_known_args(argv)
-    set_language(known.lang if known.lang in LANGUAGES else None)
+    early_language(argv)  # --lang first, so that --help and argparse's own words speak it too
     parser = argparse.ArgumentParser(
         prog="python grader/check.py",
         description=_("Grade the lab's TODOs from the tracking store (it is only read)."),

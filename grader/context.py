@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable
 
-from grader import lab
+from labkit import lab
 from grader.errors import Fail, quote
 from grader.models import ModelFiles, ModelNotLoadable
 from grader.store import Snapshot

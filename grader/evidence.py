@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from grader.errors import Fail, Waits, quote
-from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS, TAG_ERROR
+from labkit.lab import DEFAULT_EXPERIMENT, SCRIPTS, TAG_ERROR
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("grader").functions()

@@ -18,7 +18,7 @@ from requests.exceptions import RequestException
 
 from grader.checks import task_of
 from grader.hints import LAST_LEVEL
-from grader.lab import EXPERIMENTS
+from labkit.lab import EXPERIMENTS
 from labkit.store import hint_levels_file, sqlite_path
 
 TAG_PREFIX = "lab.hint_level."

@@ -1,10 +1,10 @@
 """Open the lab's tracking store for reading, and the few queries the checks make.
 
-Every store is read through ``MlflowClient``. The grader never writes to it: a local
-SQLite store is first copied with SQLite's backup API (a consistent snapshot, taken
-through a read-only connection) into a temporary folder, and the client reads the
-copy. A tracking server is asked /health first, with a short timeout, so a dead or
-hung server is reported in seconds.
+Every store is read through ``MlflowClient``. The grader never writes to it: labkit/store.py
+(``open_store``, asked once, as the task scripts ask it) checks the store and copies a local
+SQLite store with SQLite's backup API (a consistent snapshot, taken through a read-only
+connection) into a temporary folder, and the client reads the copy. A tracking server is
+asked /health first, with a short timeout, so a dead or hung server is reported in seconds.
 
 With a deadline (``as_of``, milliseconds), the Store hides what was made after it:
 runs, the models they logged, registered versions, their stages and aliases, by the
@@ -15,7 +15,6 @@ sees the same world.
 from __future__ import annotations
 
 import copy
-import os
 import sqlite3
 import tempfile
 from contextlib import contextmanager
@@ -27,16 +26,13 @@ from mlflow.exceptions import MlflowException
 from requests.exceptions import RequestException
 
 from grader.errors import CannotGrade
-from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS
+from labkit import store as lab_store
+from labkit.lab import DEFAULT_EXPERIMENT
 from labkit.i18n import Domain
-from labkit.store import StoreError, check_server, is_remote, sqlite_path, tracking_uri
 
 _, N_, _n = Domain("grader").functions()
 
 SERVER_HEALTH_TIMEOUT_S = 3.0  # a hung server is reported within 5 s
-SERVER_REQUEST_TIMEOUT_S = "10"
-SQLITE_HEADER = b"SQLite format 3\x00"
-FIRST_TASK = SCRIPTS["task1"]
 MAX_RESULTS = 1000
 
 
@@ -62,51 +58,41 @@ def open_store(uri: str | None = None, as_of: int | None = None, snapshot: Snaps
 
     ``as_of`` (milliseconds since the epoch) hides what was made after it. With ``snapshot``,
     a local store is copied into its file and read by its client (kept between grades)."""
-    uri = uri or tracking_uri()
-    if is_remote(uri):
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", SERVER_REQUEST_TIMEOUT_S)
-        try:
-            check_server(uri, timeout=SERVER_HEALTH_TIMEOUT_S)
-        except StoreError as exc:
-            raise CannotGrade(str(exc)) from None
-        yield connect(uri, uri, as_of=as_of)
-        return
-    db = sqlite_path(uri)
-    if db is None:  # another database (e.g. PostgreSQL): MLflow opens it as is
-        yield connect(uri, uri, as_of=as_of)
-        return
-    db = Path(os.path.abspath(db))
-    if snapshot is not None:
-        yield reopen(uri, db, snapshot, as_of)
-        return
     with tempfile.TemporaryDirectory(prefix="lab-grader-", ignore_cleanup_errors=True) as tmp:
-        copy = Path(tmp) / "snapshot.db"
-        snapshot_sqlite(db, copy)
-        store = connect(uri, "sqlite:///" + copy.as_posix(), store_folder=db.parent, as_of=as_of)
+        copy = snapshot.path if snapshot is not None else Path(tmp) / "snapshot.db"
+        try:
+            location = lab_store.open_store(uri, timeout=SERVER_HEALTH_TIMEOUT_S, snapshot=copy)
+        except lab_store.StoreError as exc:
+            raise CannotGrade(str(exc)) from None
+        if location.database is None:  # a server, or another database (e.g. PostgreSQL) as it is
+            yield connect(location.uri, location.read_uri, as_of=as_of)
+            return
+        if snapshot is not None:
+            yield reopen(location, snapshot, as_of)
+            return
+        store = connect(location.uri, location.read_uri, store_folder=location.folder, as_of=as_of)
         try:
             yield store
         finally:
             store.close()
 
 
-def reopen(uri: str, db: Path, snapshot: Snapshot, as_of: int | None) -> "Store":
-    """The store ``db`` copied into ``snapshot``'s file, read by its kept client (made on first use,
-    and again when the store's path or schema revision changed)."""
-    snapshot_sqlite(db, snapshot.path)
-    opened = (db, schema_revision(snapshot.path))
+def reopen(location: lab_store.Location, snapshot: Snapshot, as_of: int | None) -> "Store":
+    """The store copied into ``snapshot``'s file, read by its kept client (made on first use, and
+    again when the store's path or schema revision changed)."""
+    opened = (location.database, schema_revision(snapshot.path))
     if snapshot.client is None or snapshot.opened != opened:
         snapshot.client = None
-        store = connect(uri, "sqlite:///" + snapshot.path.as_posix(), store_folder=db.parent, as_of=as_of)
+        store = connect(location.uri, location.read_uri, store_folder=location.folder, as_of=as_of)
         snapshot.client, snapshot.opened = store.client, opened
         return store
     try:
-        store = Store(uri, snapshot.client, db.parent, as_of)
+        store = Store(location.uri, snapshot.client, location.folder, as_of)
         store.experiment(DEFAULT_EXPERIMENT)  # the first query: fail here, not in a check
         return store
     except Exception as exc:  # noqa: BLE001 - turned into one line that names the fix
         snapshot.client = None
-        raise cannot_grade_from(exc, uri, always=True) from exc
+        raise cannot_grade_from(exc, location.uri, always=True) from exc
 
 
 def schema_revision(db: Path) -> str | None:
@@ -118,57 +104,6 @@ def schema_revision(db: Path) -> str | None:
         return None
     finally:
         connection.close()
-
-
-def snapshot_sqlite(db: Path, copy: Path) -> None:
-    """Copy the lab's database into ``copy``, reading it only; CannotGrade if it is unusable."""
-    check_file(db)
-    try:
-        source = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
-        try:
-            target = sqlite3.connect(copy)
-            source.backup(target)
-            empty = target.execute("select count(*) from sqlite_master").fetchone()[0] == 0
-            target.close()
-        finally:
-            source.close()
-    except sqlite3.DatabaseError as exc:
-        raise CannotGrade(_(
-            "{db} cannot be read as a database ({error}). "
-            "Is it corrupt? `python -m labkit reset` backs it up and starts a fresh store.", db=db, error=exc,
-        )) from None
-    if empty:
-        raise CannotGrade(_("The tracking store {db} is empty. Did you run {script} yet?", db=db,
-                            script=FIRST_TASK))
-
-
-def check_file(db: Path) -> None:
-    """CannotGrade, with the fix, unless ``db`` is a readable SQLite file with something in it."""
-    try:
-        size = db.stat().st_size
-        with open(db, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        raise CannotGrade(_("No tracking store at {db}. Did you run {script} yet?", db=db,
-                            script=FIRST_TASK)) from None
-    except NotADirectoryError:
-        parent = next((p for p in db.parents if p.is_file()), db.parent)
-        raise CannotGrade(_(
-            "Cannot read {db}: {parent} is a file, not a folder. Is MLFLOW_TRACKING_URI right?",
-            db=db, parent=parent,
-        )) from None
-    except IsADirectoryError:
-        raise CannotGrade(_("{db} is a folder, not a database. Is MLFLOW_TRACKING_URI right?", db=db)) from None
-    except PermissionError:
-        raise CannotGrade(_("Cannot read {db}. Do you have permission to read that folder?", db=db)) from None
-    if size == 0:
-        raise CannotGrade(_("The tracking store {db} is empty. Did you run {script} yet?", db=db,
-                            script=FIRST_TASK))
-    if header != SQLITE_HEADER:
-        raise CannotGrade(_(
-            "{db} is not an SQLite database (corrupt?). "
-            "`python -m labkit reset` backs it up and starts a fresh store.", db=db,
-        ))
 
 
 def connect(shown_uri: str, read_uri: str, store_folder: Path | None = None,

@@ -6,7 +6,7 @@ from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail
 from grader.hints import nudge
-from grader.lab import (
+from labkit.lab import (
     DEFAULT_EXPERIMENT, EXPERIMENT_TASK1, LINEAR_REGRESSION, PARAM_MODEL_TYPE, PARAM_RANDOM_STATE,
     PARAM_TEST_SIZE, RUN_BASELINE, SCRIPTS, SPLIT_SEED, TEST_METRICS, TEST_SIZE, parse_param,
 )

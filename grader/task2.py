@@ -8,7 +8,7 @@ from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail
 from grader.hints import nudge
-from grader.lab import (
+from labkit.lab import (
     EXPERIMENT_TASK2, METRIC_TRAIN_TIME, MODEL_SEED, PARAM_MAX_DEPTH, PARAM_MIN_SAMPLES_LEAF,
     PARAM_N_ESTIMATORS, PARAM_RANDOM_STATE, RANDOM_FOREST, SCRIPTS, SWEEP_CONFIGS, SWEEP_TAGS,
     TEST_METRICS, parse_param, sweep_run_name,

@@ -12,7 +12,7 @@ from grader import evidence as ev
 from grader.checks import check
 from grader.errors import Fail, Waits
 from grader.hints import nudge
-from grader.lab import (
+from labkit.lab import (
     EXPERIMENT_TASK3, MODEL_NAME, MODEL_TYPES, PARAM_MODEL_TYPE, SCRIPTS, TEST_METRICS,
     TARGET, estimator_class, logged_hyperparams,
 )

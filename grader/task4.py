@@ -8,7 +8,7 @@ from grader import task3
 from grader.checks import check
 from grader.errors import Fail, Waits
 from grader.hints import nudge
-from grader.lab import (
+from labkit.lab import (
     ALIAS, EXPERIMENT_TASK3, EXPERIMENT_TASK4, METRIC_R2, METRIC_RMSE, METRIC_STAGING_RMSE,
     PARAM_MODEL_URI, REGISTERED_MODEL, RUN_REGISTRY, SCRIPTS, STAGING_URI, TAG_BEST_RUN,
 )

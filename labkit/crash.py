@@ -18,11 +18,11 @@ import traceback
 from pathlib import Path
 
 from labkit.i18n import Domain
+from labkit.lab import TAG_ERROR
 from labkit.store import database_down_message, server_down_message, server_hung_message
 
 _, N_, _n = Domain("labkit").functions()
 
-TAG_ERROR = "lab.error"  # equal to grader.lab.TAG_ERROR (test/test_contract.py)
 TAG_VALUE_MAX = 8000  # characters: the longest tag value MLflow 3 stores
 
 

@@ -194,6 +194,22 @@ def speak_argparse() -> None:
     argparse.ngettext = _argparse_ngettext
 
 
+def early_language(argv: list[str] | None = None) -> None:
+    """Speak the command line's ``--lang`` (``--lang es``, ``--lang=es``, before or after a
+    command) from now on, read before the command's parser is made so that its help texts speak
+    it too (``ui --lang es --help``), and argparse's own words (``usage:``, ``options:``, its
+    errors). No ``--lang``, or a missing or wrong value: the environment's language (the full
+    parser reports a wrong value). Every command of the lab reads its ``--lang`` early here.
+    """
+    import argparse
+
+    speak_argparse()
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
+    known, _rest = early.parse_known_args(argv)
+    set_language(known.lang if known.lang in LANGUAGES else None)
+
+
 def _argparse_gettext(message: str) -> str:
     return catalog("argparse").gettext(message)
 

@@ -1,23 +1,29 @@
-"""The one place that decides which tracking store the lab talks to.
+"""The one place that decides which tracking store the lab talks to, and opens and checks it.
 
 Local by default: ``mlflow.db`` at the repository root with artifacts in
 ``mlartifacts/`` beside it, whatever the current folder. ``MLFLOW_TRACKING_URI``
-overrides it (a shared ``mlflow server``).
+overrides it (a shared ``mlflow server``, or another database).
+
+``open_store`` is asked once, by the task scripts (``prepare_lab_store``, through
+``labkit.start``) and by the grader (grader/store.py): it checks the store (a server
+answers /health and takes the sign-in; a local file is an SQLite database) and says
+where to read it. The grader asks for a ``snapshot``: the local database copied through
+a read-only connection, so grading never writes to a student's store.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
 import sqlite3
-import urllib.error
-import urllib.request
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from grader import lab as names
+import requests
+
+from labkit import lab as names
 from labkit.i18n import Domain
 from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
 
@@ -103,21 +109,31 @@ def database_down_message(uri: str, detail: str = "") -> str:
 def check_server(uri: str, timeout: float = 5.0) -> None:
     """Raise StoreError unless the tracking server at ``uri`` answers /health in time."""
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
-            pass
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500:  # e.g. a proxy in front of MLflow whose upstream is not ready
-            raise StoreError(_(
-                "The tracking server at {uri} is not ready (HTTP {code} on /health). "
-                "Is it starting, or is its database down? Ask your instructor, then run this script again.",
-                uri=uri, code=exc.code)) from None
-        # any other answer: the server is up; sign-in is checked next
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
+        response = requests.get(uri.rstrip("/") + "/health", timeout=timeout)
+    except (requests.RequestException, ValueError) as exc:
         raise StoreError(_("The tracking server at {uri} does not answer ({reason}). "
                            "Is it running, and is {variable} right?",
-                           uri=uri, reason=reason, variable=ENV_URI)) from None
+                           uri=uri, reason=_reason(exc), variable=ENV_URI)) from None
+    if response.status_code >= 500:  # e.g. a proxy in front of MLflow whose upstream is not ready
+        raise StoreError(_(
+            "The tracking server at {uri} is not ready (HTTP {code} on /health). "
+            "Is it starting, or is its database down? Ask your instructor, then run this script again.",
+            uri=uri, code=response.status_code))
+    # any other answer: the server is up; sign-in is checked next
     check_sign_in(uri, timeout)
+
+
+def _reason(exc: BaseException) -> BaseException:
+    """The innermost error of a failed request, in the OS's words: ``[Errno 111] Connection
+    refused``, ``timed out`` (requests wraps it in urllib3's errors)."""
+    inner = exc
+    for _depth in range(10):
+        cause = (inner.__cause__ or getattr(inner, "reason", None)
+                 or next((a for a in inner.args if isinstance(a, BaseException)), None) or inner.__context__)
+        if not isinstance(cause, BaseException):
+            break
+        inner = cause
+    return inner
 
 
 def check_sign_in(uri: str, timeout: float = 5.0) -> None:
@@ -131,49 +147,48 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
     user = os.environ.get("MLFLOW_TRACKING_USERNAME")
     workspace = os.environ.get("MLFLOW_WORKSPACE")
     headers = {"X-MLFLOW-WORKSPACE": workspace} if workspace else {}
-    if user:
-        token = f"{user}:{os.environ.get('MLFLOW_TRACKING_PASSWORD', '')}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
-    url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default"
+    auth = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", "")) if user else None
+    url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/get-by-name"
     try:
-        urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout).close()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401 and user:
-            raise StoreError(_(
-                "The tracking server at {uri} did not accept user '{user}'. Are "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
-                uri=uri, user=user)) from None
-        if exc.code == 401:
-            raise StoreError(_(
-                "The tracking server at {uri} did not accept a client without a user name. Are "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
-                uri=uri)) from None
-        if exc.code == 403:
-            raise StoreError(_("User '{user}' may not use workspace '{workspace}' on {uri}. "
-                               "Is MLFLOW_WORKSPACE your own?",
-                               user=user, workspace=workspace, uri=uri)) from None
-        if exc.code == 404 and workspace and "workspace" in exc.read().decode(errors="replace").lower():
-            raise StoreError(_("{uri} has no workspace '{workspace}'. Is MLFLOW_WORKSPACE right?",
-                               uri=uri, workspace=workspace)) from None
-        if exc.code == 503:
-            raise StoreError(database_down_message(uri, _first_line_of_message(exc))) from None
-        if exc.code >= 500:
-            raise StoreError(_(
-                "The tracking server at {uri} fails (HTTP {code}: {detail}). "
-                "Ask your instructor to read its log, then run this script again.",
-                uri=uri, code=exc.code, detail=_first_line_of_message(exc))) from None
-    except OSError:
-        pass  # a server that stops answering now is reported by the client itself
+        response = requests.get(url, params={"experiment_name": "Default"}, headers=headers, auth=auth,
+                                timeout=timeout)
+    except (requests.RequestException, ValueError):
+        return  # a server that stops answering now is reported by the client itself
+    code = response.status_code
+    if code == 401 and user:
+        raise StoreError(_(
+            "The tracking server at {uri} did not accept user '{user}'. Are "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
+            uri=uri, user=user))
+    if code == 401:
+        raise StoreError(_(
+            "The tracking server at {uri} did not accept a client without a user name. Are "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
+            uri=uri))
+    if code == 403:
+        raise StoreError(_("User '{user}' may not use workspace '{workspace}' on {uri}. "
+                           "Is MLFLOW_WORKSPACE your own?",
+                           user=user, workspace=workspace, uri=uri))
+    if code == 404 and workspace and "workspace" in response.text.lower():
+        raise StoreError(_("{uri} has no workspace '{workspace}'. Is MLFLOW_WORKSPACE right?",
+                           uri=uri, workspace=workspace))
+    if code == 503:
+        raise StoreError(database_down_message(uri, _first_line_of_message(response)))
+    if code >= 500:
+        raise StoreError(_(
+            "The tracking server at {uri} fails (HTTP {code}: {detail}). "
+            "Ask your instructor to read its log, then run this script again.",
+            uri=uri, code=code, detail=_first_line_of_message(response)))
 
 
-def _first_line_of_message(error: urllib.error.HTTPError, limit: int = 160) -> str:
+def _first_line_of_message(response: requests.Response, limit: int = 160) -> str:
     """The first line of MLflow's JSON error message (or of the body), shortened."""
-    body = error.read().decode(errors="replace")
+    body = response.text
     try:
         body = json.loads(body).get("message", body)
     except (ValueError, AttributeError):
         pass
-    first = str(body).strip().splitlines()[0] if str(body).strip() else error.reason
+    first = str(body).strip().splitlines()[0] if str(body).strip() else response.reason
     return first if len(first) <= limit else first[: limit - 3] + "..."
 
 
@@ -195,22 +210,109 @@ def check_sqlite(db: Path) -> None:
         raise StoreError(_("{db} cannot be opened ({error}). Run `python -m labkit reset`?", db=db, error=exc))
 
 
+@dataclass(frozen=True)
+class Location:
+    """A store checked by ``open_store``, and where to read it."""
+
+    uri: str  # the store's URI, as configured (what messages show)
+    read_uri: str  # what to read: the URI itself, or its snapshot's
+    database: Path | None = None  # a local store's SQLite file
+    folder: Path | None = None  # a local store's folder: artifacts that moved are looked for beside it
+
+
+def open_store(uri: str | None = None, *, timeout: float = 5.0, snapshot: Path | None = None,
+               create: bool = False) -> Location:
+    """Check the store at ``uri`` (default: the lab's) and say where to read it; StoreError, one line
+    that names the fix, when it cannot be used.
+
+    - a tracking server: fail fast when it is down or hung, then /health and the sign-in;
+    - a local SQLite file: with ``snapshot``, it must hold something, and is copied into that file
+      through a read-only connection (the grader reads the copy); else it is checked if it exists,
+      and with ``create`` made with the lab's experiments (the task scripts);
+    - another database (e.g. PostgreSQL): MLflow opens it as it is.
+    """
+    uri = uri or tracking_uri()
+    if is_remote(uri):
+        fail_fast_on_dead_servers()
+        check_server(uri, timeout=timeout)
+        return Location(uri, uri)
+    db = sqlite_path(uri)
+    if db is None:
+        return Location(uri, uri)
+    if snapshot is not None:
+        db = Path(os.path.abspath(db))
+        snapshot_sqlite(db, snapshot)
+        return Location(uri, "sqlite:///" + snapshot.as_posix(), db, db.parent)
+    if db.exists():
+        check_sqlite(db)
+    if create:
+        _create_local_store(uri)
+    return Location(uri, uri, db, db.parent)
+
+
 def prepare_lab_store(create: bool = True) -> str:
     """Check the lab's store, create it and the lab's experiments if needed; return its URI.
 
     It does not point MLflow at the store: a task script does that itself, visibly, with
     ``mlflow.set_tracking_uri(labkit.start(...))``.
     """
-    uri = tracking_uri()
     fail_fast_on_dead_servers()
-    if is_remote(uri):
-        check_server(uri)
-    elif (db := sqlite_path(uri)) is not None:
-        if db.exists():
-            check_sqlite(db)
-        if create:
-            _create_local_store(uri)
-    return uri
+    return open_store(create=create).uri
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+FIRST_TASK = names.SCRIPTS["task1"]
+
+
+def snapshot_sqlite(db: Path, copy: Path) -> None:
+    """Copy the lab's database into ``copy``, reading it only; StoreError if it is unusable."""
+    check_readable(db)
+    try:
+        source = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(copy)
+            source.backup(target)
+            empty = target.execute("select count(*) from sqlite_master").fetchone()[0] == 0
+            target.close()
+        finally:
+            source.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_(
+            "{db} cannot be read as a database ({error}). "
+            "Is it corrupt? `python -m labkit reset` backs it up and starts a fresh store.", db=db, error=exc,
+        )) from None
+    if empty:
+        raise StoreError(_("The tracking store {db} is empty. Did you run {script} yet?", db=db,
+                           script=FIRST_TASK))
+
+
+def check_readable(db: Path) -> None:
+    """StoreError, with the fix, unless ``db`` is a readable SQLite file with something in it."""
+    try:
+        size = db.stat().st_size
+        with open(db, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        raise StoreError(_("No tracking store at {db}. Did you run {script} yet?", db=db,
+                           script=FIRST_TASK)) from None
+    except NotADirectoryError:
+        parent = next((p for p in db.parents if p.is_file()), db.parent)
+        raise StoreError(_(
+            "Cannot read {db}: {parent} is a file, not a folder. Is MLFLOW_TRACKING_URI right?",
+            db=db, parent=parent,
+        )) from None
+    except IsADirectoryError:
+        raise StoreError(_("{db} is a folder, not a database. Is MLFLOW_TRACKING_URI right?", db=db)) from None
+    except PermissionError:
+        raise StoreError(_("Cannot read {db}. Do you have permission to read that folder?", db=db)) from None
+    if size == 0:
+        raise StoreError(_("The tracking store {db} is empty. Did you run {script} yet?", db=db,
+                           script=FIRST_TASK))
+    if header != SQLITE_HEADER:
+        raise StoreError(_(
+            "{db} is not an SQLite database (corrupt?). "
+            "`python -m labkit reset` backs it up and starts a fresh store.", db=db,
+        ))
 
 
 def _create_local_store(uri: str) -> None:

@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT))  # classroom/ is run from the repository
 from classroom.connection import read_env_file  # noqa: E402
 from classroom.postgres import Cluster, free_port  # noqa: E402
 from classroom.server import ServerConfig, ServerProcess  # noqa: E402
+from labkit.lab import SCRIPT_FILES  # noqa: E402
 
 CODE_DIR, SOLUTIONS_DIR = ROOT / "code", ROOT / "solutions"
-SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
+SCRIPTS = list(SCRIPT_FILES.values())
 STUDENTS = ["complete", "partial", "untouched", "typed", "empty", "evil"]
 WITHOUT_EMAIL = {"empty"}
 
@@ -96,7 +97,7 @@ def log_evil_student(env: dict[str, str], marker: Path) -> None:
 import mlflow
 from sklearn.linear_model import LinearRegression
 from mlflow.models import infer_signature
-from grader import lab
+from labkit import lab
 
 split = lab.split_data()
 signature = infer_signature(split.X_test.head(5), [0.0] * 5)

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import zygote
 
-from labkit.maintainers.codegen import render
+from labkit.maintainers.markers import render
 from labkit.commands.net import free_port  # noqa: F401 - the one free_port, for the tests too
+from labkit.lab import SCRIPT_FILES
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
 # The class world (a real PostgreSQL and `mlflow server` with six students' work) is built
@@ -27,12 +28,7 @@ from classroom_world import classroom, gradebook  # noqa: E402,F401
 # its child's environment), whatever the language of the machine that runs it.
 os.environ["LAB_LANG"] = "en"
 
-TASK_SCRIPTS = {
-    "task1": "task1_baseline.py",
-    "task2": "task2_sweep.py",
-    "task3": "task3_compare.py",
-    "task4": "task4_registry.py",
-}
+TASK_SCRIPTS = SCRIPT_FILES
 
 
 def run_python(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 180,

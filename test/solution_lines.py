@@ -15,7 +15,7 @@ import re
 import tokenize
 from functools import lru_cache
 
-from labkit.maintainers.codegen import parse
+from labkit.maintainers.markers import parse
 from labkit.paths import SOLUTIONS_DIR
 
 CODE = re.compile(r"[A-Za-z_]\w*\s*[=(.\[]")  # a line worth counting does something: a call, an assignment...

@@ -18,7 +18,7 @@ import pytest
 
 from grader.registry import todo_ids
 from labkit.maintainers import guides
-from labkit.maintainers.codegen import MarkerError, render
+from labkit.maintainers.markers import MarkerError, render
 from labkit.paths import ROOT
 
 GENERATE = guides.COMMAND

@@ -14,7 +14,7 @@ from conftest import CODE_DIR
 from test_grader_support import run_check
 
 from grader.deadline import BadDeadline, parse_deadline, shown
-from grader.lab import ALIAS, EXPERIMENT_TASK3, METRIC_R2, MODEL_NAME, REGISTERED_MODEL
+from labkit.lab import ALIAS, EXPERIMENT_TASK3, METRIC_R2, MODEL_NAME, REGISTERED_MODEL
 from grader.registry import todo_ids
 from test_grader import load_schema
 

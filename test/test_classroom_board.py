@@ -16,7 +16,7 @@ from classroom_world import ROOT, write_roster
 
 from classroom.board import FAIL, NOT_STARTED, PASS, SKIP, cells, stuck_on_most
 from classroom.board_changes import fingerprint, started_tasks
-from grader import lab
+from labkit import lab
 from grader.checks import task_of
 from grader.registry import todo_ids
 

@@ -3,7 +3,7 @@
 import pytest
 
 from grader.registry import todo_ids
-from labkit.maintainers import codegen
+from labkit.maintainers import codegen, markers
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
 
@@ -23,7 +23,7 @@ def test_code_folder_matches_what_the_generator_makes(tmp_path):
 
 
 def test_the_todo_ids_are_exactly_those_the_grader_checks():
-    ids = [i for path in solution_sources() for i in codegen.todo_ids(path.read_text(encoding="utf-8"))]
+    ids = [i for path in solution_sources() for i in markers.todo_ids(path.read_text(encoding="utf-8"))]
     assert ids == todo_ids()
 
 
@@ -45,14 +45,14 @@ def test_the_students_copy_says_it_is_theirs():
 
 def test_reverting_nothing_gives_the_solution_without_markers():
     source = (SOLUTIONS_DIR / "task1_baseline.py").read_text(encoding="utf-8")
-    rendered = codegen.render(source, revert=set())
+    rendered = markers.render(source, revert=set())
     assert "BEGIN TODO" not in rendered and "todo(" not in rendered.replace("import todo", "")
     assert "mlflow.set_experiment(EXPERIMENT_NAME)" in rendered
 
 
 def test_reverting_one_todo_touches_only_that_region():
     source = (SOLUTIONS_DIR / "task1_baseline.py").read_text(encoding="utf-8")
-    rendered = codegen.render(source, revert={"1.3"})
+    rendered = markers.render(source, revert={"1.3"})
     assert 'todo("1.3")' in rendered
     assert 'mlflow.log_param("model_type", MODEL_TYPE)' not in rendered
     assert 'mlflow.log_metric("rmse", rmse)' in rendered  # 1.4 is still solved
@@ -82,20 +82,20 @@ it()
     ],
 )
 def test_malformed_markers_stop_the_generator_with_the_line(source, message):
-    with pytest.raises(codegen.MarkerError, match=message):
-        codegen.render(source, name="bad.py")
+    with pytest.raises(markers.MarkerError, match=message):
+        markers.render(source, name="bad.py")
 
 
 def test_the_generator_command_fails_loudly_on_a_bad_solution(tmp_path, capsys):
     bad = tmp_path / "solutions"
     bad.mkdir()
     (bad / "task9_bad.py").write_text("# BEGIN TODO 9.1: a\nx()\n", encoding="utf-8")
-    with pytest.raises(codegen.MarkerError):
+    with pytest.raises(markers.MarkerError):
         codegen.generate(solutions=bad, out=tmp_path / "code")
 
 
 def test_a_good_region_becomes_a_todo_comment_and_a_stub():
-    assert codegen.render(GOOD) == 'x = 1\n# TODO 9.1: Do it.\n#   Hint: it()\ntodo("9.1")\n'
+    assert markers.render(GOOD) == 'x = 1\n# TODO 9.1: Do it.\n#   Hint: it()\ntodo("9.1")\n'
 
 
 # ------------------------------------------------------------------ the scripts in Spanish
@@ -134,8 +134,8 @@ def test_a_spanish_script_is_the_english_program_with_spanish_texts(script):
     english = (CODE_DIR / script).read_text(encoding="utf-8")
     english_solution = (SOLUTIONS_DIR / script).read_text(encoding="utf-8")
     assert script_texts.program(spanish()[script]) == script_texts.program(english)
-    assert (script_texts.program(codegen.render(spanish_solutions()[script], revert=set()))
-            == script_texts.program(codegen.render(english_solution, revert=set())))
+    assert (script_texts.program(markers.render(spanish_solutions()[script], revert=set()))
+            == script_texts.program(markers.render(english_solution, revert=set())))
     english_comments = {c for c in re.findall(r"#.*", english) if len(c) > 12}
     assert not english_comments & set(re.findall(r"#.*", spanish()[script])), "an English comment is left"
 

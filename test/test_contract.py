@@ -1,9 +1,11 @@
 """Do the task scripts keep the contract the grader relies on, and read like MLflow's examples?
 
-- the constants at the top of each solution hold what grader/lab.py looks for;
+- the constants at the top of each solution hold what labkit/lab.py looks for;
 - every TODO's text, in English and in Spanish, names the exact strings and constants it needs;
 - the lab's own package stays small in a script: few calls into it, none that logs to
   MLflow on the student's behalf (the crash note aside);
+- the lab's import rules hold (import-linter's contracts in pyproject.toml: dependencies one
+  way, what a script loads apart from the commands and tools, no import circle);
 - nothing in the lab tunes the interpreter (garbage collector, import order).
 """
 
@@ -16,24 +18,19 @@ import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 from grader.registry import all_checks, todo_ids
 
 import labkit
-from grader import lab
-from labkit import crash
+from labkit import lab
 from labkit.maintainers import codegen
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 from test_fading import todo_texts as comments_of  # the one reader of a script's TODO comments
 
-SCRIPTS = {
-    "task1": "task1_baseline.py",
-    "task2": "task2_sweep.py",
-    "task3": "task3_compare.py",
-    "task4": "task4_registry.py",
-}
+SCRIPTS = lab.SCRIPT_FILES
 LAB_PACKAGE = "labkit"
 LIBRARIES = ("mlflow", "sklearn", "pandas")
 MAX_LAB_CALLS = 5  # per student script, besides the TODO stubs (issue 11)
@@ -136,15 +133,11 @@ def test_the_scripts_constants_are_the_names_the_grader_looks_for(task):
     for name, expected in {**DATA_CONSTANTS, **EXPECTED_CONSTANTS[task]}.items():
         assert name in found, f"{SCRIPTS[task]} has no constant {name} at its top"
         assert found[name] == expected, (
-            f"{SCRIPTS[task]}: {name} = {found[name]!r}, but grader/lab.py expects {expected!r}")
+            f"{SCRIPTS[task]}: {name} = {found[name]!r}, but labkit/lab.py expects {expected!r}")
 
 
 def test_the_task3_models_are_named_after_their_model_types_in_the_graders_order():
     assert list(constants(SCRIPTS["task3"])["MODELS"]) == list(lab.MODEL_TYPES)
-
-
-def test_the_crash_note_uses_the_graders_tag():
-    assert crash.TAG_ERROR == lab.TAG_ERROR
 
 
 def logged_figures(script: str) -> set[str]:
@@ -311,43 +304,35 @@ def test_a_script_imports_the_libraries_first_and_the_lab_last(script):
 
 # ------------------------------------------------------------ what the lab's calls may do
 
-def modules_a_script_loads() -> set[Path]:
-    """The lab's modules that `import labkit` loads, following its imports from __init__.py."""
-    package = ROOT / LAB_PACKAGE
-    seen: set[Path] = set()
-    pending = [package / "__init__.py"]
-    while pending:
-        path = pending.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
-            module = node.module if isinstance(node, ast.ImportFrom) else None
-            if module and node.level == 0 and module.split(".")[0] == LAB_PACKAGE:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names if a.name.split(".")[0] == LAB_PACKAGE]
-            for name in names:
-                parts = name.split(".")[1:]
-                if not parts:
-                    continue  # `from labkit import x`: x is listed on its own
-                target = package.joinpath(*parts)
-                for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-                    if candidate.exists():
-                        pending.append(candidate)
-    return seen
+def import_contract(contract_id: str) -> dict:
+    """One of import-linter's contracts, as pyproject.toml writes it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return next(c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == contract_id)
 
 
-STUDENT_PART = {"__init__.py", "task.py", "todo.py", "plots.py", "crash.py", "store.py",
-                "paths.py", "tracking.py", "i18n.py"}  # i18n: the lines a script prints, in the student's language
+def test_the_import_rules_hold():
+    """import-linter's contracts: classroom -> grader -> labkit one way, a script loads nothing of
+    the commands or the maintainers' tools, labkit/lab.py imports nothing of the lab, no import
+    circle between the modules of a package (imports inside functions too)."""
+    lint = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    result = subprocess.run([sys.executable, "-c", lint, "--no-cache", "--no-logo"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What a script loads: every module of labkit but its commands (its subpackages and __main__).
+STUDENT_PART = {module.split(".")[1] + ".py" for module in import_contract("student-part")["source_modules"]}
+
+
+def test_the_student_part_is_every_module_of_labkit_outside_its_commands_and_tools():
+    """A new module of labkit is either the student's (in the contract's list, so held apart from
+    the commands and checked below for writes to MLflow) or a command's (in labkit/commands/)."""
+    files = {path.name for path in (ROOT / LAB_PACKAGE).glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert STUDENT_PART == files
+
+
 LOGGING = re.compile(r"^(log_\w+|set_tags?|start_run|create_run|register_model|"
                      r"set_registered_model_alias|set_terminated|delete_\w+)$")
-
-
-def test_a_script_loads_only_the_student_part_of_the_lab():
-    loaded = {path.relative_to(ROOT / LAB_PACKAGE).as_posix() for path in modules_a_script_loads()}
-    assert loaded == STUDENT_PART, "import labkit should load the student's part only"
 
 
 def test_the_maintainers_tools_live_apart_from_what_a_script_imports():
@@ -356,7 +341,7 @@ def test_the_maintainers_tools_live_apart_from_what_a_script_imports():
         assert (package / "maintainers" / tool).is_file() and not (package / tool).exists(), tool
 
 
-@pytest.mark.parametrize("module", sorted(STUDENT_PART - {"crash.py"}))
+@pytest.mark.parametrize("module", sorted(STUDENT_PART - {"crash.py"} | {"__init__.py"}))
 def test_no_lab_function_a_script_calls_logs_to_mlflow(module):
     """The crash note (crash.py) is the one lab code that writes to a run."""
     tree = ast.parse((ROOT / LAB_PACKAGE / module).read_text(encoding="utf-8"))

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from grader import lab
+from labkit import lab
 from labkit import plots
 from labkit.maintainers import generate_data
 from labkit.paths import DATA_FILE
@@ -25,7 +25,7 @@ def test_the_data_has_the_documented_columns_and_no_gaps():
 
 
 def test_every_copy_of_the_noise_level_is_the_generators():
-    """The scripts print it (labkit.plots) and the grader reasons with it (grader/lab.py)."""
+    """The scripts print it (labkit.plots) and the grader reasons with it (labkit/lab.py)."""
     assert plots.NOISE_SD_MS == lab.NOISE_SD_MS == generate_data.NOISE_SD_MS
 
 
@@ -35,7 +35,7 @@ def test_the_grader_and_the_scripts_read_the_same_file():
 
 @pytest.mark.parametrize("seed", list(range(10)))
 def test_r2_ranks_linear_below_forest_below_boosting(seed):
-    """With task 3's hyperparameters (held equal to grader/lab.py by test_contract.py)."""
+    """With task 3's hyperparameters (held equal to labkit/lab.py by test_contract.py)."""
     split = lab.split_data(random_state=seed)
     r2 = {}
     for model_type, hyperparams in lab.DEFAULT_HYPERPARAMS.items():

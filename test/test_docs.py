@@ -372,7 +372,7 @@ def test_each_task_ends_with_a_ui_question_whose_answer_is_true_of_the_labs_data
     names), and each shows its screenshot."""
     from sklearn.linear_model import LinearRegression
 
-    from grader import lab
+    from labkit import lab
 
     answers = ui_answers(guide)
     assert sorted(answers) == [1, 2, 3, 4], f"{guide.name}: a task's section has no <details> answer"

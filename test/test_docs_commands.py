@@ -290,7 +290,7 @@ def test_the_guides_models_serve_is_the_labs_and_answers_the_request_checks(solu
     serve the staged model well enough for `python test/test_requests.py` to pass."""
     from labkit.commands.serving import DEFAULT_PORT, serve_command
 
-    from grader.lab import STAGING_URI
+    from labkit.lab import STAGING_URI
 
     (export,) = set(of_kind("tracking-uri"))
     (serve,) = set(of_kind("models-serve"))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.maintainers import codegen, translation
+from labkit.maintainers import codegen, markers, translation
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
 FADED_TASKS = ("2", "3", "4")  # task 1 is the worked example: its texts show the calls' shapes
@@ -71,7 +71,7 @@ def solution_bodies(solutions: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
     out = {}
     for path in sorted(solutions.glob("task*.py")):
         source = path.read_text(encoding="utf-8")
-        for region in codegen.parse(source.splitlines(keepends=True), str(path)):
+        for region in markers.parse(source.splitlines(keepends=True), str(path)):
             out[region.todo_id] = region.solution
     return out
 
@@ -267,7 +267,7 @@ def test_each_task2_hint_names_one_mlflow_function_and_the_command_that_document
     import mlflow
 
     texts = {i: t for i, t in shown(lang=lang).items() if i.startswith("2.")}
-    assert sorted(texts) == codegen.todo_ids((SOLUTIONS_DIR / "task2_sweep.py").read_text(encoding="utf-8"))
+    assert sorted(texts) == markers.todo_ids((SOLUTIONS_DIR / "task2_sweep.py").read_text(encoding="utf-8"))
     for todo_id, text in texts.items():
         hint = text.split("Hint:" if lang == "en" else "Pista:", 1)[1]
         documented = HELP.findall(hint)
@@ -316,7 +316,7 @@ def test_the_measure_finds_a_solution_line_a_text_gives_away(tmp_path):
         ")\n"
         "# END TODO 9.2\n", encoding="utf-8")
     bodies = solution_bodies(folder)
-    texts = {i: t for i, t in todo_texts(codegen.student_version(
+    texts = {i: t for i, t in todo_texts(markers.student_version(
         (folder / "task9_probe.py").read_text(encoding="utf-8"))).items()}
     gave = [line for line in bodies["9.1"] if (n := meaningful(line)) and contains(text_tokens(texts["9.1"]), n)]
     assert gave == ['mlflow.log_params({"a": 1})\n']

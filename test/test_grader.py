@@ -13,7 +13,7 @@ from conftest import CODE_DIR, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore
 from test_grader_support import grade_results, run_check
 
 from grader.registry import CHECKS, all_checks, dependents_of, todo_ids
-from labkit.maintainers.codegen import todo_ids as marked_ids
+from labkit.maintainers.markers import todo_ids as marked_ids
 
 TODOS = len(todo_ids())
 

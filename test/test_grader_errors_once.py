@@ -16,7 +16,7 @@ from test_grader_support import run_check
 
 from grader.core import FAIL, PASS, SKIP, CheckResult, Report
 from grader.errors import first_sentence, quote, quoted_in, quoting
-from labkit.maintainers.codegen import render
+from labkit.maintainers.markers import render
 
 TRUSTED_LINE = re.compile(r"^\s*skops_trusted_types=SKOPS_TRUSTED_TYPES,.*\n", re.MULTILINE)
 MLFLOW_START = "The saved sklearn model references untrusted types"

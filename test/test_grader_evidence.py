@@ -12,7 +12,7 @@ from test_grader_support import (  # noqa: F401 - task3_* are fixtures
     failing, grade_results, run_with, task3_copy, task3_store,
 )
 
-from grader import lab
+from labkit import lab
 from grader.core import FAIL, PASS, SKIP
 
 SPLIT_RUN_HINT = "inside one `with mlflow.start_run(...)` block"

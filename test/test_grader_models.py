@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_grader_support import grade_results, run_snippet, run_with
 
-from grader import lab
+from labkit import lab
 from grader.models import ModelFiles, ModelNotLoadable
 
 LOG_WITH_CLOUDPICKLE = """

@@ -14,7 +14,7 @@ from test_grader_support import (  # noqa: F401 - task3_* are fixtures
     failing, grade_results, run_snippet, run_with, statuses, task3_copy, task3_store,
 )
 
-from grader import lab
+from labkit import lab
 from grader.core import FAIL, PASS, SKIP
 from grader.registry import todo_ids
 

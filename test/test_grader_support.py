@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore, run_python
 
-from labkit.maintainers.codegen import render
+from labkit.maintainers.markers import render
 
 CHECK_PY = ROOT / "grader" / "check.py"
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN TODO (?P<id>\d+\.\d+):")

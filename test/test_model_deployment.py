@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader import lab as names
+from labkit import lab as names
 from labkit.paths import ROOT
 from labkit.commands.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, free_port, port_is_free, server_gone,

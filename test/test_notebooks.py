@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from labkit.maintainers import codegen, notebooks
+from labkit.maintainers import codegen, markers, notebooks
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 from grader.registry import todo_ids
 
@@ -74,7 +74,7 @@ def test_generation_is_deterministic():
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_each_notebook_runs_the_same_program_as_its_script(script):
     stem = script.removesuffix(".py")
-    solution = codegen.render((SOLUTIONS_DIR / script).read_text(encoding="utf-8"), revert=set())
+    solution = markers.render((SOLUTIONS_DIR / script).read_text(encoding="utf-8"), revert=set())
     student = (CODE_DIR / script).read_text(encoding="utf-8")
     assert program(code_of(read(SOLUTIONS_DIR / f"{stem}.ipynb"))) == program(solution)
     assert program(code_of(read(CODE_DIR / f"{stem}.ipynb"))) == program(student)

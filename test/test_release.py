@@ -32,7 +32,7 @@ from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, free_port
 
 from grader.registry import todo_ids
 from labkit.maintainers import codegen, notebooks, script_texts, translation
-from labkit.maintainers.codegen import parse, student_version
+from labkit.maintainers.markers import parse, student_version
 
 # Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_release")

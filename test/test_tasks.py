@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore
 
-from grader import lab
+from labkit import lab
 
 CONTEXT_TAG = "mlflow.data.context"  # the tag MLflow puts on a run's dataset input
 
@@ -213,8 +213,8 @@ def test_untouched_task1_logs_what_it_can_into_default(lab_store):
 def copy_of_the_lab(tmp_path: Path) -> Path:
     """A copy of the lab in a temporary folder, to exercise the default store safely."""
     repo = tmp_path / "lab"
-    for package in ("labkit", "grader"):  # labkit.start() creates the experiments grader/lab.py names
-        shutil.copytree(ROOT / package, repo / package, ignore=shutil.ignore_patterns("__pycache__"))
+    # labkit alone: the scripts need nothing of the grader (labkit/lab.py names the experiments)
+    shutil.copytree(ROOT / "labkit", repo / "labkit", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", repo / "solutions", ignore=shutil.ignore_patterns("*.ipynb"))
     (repo / "data").mkdir()
     shutil.copy(ROOT / "data" / "devops_metrics.csv", repo / "data")

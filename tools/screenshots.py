@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import lab  # noqa: E402
+from labkit import lab  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -42,7 +42,7 @@ localStorage.setItem('mlflow.workflowType_v1', '"machine_learning"');
 localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
 localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');
 """
-SOLUTIONS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
+SOLUTIONS = list(lab.SCRIPT_FILES.values())
 WAIT_MS = 30_000
 # The UI keeps polling some pages, so "no requests for 500 ms" may never come: wait that
 # long at most for it, then capture the page as it is.
@@ -361,7 +361,7 @@ def data_figure(out: Path) -> Path:
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from grader.lab import DATA_FILE, FEATURES, TARGET
+    from labkit.lab import DATA_FILE, FEATURES, TARGET
 
     df = pd.read_csv(DATA_FILE)
     fig, axes = plt.subplots(1, len(FEATURES), figsize=(16, 3.4), sharey=True)

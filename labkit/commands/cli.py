@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from labkit import i18n
+from labkit.lab import SCRIPT_FILES
 from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.tracking import ui_answers, ui_record
@@ -26,7 +27,7 @@ from labkit.store import (
 
 _, N_, _n = i18n.Domain("labkit").functions()
 
-TASK_SCRIPTS = ["task1_baseline.py", "task2_sweep.py", "task3_compare.py", "task4_registry.py"]
+TASK_SCRIPTS = list(SCRIPT_FILES.values())
 
 
 UI_PORT_IF_TAKEN = 5050  # what to suggest when 5000 is taken: the model server uses 5001
@@ -238,17 +239,6 @@ def cmd_data(args) -> int:
     return 0
 
 
-def early_language(argv: list[str] | None) -> None:
-    """Speak ``--lang`` already in the help texts (``ui --lang es --help``), argparse's own words
-    too (``usage:``, ``options:``, its errors); parsed again after."""
-    i18n.speak_argparse()
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--lang", nargs="?")  # a missing value: the real parser says so
-    known, _rest = early.parse_known_args(argv)
-    if known.lang in i18n.LANGUAGES:
-        i18n.set_language(known.lang)
-
-
 def add_lang(parser: argparse.ArgumentParser) -> None:
     """``--lang es|en``, before or after the command (absent: the environment's language)."""
     parser.add_argument("--lang", choices=list(i18n.LANGUAGES), default=argparse.SUPPRESS,
@@ -285,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    early_language(argv)
+    i18n.early_language(argv)
     args = build_parser().parse_args(argv)
     i18n.set_language(getattr(args, "lang", None))
     os.environ.setdefault("PYTHONUTF8", "1")

@@ -24,9 +24,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from grader.lab import FEATURES, STAGING_URI
+from labkit.lab import FEATURES, STAGING_URI
 from labkit import i18n
-from labkit.commands.cli import add_lang, early_language
+from labkit.commands.cli import add_lang
+from labkit.i18n import early_language
 from labkit.commands.serving import DEFAULT_PORT, HOST, SCENARIOS, ping
 
 _, N_, _n = i18n.Domain("labkit").functions()
@@ -286,14 +287,14 @@ def load_in_process_model(tracking_uri: str):
     """The staged model loaded in this process, as task 4 loads it."""
     import mlflow
 
-    from grader import lab as names
+    from labkit import lab as names
 
     mlflow.set_tracking_uri(tracking_uri)
     return mlflow.pyfunc.load_model(names.STAGING_URI)
 
 
 def run_checks(url: str, tracking_uri: str) -> list[Check]:
-    from grader.lab import split_data
+    from labkit.lab import split_data
 
     checks = []
     try:

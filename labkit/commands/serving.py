@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from grader import lab as names
+from labkit import lab as names
 from labkit.commands.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
     HOST, free_port, port_is_free, server_gone, start_group, stop_group,
 )

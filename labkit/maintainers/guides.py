@@ -27,7 +27,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from labkit.maintainers.codegen import BEGIN, MarkerError
+from labkit.maintainers.markers import BEGIN, MarkerError
 from labkit.paths import ROOT, SOLUTIONS_DIR
 
 COMMAND = "python -m labkit generate"

@@ -29,8 +29,15 @@ import re
 import sys
 from pathlib import Path
 
-from labkit.maintainers.codegen import MarkerError, render, student_version
-from labkit.maintainers.translation import LANGUAGES, TranslationError, message, sources
+from labkit.maintainers.markers import MarkerError, render, student_version
+from labkit.maintainers.translation import (
+    LANGUAGES,
+    SOLUTION_INTRO,
+    STUDENT_INTRO,
+    TranslationError,
+    message,
+    sources,
+)
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
 
 COMMAND = "python -m labkit generate"  # writes code/ and these notebooks
@@ -41,18 +48,6 @@ METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
-
-STUDENT_INTRO = (
-    "This is your copy of the task as a notebook: fill in the TODOs, run the cells "
-    "from the top (Run All), then grade from a terminal at the repository root:\n\n"
-    "```\npython grader/check.py {task}\n```\n\n"
-    "The notebook logs to the lab's store wherever Jupyter was started. "
-    "The script `code/{script}` is the same task."
-)
-SOLUTION_INTRO = (
-    "The solution of the task as a notebook, generated from `solutions/{script}` "
-    "by `{command}`. Grade with `python grader/check.py {task}`."
-)
 
 
 def split_cells(text: str) -> tuple[str, list[tuple[str, str]]]:

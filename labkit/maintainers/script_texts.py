@@ -19,7 +19,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Callable
 
-from labkit.maintainers.codegen import BEGIN, parse
+from labkit.maintainers.markers import BEGIN, parse
 
 TRANSLATED_CALLS = {"print", "labkit.start"}  # their string arguments are the script's own lines
 CELL = re.compile(r"^(?P<head>\s*# %%)(?P<title>.*)$")

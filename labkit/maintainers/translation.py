@@ -32,6 +32,7 @@ import re
 import sys
 from pathlib import Path
 
+from labkit.maintainers.markers import student_version
 from labkit.maintainers.script_texts import WIDTH, TranslationError, fields, texts
 from labkit.paths import ROOT, SOLUTIONS_DIR
 
@@ -39,6 +40,20 @@ LANGUAGES = ("es",)  # besides English, the language the solutions are written i
 LANGUAGE_NAMES = {"es": "Spanish (Latin America)"}
 UPDATE = "python -m labkit.maintainers.translation update"
 HINT = {"en": "Hint:", "es": "Pista:"}
+
+# The notebooks' introductions (labkit/maintainers/notebooks.py shows them), translated by
+# the same catalog as the scripts' texts: here, so that the catalog needs nothing of the notebooks.
+STUDENT_INTRO = (
+    "This is your copy of the task as a notebook: fill in the TODOs, run the cells "
+    "from the top (Run All), then grade from a terminal at the repository root:\n\n"
+    "```\npython grader/check.py {task}\n```\n\n"
+    "The notebook logs to the lab's store wherever Jupyter was started. "
+    "The script `code/{script}` is the same task."
+)
+SOLUTION_INTRO = (
+    "The solution of the task as a notebook, generated from `solutions/{script}` "
+    "by `{command}`. Grade with `python grader/check.py {task}`."
+)
 
 NOTES = {  # the translator's note on each kind of text (the catalog's "#." lines)
     "docstring": "the script's docstring; its first line is the notebook's title",
@@ -131,15 +146,13 @@ def extract(solutions: Path = SOLUTIONS_DIR):
     """Every text of the solutions (and the notebooks' introductions) as a Babel template."""
     from babel.messages.catalog import Catalog
 
-    from labkit.maintainers import notebooks
-
     template = Catalog(project="mlflow-tracking-lab solutions")
     for path in sorted(solutions.glob("task*.py")):
         for text in texts(path.read_text(encoding="utf-8"), str(path)):
             template.add(text.english, locations=[(f"{solutions.name}/{path.name}", text.line)],
                          auto_comments=[NOTES[text.kind]])
-    for constant in ("STUDENT_INTRO", "SOLUTION_INTRO"):
-        template.add(getattr(notebooks, constant), auto_comments=[NOTES["notebook"]],
+    for intro in (STUDENT_INTRO, SOLUTION_INTRO):  # located where the notebooks show them
+        template.add(intro, auto_comments=[NOTES["notebook"]],
                      locations=[("labkit/maintainers/notebooks.py", 0)])
     return template
 
@@ -212,8 +225,6 @@ def problems(solutions: Path = SOLUTIONS_DIR) -> list[str]:
 
 def long_lines(solutions: Path, language: str) -> list[str]:
     """The lines of the translated solutions and student scripts longer than the English allow."""
-    from labkit.maintainers.codegen import student_version
-
     found = []
     for path, source in sources(solutions, language).items():
         for form, text in (("solution", source), ("student script", student_version(source, str(path)))):

@@ -1,9 +1,12 @@
-"""What the grader looks for in the store, and how it rebuilds the lab's data and models.
+"""The lab's facts: its scripts, the names the grader looks for in the store, the data, the
+split and the models, and how to rebuild them.
 
 The task scripts hold these names as plain constants at their top (``EXPERIMENT_NAME =
 "task1-baseline"``); ``test/test_contract.py`` holds the scripts' constants equal to this
-module, so this is the one source of truth. Everything here is plain scikit-learn and
-pandas: the grader re-fits with the same libraries the students use.
+module, so this is the one source of truth. Every package of the lab takes its facts from
+here (the student's commands, the grader, the classroom, the tools, the tests); this
+module imports nothing of the lab. Everything here is plain scikit-learn and pandas: the
+grader re-fits with the same libraries the students use.
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ EXPERIMENTS = {
 }
 DEFAULT_EXPERIMENT = "Default"
 
-# The scripts students run, per task (what a hint tells them to run again).
-SCRIPTS = {
-    "task1": "code/task1_baseline.py",
-    "task2": "code/task2_sweep.py",
-    "task3": "code/task3_compare.py",
-    "task4": "code/task4_registry.py",
+# The one task -> script map: the file name of each task's script, in solutions/ (its
+# source) and in code/ (what students run), in the order the tasks are done.
+SCRIPT_FILES = {
+    "task1": "task1_baseline.py",
+    "task2": "task2_sweep.py",
+    "task3": "task3_compare.py",
+    "task4": "task4_registry.py",
 }
+# The scripts students run, per task, as a hint names them: "code/task1_baseline.py".
+SCRIPTS = {task: f"code/{name}" for task, name in SCRIPT_FILES.items()}
 
 # Run names.
 RUN_BASELINE = "baseline-linear-regression"
