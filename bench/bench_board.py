@@ -7,12 +7,22 @@ commands use it:
 
 1. the gradebook grades the class (``Gradebook.grade_all``, the baseline);
 2. the board's first refresh grades everyone (its first full pass);
-3. a refresh where nobody changed (it only looks at each workspace);
-4. 10 students log a new task-1 run, and a refresh grades those 10 again.
+3. a refresh where nobody changed (it only looks at each workspace), and the looks alone three
+   ways: over HTTP as the grading user (what the board does by default), over HTTP as the admin
+   (no permission checks: for comparison only), and from the database through MLflow's own
+   SqlAlchemy stores as a read-only PostgreSQL role (classroom/board_database.py);
+4. a refresh where nobody changed, looking from the database;
+5. N students (--changed) log a new task-1 run and a refresh grades them again, looking over
+   HTTP; N others do the same and a refresh looks from the database.
+
+It exits 1, in one line, when a refresh graded other students than those who changed, when the
+two ways of looking disagree on a fingerprint, or when the board's totals differ from the
+gradebook's on the same state (its first rows, the changed students graded again).
 
     .venv/bin/python bench/bench_board.py [--students 100] [--changed 10] [--jobs 3]
 
-Targets (issue 13, 100 students on 2 cores): step 3 under 2 s, step 4 under 10 s.
+Targets (issues 13 and 21, 100 students on 2 cores): a refresh where nobody changed under
+2 s, one where 10 changed under 10 s.
 """
 
 from __future__ import annotations
@@ -29,9 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_classroom import fitted, log_one, quiet  # noqa: E402 - the simulated class
+from bench.bench_classroom import log_one, log_task1, quiet  # noqa: E402 - the simulated class
 from classroom.board import Board  # noqa: E402
 from classroom.board_changes import fingerprint_all  # noqa: E402
+from classroom.board_database import READER_ROLE, create_reader, database_looker  # noqa: E402
 from classroom.gradebook import Gradebook  # noqa: E402
 from classroom.postgres import Cluster, free_port  # noqa: E402
 from classroom.roster import Student  # noqa: E402
@@ -44,15 +55,8 @@ def log_new_run(args) -> None:
     os.environ.update(env, MLFLOW_WORKSPACE=workspace)
     import mlflow
 
-    from labkit import lab as names
-
-    _, metrics = fitted()["baseline"]
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    mlflow.set_experiment(names.EXPERIMENT_TASK1)
-    with mlflow.start_run(run_name=names.RUN_BASELINE):
-        mlflow.log_params({names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
-                           names.PARAM_RANDOM_STATE: names.SPLIT_SEED, names.PARAM_TEST_SIZE: names.TEST_SIZE})
-        mlflow.log_metrics(metrics)
+    log_task1()
 
 
 def timed(action):
@@ -90,17 +94,37 @@ def main() -> None:
             os.environ.update(grader)  # from here on, as the board: the read-only grading user
             grading = {**admin, **grader}
             quiet_out = open(os.devnull, "w")
-            book_s, rows = timed(lambda: Gradebook(config.url, grading, folder / "gradebook", jobs=args.jobs,
-                                                   progress=quiet_out).grade_all(students))
+            book = Gradebook(config.url, grading, folder / "gradebook", jobs=args.jobs, progress=quiet_out)
+            book_s, rows = timed(lambda: book.grade_all(students))
             board = Board(Gradebook(config.url, grading, folder / "board", jobs=args.jobs, progress=quiet_out),
                           students)
             first = board.refresh()
             same = board.refresh()
-            look_s, _ = timed(lambda: fingerprint_all(config.url, [s.workspace for s in students]))
-            changed = students[:: max(1, len(students) // args.changed)][: args.changed]
+            workspaces = [s.workspace for s in students]
+            look_s, by_http = timed(lambda: fingerprint_all(config.url, workspaces))
+            os.environ.update(admin)  # the same looks as the admin: the auth plugin checks and redacts nothing
+            look_admin_s, _ = timed(lambda: fingerprint_all(config.url, workspaces))
+            os.environ.update(grader)
+            # The other way: the same looks read from the database by a read-only PostgreSQL role.
+            database = reader_uri(postgres)
+            look_db_s, by_db = timed(lambda: fingerprint_all(config.url, workspaces,
+                                                             database_looker(database)))
+            same_look = all(by_http[w].digest == by_db[w].digest and not by_db[w].error for w in workspaces)
+            http_look, board.look = board.look, database_looker(database)
+            same_db = board.refresh()
+            stride = students[:: max(1, len(students) // args.changed)]
+            changed = stride[: args.changed]
+            changed_db = [s for s in students if s not in changed][: args.changed]
+            board.look = http_look
             _in_pool(log_new_run, [(env, s.workspace) for s in changed])
             after = board.refresh()
+            board.look = database_looker(database)
+            _in_pool(log_new_run, [(env, s.workspace) for s in changed_db])
+            after_db = board.refresh()
             snapshot = board.snapshot()
+            # The gradebook on the same state: its first rows, the changed students graded again.
+            again = {s.username: book.grade_student(s)[0] for s in [*changed, *changed_db]}
+            expected = [again.get(r["student"], r) for r in rows]
     n = len(students)
     print(f"class of {n} on PostgreSQL + mlflow server ({args.jobs} graded at once, {os.cpu_count()} cores); "
           f"their work logged in {logging_s:.0f} s; load average {load_before:.1f} before, "
@@ -110,14 +134,53 @@ def main() -> None:
     print(f"  board, first full pass               {first.seconds:7.1f} s   {first.seconds / n:5.2f} s/student"
           f"   graded {len(first.regraded)}")
     print(f"  board, refresh, nobody changed       {same.seconds:7.1f} s   (target < 2 s)   graded {len(same.regraded)}")
-    print(f"    of which looking at {n} workspaces  {look_s:7.1f} s")
+    print(f"    of which looking at {n} workspaces  {look_s:7.1f} s   (HTTP, the auth plugin, the grading user)")
+    print(f"    the same looks as the admin          {look_admin_s:7.1f} s   (HTTP, no permission checks: "
+          f"not least privilege, for comparison)")
+    print(f"    the same looks from the database     {look_db_s:7.1f} s   (MLflow's SqlAlchemy stores, read-only role; "
+          f"same fingerprints: {same_look})")
+    print(f"  board, refresh, nobody changed (db)  {same_db.seconds:7.1f} s   (target < 2 s)   graded {len(same_db.regraded)}")
     print(f"  board, refresh, {len(changed)} changed           {after.seconds:7.1f} s   (target < 10 s)  "
           f"graded {len(after.regraded)}")
-    wrong = set(after.regraded) != {s.username for s in changed} or same.regraded
-    agree = {r["student"]: r["total"] for r in rows} == {r["student"]: r["total"] for r in snapshot["rows"]}
-    if wrong or not agree:
-        print(f"  WARNING: the board graded {sorted(after.regraded)} after {sorted(s.username for s in changed)} "
-              f"changed (nobody changed: {same.regraded}); board and gradebook totals agree: {agree}")
+    print(f"  board, refresh, {len(changed_db)} changed (db)      {after_db.seconds:7.1f} s   (target < 10 s)  "
+          f"graded {len(after_db.regraded)}")
+    wrong = [(sorted(refresh.regraded), [s.username for s in who]) for refresh, who in ((same, []), (same_db, []), (after, changed),
+                                                          (after_db, changed_db))
+             if set(refresh.regraded) != {s.username for s in who}]
+    if wrong or not same_look:
+        sys.exit(f"FAIL: the board graded the wrong students (graded, changed): {wrong}; "
+                 f"HTTP and database looks agree: {same_look}")
+    differ = disagreements(expected, snapshot["rows"])
+    if differ:
+        sys.exit(f"FAIL: board and gradebook totals differ for {len(differ)} students: {'; '.join(differ)}")
+    print(f"  board and gradebook totals agree for all {n} students")
+
+
+def reader_uri(postgres: Cluster) -> str:
+    """The tracking database's URI for a new read-only role (classroom/board_database.py)."""
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.superuser,
+                                  password=postgres.password, dbname="mlflow")
+    connection.autocommit = True
+    try:
+        password = create_reader(connection, "mlflow")
+    finally:
+        connection.close()
+    return f"postgresql+psycopg2://{READER_ROLE}:{password}@127.0.0.1:{postgres.port}/mlflow"
+
+
+def disagreements(book_rows: list[dict], board_rows: list[dict]) -> list[str]:
+    """``student: gradebook X, board Y`` for each student whose totals (or status) differ."""
+    book = {r["student"]: (r.get("total"), r["status"]) for r in book_rows}
+    found = []
+    for row in board_rows:
+        seen = (row.get("total"), row["status"])
+        if book.get(row["student"]) != seen:
+            total, status = book.get(row["student"], (None, "missing"))
+            found.append(f"{row['student']}: gradebook {total if total is not None else status}, "
+                         f"board {seen[0] if seen[0] is not None else seen[1]}")
+    return found
 
 
 def _in_pool(work, items) -> None:

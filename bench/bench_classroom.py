@@ -47,6 +47,7 @@ def fitted():
             model = lab.make_model(kind, **params).fit(split.X_train, split.y_train)
             return model, lab.regression_metrics(split.y_test, model.predict(split.X_test))
         _fitted["split"] = split
+        _fitted.update(datasets(split))
         _fitted["baseline"] = fit(lab.LINEAR_REGRESSION)
         _fitted["sweep"] = [(c, *fit(lab.RANDOM_FOREST, random_state=lab.MODEL_SEED, **c))
                             for c in lab.SWEEP_CONFIGS]
@@ -71,11 +72,7 @@ def log_complete_student(env: dict[str, str]) -> None:
     }
     work = fitted()
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
-    mlflow.set_experiment(names.EXPERIMENT_TASK1)
-    with mlflow.start_run(run_name=names.RUN_BASELINE):
-        mlflow.log_params({names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
-                           names.PARAM_RANDOM_STATE: names.SPLIT_SEED, names.PARAM_TEST_SIZE: names.TEST_SIZE})
-        mlflow.log_metrics(work["baseline"][1])
+    log_task1()
     mlflow.set_experiment(names.EXPERIMENT_TASK2)
     for config, _, metrics in work["sweep"]:
         with mlflow.start_run(run_name=names.sweep_run_name(config)):
@@ -90,9 +87,11 @@ def log_complete_student(env: dict[str, str]) -> None:
         with mlflow.start_run(run_name=kind):
             mlflow.set_tag(names.PARAM_MODEL_TYPE, kind)
             mlflow.log_params(model.get_params())
-            mlflow.log_metrics(metrics)
+            mlflow.log_input(work["train_dataset"], context="training")
+            mlflow.log_input(work["test_dataset"], context="evaluation")
             info = mlflow.sklearn.log_model(model, name=names.MODEL_NAME,
                                             input_example=work["split"].X_test.head(5), **log_options)
+            mlflow.log_metrics(metrics, model_id=info.model_id, dataset=work["test_dataset"])
             if best is None or metrics["r2"] > best[0]:
                 best = (metrics["r2"], info, mlflow.active_run().info.run_id, metrics["rmse"])
     mlflow.set_experiment(names.EXPERIMENT_TASK4)
@@ -102,6 +101,35 @@ def log_complete_student(env: dict[str, str]) -> None:
         mlflow.MlflowClient().set_registered_model_alias(names.REGISTERED_MODEL, names.ALIAS, version.version)
         mlflow.log_param(names.PARAM_MODEL_URI, names.STAGING_URI)
         mlflow.log_metric(names.METRIC_STAGING_RMSE, best[3])
+
+
+def datasets(split) -> dict:
+    """The train and test rows as MLflow datasets, as the task scripts log them."""
+    import mlflow
+    from mlflow.data.sources import LocalArtifactDatasetSource
+
+    from labkit import lab
+
+    source = LocalArtifactDatasetSource(str(ROOT / "data" / "devops_metrics.csv"))
+    return {f"{part}_dataset": mlflow.data.from_pandas(X.join(y), source=source, targets=lab.TARGET,
+                                                       name=f"devops_metrics-{part}")
+            for part, X, y in (("train", split.X_train, split.y_train), ("test", split.X_test, split.y_test))}
+
+
+def log_task1() -> None:
+    """What task 1's solution logs: one baseline run (a student re-running task 1 logs it again)."""
+    import mlflow
+
+    from labkit import lab as names
+
+    work = fitted()
+    mlflow.set_experiment(names.EXPERIMENT_TASK1)
+    with mlflow.start_run(run_name=names.RUN_BASELINE):
+        mlflow.log_params({names.PARAM_MODEL_TYPE: names.LINEAR_REGRESSION,
+                           names.PARAM_RANDOM_STATE: names.SPLIT_SEED, names.PARAM_TEST_SIZE: names.TEST_SIZE})
+        mlflow.log_input(work["train_dataset"], context="training")
+        mlflow.log_input(work["test_dataset"], context="evaluation")
+        mlflow.log_metrics(work["baseline"][1])
 
 
 def quiet() -> None:

@@ -62,9 +62,9 @@ def looker(tracking_uri: str, as_of_ms: int | None = None):
     return lambda workspace, deadline_ms=as_of_ms: fingerprint(client, workspace, deadline_ms)
 
 
-def fingerprint_all(tracking_uri: str, workspaces: list[str]) -> dict[str, Fingerprint]:
-    """Every workspace's fingerprint, several looks at once."""
-    look = looker(tracking_uri)
+def fingerprint_all(tracking_uri: str, workspaces: list[str], look=None) -> dict[str, Fingerprint]:
+    """Every workspace's fingerprint, several looks at once (through ``look``, else over HTTP)."""
+    look = look or looker(tracking_uri)
     with ThreadPoolExecutor(max_workers=LOOKS_AT_ONCE) as pool:
         return dict(zip(workspaces, pool.map(look, workspaces)))
 
@@ -118,7 +118,8 @@ def _run_state(run) -> list:
 
 
 def _model_state(model) -> list:
-    versions = [[v.version, v.run_id, v.status, v.current_stage, v.source, v.last_updated_timestamp]
+    # A version's number is a string over HTTP and an int from the database (classroom/board_database.py).
+    versions = [[str(v.version), v.run_id, v.status, v.current_stage, v.source, v.last_updated_timestamp]
                 for v in model.latest_versions or []]
-    return [model.name, model.last_updated_timestamp, sorted((model.aliases or {}).items()),
-            sorted(versions), sorted((model.tags or {}).items())]
+    aliases = sorted((alias, str(version)) for alias, version in (model.aliases or {}).items())
+    return [model.name, model.last_updated_timestamp, aliases, sorted(versions), sorted((model.tags or {}).items())]

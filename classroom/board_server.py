@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from classroom.board import Board
+from classroom.board_database import VARIABLE, database_looker
 from labkit.i18n import Domain, language
 
 _, N_, _n = Domain("classroom").functions()
@@ -264,6 +265,8 @@ def run(args) -> int:
     as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
     server = open_port(args.host, args.port)
+    database = os.environ.pop(VARIABLE, "")  # read here only: the grading children never see it
+    look = database_looker(database) if database else None
     admin = admin_env()
     require_admin(args.server, admin)
     with signed_in_as(admin):
@@ -275,5 +278,5 @@ def run(args) -> int:
     os.environ.update(grading)  # the board's own looks at the workspaces read as the grader too
     book = Gradebook(args.server, grading, args.state / "board", jobs=args.jobs, timeout=args.timeout,
                      progress=open(os.devnull, "w"), as_of=as_of, state=args.state)
-    serve_board(Board(book, students, roster=args.roster), server, args.every)
+    serve_board(Board(book, students, roster=args.roster, look=look), server, args.every)
     return 0

@@ -11,10 +11,9 @@ workspace only: it never mixes with, or overwrites, what a student logged since.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from classroom.backup import MANIFEST, BackupError, check_backup
+from classroom.backup import BackupError, check_backup
 from classroom.provision import DEFAULT_EXPERIMENT, in_workspace
 from labkit.i18n import Domain
 
@@ -176,7 +175,3 @@ class Restorer:
             numbers[version.version] = created.version
         for alias, version in model.aliases.items():
             self.client.set_registered_model_alias(model.name, alias, numbers[version])
-
-
-def backup_workspace_name(folder: Path) -> str:
-    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["workspace"]

@@ -27,9 +27,6 @@ from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
 
-BACKUPS = "backups"  # under the state folder: <state>/backups/<username>/<time>/
-
-
 class StudentOperations:
     """Talks to the server as the admin (credentials from the environment, as MLflow reads them)."""
 

@@ -20,6 +20,8 @@ import tempfile
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -33,7 +35,9 @@ from labkit.i18n import Domain
 _, N_, _n = Domain("grader").functions()
 
 SERVER_HEALTH_TIMEOUT_S = 3.0  # a hung server is reported within 5 s
-MAX_RESULTS = 1000
+PAGE = 1000  # results per page of a search (every search reads every page)
+LOGGED_MODELS_PAGE = 100
+REGISTRY_PAGE = 100  # the registry's searches answer at most 1,000 (SQLAlchemy) or 10,000 at once
 
 
 class Snapshot:
@@ -144,11 +148,12 @@ def cannot_grade_from(exc: Exception, uri: str = "", always: bool = False) -> Ca
 
 
 class Store:
-    """The queries the checks need, each made once per grading.
+    """The queries the checks need, each made once per grading and cached (every search paged).
 
     ``folder`` is the local store's folder: artifacts whose stored absolute path no
     longer exists (the lab folder was moved or copied) are looked for beside it.
     ``as_of`` (milliseconds) hides what was made after that deadline (grader/deadline.py).
+    A query answers a tuple, so that no check can change what the next one reads.
     """
 
     def __init__(self, uri: str, client: MlflowClient, folder: Path | None = None,
@@ -158,11 +163,10 @@ class Store:
         self.folder = folder
         self.as_of = as_of
         self.late: set[str] = set()  # the ids of runs seen that the deadline left out
-        self.experiment = lru_cache(maxsize=None)(self._experiment)
-        self.runs = lru_cache(maxsize=None)(self._runs)
-        self.run = lru_cache(maxsize=None)(self._run)
-        self.models_of_experiment = lru_cache(maxsize=None)(self._models_of_experiment)
-        self.logged_model = lru_cache(maxsize=None)(self._logged_model)
+        for query in (self._experiment, self._experiment_names, self._experiment_name, self._runs, self._run,
+                      self._models_of_experiment, self._logged_model, self._versions, self._aliases,
+                      self._registered_model_names):  # self.experiment, self.runs...: each cached alike
+            setattr(self, query.__name__.lstrip("_"), lru_cache(maxsize=None)(query))
 
     # What a deadline lets through (the rules: grader/deadline.py).
 
@@ -195,26 +199,26 @@ class Store:
             version.current_stage = "None"  # changed after the deadline: its stage then is unknown
         return version
 
-    # The queries.
+    # The queries (each cached by __init__ under its name without the underscore).
 
     def _experiment(self, name: str):
         return self.client.get_experiment_by_name(name)
 
-    def experiment_names(self) -> list[str]:
-        return [e.name for e in self.client.search_experiments(max_results=MAX_RESULTS)]
+    def _experiment_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in every_page(self.client.search_experiments, max_results=PAGE))
 
-    def experiment_name(self, experiment_id: str) -> str:
+    def _experiment_name(self, experiment_id: str) -> str:
         return self.client.get_experiment(experiment_id).name
 
-    def _runs(self, experiment_name: str) -> list:
+    def _runs(self, experiment_name: str) -> tuple:
         """Every run of an experiment (any status), newest first."""
         experiment = self.experiment(experiment_name)
         if experiment is None:
-            return []
-        runs = self.client.search_runs([experiment.experiment_id], max_results=MAX_RESULTS,
-                                       order_by=["attributes.start_time DESC"])
+            return ()
+        runs = every_page(self.client.search_runs, [experiment.experiment_id], max_results=PAGE,
+                          order_by=["attributes.start_time DESC"])
         runs = [r for r in runs if self.counts(r)]
-        return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.end_time or 0), reverse=True)
+        return tuple(sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.end_time or 0), reverse=True))
 
     def _run(self, run_id: str):
         try:
@@ -225,14 +229,8 @@ class Store:
 
     def _models_of_experiment(self, experiment_id: str) -> tuple:
         """Every model logged in an experiment, newest first."""
-        models, token = [], None
-        while True:
-            page = self.client.search_logged_models(experiment_ids=[experiment_id],
-                                                    max_results=100, page_token=token)
-            models.extend(page)
-            token = page.token
-            if not token:
-                break
+        models = every_page(self.client.search_logged_models, experiment_ids=[experiment_id],
+                            max_results=LOGGED_MODELS_PAGE)
         models = [m for m in models if self._model_counts(m)]
         return tuple(sorted(models, key=lambda m: m.creation_timestamp or 0, reverse=True))
 
@@ -248,28 +246,39 @@ class Store:
             return None
         return model if self._model_counts(model) else None
 
-    def versions(self, model_name: str) -> list:
+    def _versions(self, model_name: str) -> tuple:
         """The versions of a registered model, newest first (none if it does not exist)."""
-        versions = self.client.search_model_versions(f"name = '{model_name}'")
+        versions = every_page(self.client.search_model_versions, f"name = '{model_name}'",
+                              max_results=REGISTRY_PAGE)
         versions = [v for v in map(self._as_of_deadline, versions) if v is not None]
-        return sorted(versions, key=lambda v: int(v.version), reverse=True)
+        return tuple(sorted(versions, key=lambda v: int(v.version), reverse=True))
 
-    def aliases(self, model_name: str) -> dict[str, str]:
+    def _aliases(self, model_name: str) -> Mapping[str, str]:
         """Alias -> version number; with a deadline, only aliases on versions made by then."""
         try:
             model = self.client.get_registered_model(model_name)
         except MlflowException:
-            return {}
+            return MappingProxyType({})
         aliases = {alias: str(version) for alias, version in (model.aliases or {}).items()}
         if self.as_of is not None:
             counted = {str(v.version) for v in self.versions(model_name)}
             aliases = {alias: number for alias, number in aliases.items() if number in counted}
-        return aliases
+        return MappingProxyType(aliases)
 
-    def registered_model_names(self) -> list[str]:
-        models = self.client.search_registered_models(max_results=100)
-        return [m.name for m in models
-                if self.as_of is None or (m.creation_timestamp or 0) <= self.as_of]
+    def _registered_model_names(self) -> tuple[str, ...]:
+        models = every_page(self.client.search_registered_models, max_results=REGISTRY_PAGE)
+        return tuple(m.name for m in models if self.as_of is None or (m.creation_timestamp or 0) <= self.as_of)
 
     def close(self) -> None:
         self.client = None
+
+
+def every_page(search, *args, **kwargs) -> list:
+    """Every result of an MlflowClient search, page after page."""
+    found, token = [], None
+    while True:
+        page = search(*args, page_token=token, **kwargs)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
