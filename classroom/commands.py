@@ -14,6 +14,7 @@ from classroom.roster import RosterError, read_roster
 from classroom.server import ServerError, health, signed_in_user
 from grader.deadline import FORMAT, BadDeadline, parse_deadline
 from labkit.i18n import Domain
+from labkit.net import FAIL_FAST_ENV
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -30,8 +31,7 @@ def admin_env() -> dict[str, str]:
     return {
         "MLFLOW_TRACKING_USERNAME": os.environ.get("MLFLOW_TRACKING_USERNAME", "admin"),
         "MLFLOW_TRACKING_PASSWORD": password,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+        **FAIL_FAST_ENV,
     }
 
 

@@ -29,12 +29,12 @@ from requests.exceptions import RequestException
 from grader.errors import CannotGrade
 from grader.lab import DEFAULT_EXPERIMENT, SCRIPTS
 from labkit.i18n import Domain
+from labkit.net import fail_fast
 from labkit.store import StoreError, check_server, is_remote, sqlite_path, tracking_uri
 
 _, N_, _n = Domain("grader").functions()
 
 SERVER_HEALTH_TIMEOUT_S = 3.0  # a hung server is reported within 5 s
-SERVER_REQUEST_TIMEOUT_S = "10"
 SQLITE_HEADER = b"SQLite format 3\x00"
 FIRST_TASK = SCRIPTS["task1"]
 MAX_RESULTS = 1000
@@ -64,8 +64,7 @@ def open_store(uri: str | None = None, as_of: int | None = None, snapshot: Snaps
     a local store is copied into its file and read by its client (kept between grades)."""
     uri = uri or tracking_uri()
     if is_remote(uri):
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", SERVER_REQUEST_TIMEOUT_S)
+        fail_fast()
         try:
             check_server(uri, timeout=SERVER_HEALTH_TIMEOUT_S)
         except StoreError as exc:

@@ -15,7 +15,7 @@ import pytest
 import zygote
 
 from labkit.maintainers.codegen import render
-from labkit.commands.net import free_port  # noqa: F401 - the one free_port, for the tests too
+from labkit.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 
 # The class world (a real PostgreSQL and `mlflow server` with six students' work) is built

@@ -16,7 +16,7 @@ import time
 import urllib.request
 
 import pytest
-from procs import HAS_PROC, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
+from procs import POSIX, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
 
 from labkit.commands.cli import ui_port_suggestion
 
@@ -137,7 +137,7 @@ class UICommand:
         raise AssertionError("no 'Open http://...' line:\n" + "\n".join(self.lines))
 
 
-@pytest.mark.skipif(not HAS_PROC, reason="finds the server's processes in /proc")
+@pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
 @pytest.mark.parametrize("how", ["Ctrl+C", "SIGTERM", "SIGHUP"])
 def test_the_ui_answers_when_it_says_so_and_stops_whole(how, lab_store):
     """Does the address printed answer at once, and does the command take the whole server

@@ -12,7 +12,7 @@ import time
 from grader import lab as names
 from labkit import i18n
 from labkit.commands.cli import add_lang, early_language, shown_command
-from labkit.commands.net import stop_on_signals
+from labkit.net import stop_on_signals
 from labkit.commands.serving import (
     DEFAULT_PORT, HOST, SERVE_START_S, ModelServer, ServeError, example_curl, port_is_free,
     staged_version,
