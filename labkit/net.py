@@ -21,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable, MutableMapping
+from typing import TypeVar
 
 import psutil
 import requests
@@ -47,7 +48,7 @@ T = TypeVar("T")
 
 # ------------------------------------------------------------------------- HTTP
 
-def fail_fast(environ: dict | os._Environ = os.environ) -> None:
+def fail_fast(environ: MutableMapping[str, str] = os.environ) -> None:
     """Make MLflow's client fail in seconds, not minutes, on a server that is down or hung
     (``FAIL_FAST_ENV``), unless the environment already says otherwise."""
     for name, value in FAIL_FAST_ENV.items():

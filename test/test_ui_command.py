@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,15 +18,10 @@ import pytest
 from procs import POSIX, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
 
 from labkit.commands.cli import ui_port_suggestion
+from labkit.net import free_port
 
 # Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_ui_command")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5.0) -> bytes:
