@@ -15,25 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from labkit.commands.cli import ui_command, ui_env
-from labkit.commands.net import free_port, start_group, stop_group
-
-
-def processes_in_group(pgid: int) -> int:
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return 0
-    count = 0
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        count += int(fields[2]) == pgid and fields[0] != "Z"
-    return count
+from labkit.net import answers, family, free_port, start_group, stop_tree, wait_until
 
 
 def time_to_health(command: list[str], env: dict[str, str], port: int) -> tuple[float, int]:
@@ -41,17 +26,12 @@ def time_to_health(command: list[str], env: dict[str, str], port: int) -> tuple[
     server = start_group(command, env=env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    raise SystemExit(f"the server exited with code {server.returncode}")
-                time.sleep(0.1)
-        return time.perf_counter() - started, processes_in_group(server.pid)
+        if not wait_until(lambda: answers(f"http://127.0.0.1:{port}/health"), 600, every=0.1,
+                          unless=lambda: server.poll() is not None):
+            raise SystemExit(f"the server did not answer /health (exit code {server.returncode})")
+        return time.perf_counter() - started, len(family(server.pid))
     finally:
-        stop_group(server)
+        stop_tree(server)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from classroom.server import ServerError, health, signed_in_user
 from labkit.i18n import Domain
+from labkit.net import FAIL_FAST_ENV
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -28,8 +29,7 @@ def admin_env() -> dict[str, str]:
     return {
         "MLFLOW_TRACKING_USERNAME": os.environ.get("MLFLOW_TRACKING_USERNAME", "admin"),
         "MLFLOW_TRACKING_PASSWORD": password,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+        **FAIL_FAST_ENV,
     }
 
 

@@ -11,11 +11,11 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 from labkit.i18n import Domain
+from labkit.net import free_port  # the cluster's port (tests and benches import it from here too)
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -37,12 +37,6 @@ def pg_binary(name: str) -> str:
             "PostgreSQL's {program} was not found. Is it installed "
             "(`apt-get install -y postgresql`, or .ci/setup.d/20-postgresql.sh)?", program=name))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:

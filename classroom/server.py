@@ -16,14 +16,13 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from classroom import status
 from classroom.private import PRIVATE_UMASK, open_private, private_folder
 from labkit.i18n import Domain
+from labkit.net import answers, request, stop_tree, wait_until
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -31,6 +30,7 @@ ADMIN_USERNAME = "admin"
 SECRET_HELP = N_('make one with  python -c "import secrets; print(secrets.token_urlsafe(24))"')
 MIN_PASSWORD_LENGTH = 12  # MLflow's basic auth refuses shorter passwords
 START_TIMEOUT_S = 180
+STOP_GRACE_S = 15  # uvicorn's time to finish its workers' requests on SIGTERM
 
 
 class ServerError(Exception):
@@ -163,24 +163,22 @@ class ServerProcess:
         }
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                if ADDRESS_IN_USE.search(self.log_since_start()):
-                    raise ServerError(_("Port {port} on {host} was taken while the MLflow server started "
-                                        "(Address already in use; see {log}). Stop what holds it, or "
-                                        "pass another --port.", port=self.config.port, host=self.config.host,
-                                        log=self.log_path))
-                raise ServerError(_("The MLflow server exited ({code}); see {log}.",
-                                    code=self.process.returncode, log=self.log_path))
-            if health(self.config.url):
-                return
-            refused = self.database_refusal()
-            if refused:
-                raise ServerError(_("The database refused the connection: {reason}. Are CLASS_DATABASE_URI "
-                                    "and CLASS_AUTH_DATABASE_URI right (user, password, host, port, "
-                                    "database)? See {log}.", reason=refused, log=self.log_path))
-            time.sleep(0.3)
+        if wait_until(lambda: health(self.config.url), timeout, every=0.3,
+                      unless=lambda: self.process.poll() is not None or self.database_refusal()):
+            return
+        if self.process.poll() is not None:
+            if ADDRESS_IN_USE.search(self.log_since_start()):
+                raise ServerError(_("Port {port} on {host} was taken while the MLflow server started "
+                                    "(Address already in use; see {log}). Stop what holds it, or "
+                                    "pass another --port.", port=self.config.port, host=self.config.host,
+                                    log=self.log_path))
+            raise ServerError(_("The MLflow server exited ({code}); see {log}.",
+                                code=self.process.returncode, log=self.log_path))
+        refused = self.database_refusal()
+        if refused:
+            raise ServerError(_("The database refused the connection: {reason}. Are CLASS_DATABASE_URI "
+                                "and CLASS_AUTH_DATABASE_URI right (user, password, host, port, "
+                                "database)? See {log}.", reason=refused, log=self.log_path))
         raise ServerError(_("The MLflow server did not answer within {seconds:.0f} s; see {log}.",
                             seconds=timeout, log=self.log_path))
 
@@ -199,26 +197,11 @@ class ServerProcess:
         return found.group(1).strip() if found else None
 
     def stop(self) -> None:
-        """End the server's whole process group (uvicorn and its workers)."""
+        """End the server and every process it started (uvicorn and its workers)."""
         if self.process is None:
             return
-        import signal
-
         try:
-            if self.process.poll() is None:
-                try:
-                    os.killpg(self.process.pid, signal.SIGTERM)
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait()
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # workers that outlived their parent
-            except (ProcessLookupError, PermissionError):
-                pass
-            _wait_group_gone(self.process.pid)
-        except ProcessLookupError:
-            pass
+            stop_tree(self.process, grace=STOP_GRACE_S)
         finally:
             status.clear(self.config.state, self.process.pid)
 
@@ -227,17 +210,6 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _wait_group_gone(pgid: int, limit: float = 10.0) -> None:
-    """Return once no process of the group is left (killed workers take a moment to go)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.05)
 
 
 # What MLflow logs while it retries a database that refuses it, e.g.
@@ -288,29 +260,17 @@ def redact(uri: str) -> str:
 
 
 def health(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as response:
-            return response.status == 200
-    except (OSError, urllib.error.URLError):
-        return False
+    return answers(url.rstrip("/") + "/health", timeout=timeout)
 
 
 def signed_in_user(url: str, username: str, password: str) -> dict | None:
     """The server's answer to "who am I?" for these credentials ({"username", "is_admin"}),
     None if it refuses them. Raises ServerError when the server has no sign-in."""
-    import base64
-    import json
-
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    request = urllib.request.Request(url.rstrip("/") + "/api/2.0/mlflow/users/current",
-                                     headers={"Authorization": f"Basic {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read().decode("utf-8")).get("user") or {}
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            return None
-        if exc.code == 404:
-            raise ServerError(_("The server at {url} has no sign-in (basic auth). "
-                                "Was it started with `python -m classroom serve`?", url=url)) from None
-        raise
+    answer = request("GET", url.rstrip("/") + "/api/2.0/mlflow/users/current", auth=(username, password))
+    if answer.status_code == 401:
+        return None
+    if answer.status_code == 404:
+        raise ServerError(_("The server at {url} has no sign-in (basic auth). "
+                            "Was it started with `python -m classroom serve`?", url=url))
+    answer.raise_for_status()
+    return answer.json().get("user") or {}

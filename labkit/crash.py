@@ -19,6 +19,7 @@ from pathlib import Path
 
 from labkit.i18n import Domain
 from labkit.lab import TAG_ERROR
+from labkit.net import give_up_at_once
 from labkit.store import database_down_message, server_down_message, server_hung_message
 
 _, N_, _n = Domain("labkit").functions()
@@ -39,7 +40,7 @@ def install_crash_note() -> None:
         except Exception:  # noqa: BLE001 - never hide the student's own error
             failure = None
         if failure is not None:
-            give_up_on_the_server()
+            give_up_at_once()  # anything MLflow still sends at exit (a run left open)
             print(failure, file=sys.stderr, flush=True)
             return
         try:
@@ -102,12 +103,6 @@ def _chain(exc: BaseException):
         seen.add(id(exc))
         yield exc
         exc = exc.__cause__ or exc.__context__
-
-
-def give_up_on_the_server() -> None:
-    """Anything MLflow still sends at exit (ending a run left open) gives up at once."""
-    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "1"
 
 
 # ------------------------------------------------------------------- the closing line

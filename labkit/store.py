@@ -25,6 +25,7 @@ import requests
 
 from labkit import lab as names
 from labkit.i18n import Domain
+from labkit.net import fail_fast, request
 from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
 
 _, N_, _n = Domain("labkit").functions()
@@ -69,21 +70,6 @@ def artifact_root_for(uri: str) -> Path:
     return ARTIFACTS_DIR if db is None or db.resolve() == STORE_DB else db.parent / "mlartifacts"
 
 
-# A hung server costs at most two waits: the call that hangs and the end of the run
-# that MLflow sends when the `with` block exits (the crash note sends nothing more).
-SERVER_REQUEST_TIMEOUT_S = "10"
-
-
-def fail_fast_on_dead_servers() -> None:
-    """Make a client fail in seconds, not minutes, when a tracking server is down or hung.
-
-    No retries (MLflow's default retries a stopped server for about 4 minutes), and a
-    request that gets no answer for 10 s gives up (MLflow's default waits 120 s).
-    """
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", SERVER_REQUEST_TIMEOUT_S)
-
-
 def server_down_message(uri: str, reason) -> str:
     return _("The tracking server at {uri} stopped answering during this run ({reason}). "
              "Is it still running? Ask your instructor, then run this script again.",
@@ -109,7 +95,7 @@ def database_down_message(uri: str, detail: str = "") -> str:
 def check_server(uri: str, timeout: float = 5.0) -> None:
     """Raise StoreError unless the tracking server at ``uri`` answers /health in time."""
     try:
-        response = requests.get(uri.rstrip("/") + "/health", timeout=timeout)
+        response = request("GET", uri.rstrip("/") + "/health", timeout=timeout)
     except (requests.RequestException, ValueError) as exc:
         raise StoreError(_("The tracking server at {uri} does not answer ({reason}). "
                            "Is it running, and is {variable} right?",
@@ -150,8 +136,8 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
     auth = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", "")) if user else None
     url = uri.rstrip("/") + "/api/2.0/mlflow/experiments/get-by-name"
     try:
-        response = requests.get(url, params={"experiment_name": "Default"}, headers=headers, auth=auth,
-                                timeout=timeout)
+        response = request("GET", url, params={"experiment_name": "Default"}, headers=headers, auth=auth,
+                           timeout=timeout)
     except (requests.RequestException, ValueError):
         return  # a server that stops answering now is reported by the client itself
     code = response.status_code
@@ -233,7 +219,7 @@ def open_store(uri: str | None = None, *, timeout: float = 5.0, snapshot: Path |
     """
     uri = uri or tracking_uri()
     if is_remote(uri):
-        fail_fast_on_dead_servers()
+        fail_fast()
         check_server(uri, timeout=timeout)
         return Location(uri, uri)
     db = sqlite_path(uri)
@@ -256,7 +242,7 @@ def prepare_lab_store(create: bool = True) -> str:
     It does not point MLflow at the store: a task script does that itself, visibly, with
     ``mlflow.set_tracking_uri(labkit.start(...))``.
     """
-    fail_fast_on_dead_servers()
+    fail_fast()
     return open_store(create=create).uri
 
 

@@ -9,9 +9,9 @@ nothing answers there.
 from __future__ import annotations
 
 import os
-import urllib.request
 from pathlib import Path
 
+from labkit.net import answers
 from labkit.store import is_remote, sqlite_path, tracking_uri
 
 UI_PORT = 5000  # `python -m labkit ui` serves here unless told --port
@@ -36,11 +36,7 @@ def recorded_ui(uri: str | None = None) -> str | None:
 
 def ui_answers(base: str = UI_ADDRESS, timeout: float = 1.0) -> bool:
     """True when an MLflow server answers ``base``/health (it does so once it serves requests)."""
-    try:
-        with urllib.request.urlopen(base + "/health", timeout=timeout) as reply:
-            return reply.status == 200
-    except (OSError, ValueError):
-        return False
+    return answers(base + "/health", timeout=timeout)
 
 
 def ui_base() -> str:

@@ -15,7 +15,7 @@ import pytest
 import zygote
 
 from labkit.maintainers.markers import render
-from labkit.commands.net import free_port  # noqa: F401 - the one free_port, for the tests too
+from labkit.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.lab import SCRIPT_FILES
 from labkit.paths import CODE_DIR, ROOT, SOLUTIONS_DIR
 

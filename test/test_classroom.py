@@ -273,19 +273,12 @@ def test_a_student_missing_from_the_server_makes_the_gradebook_exit_1(classroom)
 
 def test_the_list_of_users_is_for_the_admin_only(classroom):
     """Is `GET /api/2.0/mlflow/users/list` refused to a student, who would see every classmate?"""
-    import base64
-    import urllib.error
-    import urllib.request
+    from labkit.net import request
 
     def users_list(username: str, password: str):
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        request = urllib.request.Request(classroom.url + "/api/2.0/mlflow/users/list", headers={
-            "Authorization": f"Basic {token}", "X-MLflow-Workspace": "complete"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
+        answer = request("GET", classroom.url + "/api/2.0/mlflow/users/list", auth=(username, password),
+                         headers={"X-MLflow-Workspace": "complete"}, timeout=30)
+        return answer.status_code, answer.json() if answer.ok else None
 
     student = classroom.student_env("complete")
     assert users_list("complete", student["MLFLOW_TRACKING_PASSWORD"])[0] == 403
@@ -295,18 +288,9 @@ def test_the_list_of_users_is_for_the_admin_only(classroom):
 
 def test_the_database_password_is_on_no_command_line(classroom):
     """Is the database URI kept off `mlflow server`'s command line (and its workers'), which `ps` shows?"""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        pytest.skip("no /proc to read command lines from")
-    group = classroom.server.process.pid
-    commands = []
-    for entry in proc.iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == group:
-                    commands.append((entry / "cmdline").read_bytes().decode("utf-8", "replace"))
-            except (OSError, ProcessLookupError):
-                continue
+    from labkit.net import family
+
+    commands = [" ".join(process.cmdline()) for process in family(classroom.server.process.pid)]
     assert len(commands) >= 2, "the server and its uvicorn workers"
     assert all(classroom.database_password not in command for command in commands)
 

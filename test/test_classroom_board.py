@@ -9,6 +9,7 @@ only the student who logged a new run, and Ctrl+C.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -516,22 +517,15 @@ def test_a_refresh_asked_by_another_site_is_refused(board):
 
 
 def group_members(group: int) -> list[str]:
-    """The command lines of the processes in a process group (Linux's /proc)."""
-    import os
+    """The command lines of the live processes in a process group."""
+    from labkit.net import process_group
 
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and os.getpgid(int(entry.name)) == group:
-                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
-        except OSError:
-            continue
-    return found
+    return [" ".join(process.cmdline())[:200] for process in process_group(group)]
 
 
 @pytest.mark.postgres
 @pytest.mark.xdist_group("classroom")
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process groups from /proc")
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX's")
 def test_ctrl_c_stops_the_board_and_its_grading(classroom):
     """Does Ctrl+C in the middle of the first pass stop the board and every process it started
     (its grading children and their fork server gone, its port free)?"""

@@ -14,15 +14,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from classroom_world import ROOT, clean_env
 
 from classroom.postgres import Cluster, free_port, pg_binary  # noqa: E402
 from classroom.server import health  # noqa: E402
+from labkit.net import process_group, request, wait_until  # noqa: E402
 
 pytestmark = [pytest.mark.xdist_group("classroom-serve"), pytest.mark.postgres]
 
@@ -54,11 +55,8 @@ def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, sigint_i
 
 
 def wait_for(condition, what: str, limit: float = 180) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
+    if not wait_until(condition, limit, every=0.1):
+        raise AssertionError(f"gave up waiting for {what}")
 
 
 def ctrl_c(serve: subprocess.Popen) -> tuple[str, str]:
@@ -74,24 +72,19 @@ def status_file(tmp_path: Path) -> dict | None:
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return bool(process_group(pgid))
 
 
 def postgres_under(folder: Path) -> list[str]:
     """Command lines of running processes that mention ``folder`` (a throwaway cluster's)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if str(folder) in command and "postgres" in command:
-                found.append(command)
+    for process in psutil.process_iter():
+        try:
+            command = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
+        if str(folder) in command and "postgres" in command:
+            found.append(command)
     return found
 
 
@@ -140,9 +133,8 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
             assert "answering:  yes" in status.stdout and "mlflow:***@" in status.stdout
             assert db_password not in status.stdout
             server_pid = status_file(tmp_path)["server_pid"]
-            commands = [(Path("/proc") / p / "cmdline").read_bytes() for p in os.listdir("/proc")
-                        if p.isdigit() and _in_group(int(p), server_pid)]
-            assert commands and not any(db_password.encode() in c for c in commands)
+            commands = [" ".join(process.cmdline()) for process in process_group(server_pid)]
+            assert commands and not any(db_password in c for c in commands)
         finally:
             out, err = ctrl_c(serve)
         assert serve.returncode == 130, err
@@ -150,13 +142,6 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
         after = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
                                cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
         assert after.returncode == 1 and "No class server is running" in after.stdout
-
-
-def _in_group(pid: int, pgid: int) -> bool:
-    try:
-        return os.getpgid(pid) == pgid
-    except OSError:
-        return False
 
 
 def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path, pg_tmp):
@@ -202,21 +187,14 @@ def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
 def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path, pg_tmp):
     """When the MLflow server dies in throwaway mode, is the class's data dumped, and said where, before
     the cluster is deleted?"""
-    import base64
-    import urllib.request
-
     port = free_port()
     settings = secrets_env()
     serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: health(url) or serve.poll() is not None, "the server")
     assert serve.poll() is None, serve.communicate()
-    token = base64.b64encode(f"admin:{settings['MLFLOW_AUTH_ADMIN_PASSWORD']}".encode()).decode()
-    request = urllib.request.Request(url + "/api/2.0/mlflow/experiments/create", method="POST",
-                                     data=json.dumps({"name": "work-worth-keeping"}).encode(),
-                                     headers={"Authorization": f"Basic {token}",
-                                              "Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=30).close()
+    request("POST", url + "/api/2.0/mlflow/experiments/create", json={"name": "work-worth-keeping"},
+            auth=("admin", settings["MLFLOW_AUTH_ADMIN_PASSWORD"]), timeout=30).raise_for_status()
     os.killpg(status_file(tmp_path)["server_pid"], signal.SIGKILL)  # the server crashes
     out, err = serve.communicate(timeout=120)
     assert serve.returncode == 1, err

@@ -50,7 +50,7 @@ def test_the_summary_speaks_spanish(lab_store):
 
 
 def test_open_the_ui_only_when_no_ui_answers_for_the_store(lab_store):
-    from labkit.commands.net import free_port
+    from labkit.net import free_port
 
     # A UI noted for this store that no longer answers (killed without cleaning up).
     (lab_store.folder / UI_RECORD).write_text(f"http://127.0.0.1:{free_port()}\n", encoding="utf-8")

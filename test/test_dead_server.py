@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.commands.net import free_port, server_gone, start_group, stop_group
+from labkit.net import free_port, server_gone, start_group, stop_tree
 from labkit.paths import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP")
@@ -85,7 +85,7 @@ class TrackingServer:
 
     def stop(self) -> None:
         self.signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
-        stop_group(self.process)
+        stop_tree(self.process)
 
 
 class TaskScript:

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
 
+from labkit.net import free_port
 from labkit.paths import ROOT
 
 GUIDE_COMMANDS = commands(text(ENGLISH))
@@ -200,14 +201,6 @@ def test_reset_backs_up_the_store(tmp_path):
         result = shell(command, store.env(), timeout=120)
         assert result.returncode == 0 and "Moved the store" in result.stdout, result.stdout + result.stderr
         assert not store.db.exists() and list((store.folder / "backups").glob("store-*/mlflow.db"))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:

@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,18 +15,13 @@ import time
 import urllib.request
 
 import pytest
-from procs import HAS_PROC, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
+from procs import POSIX, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
 
 from labkit.commands.cli import ui_port_suggestion
+from labkit.net import free_port
 
 # Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_ui_command")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5.0) -> bytes:
@@ -137,7 +131,7 @@ class UICommand:
         raise AssertionError("no 'Open http://...' line:\n" + "\n".join(self.lines))
 
 
-@pytest.mark.skipif(not HAS_PROC, reason="finds the server's processes in /proc")
+@pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
 @pytest.mark.parametrize("how", ["Ctrl+C", "SIGTERM", "SIGHUP"])
 def test_the_ui_answers_when_it_says_so_and_stops_whole(how, lab_store):
     """Does the address printed answer at once, and does the command take the whole server

@@ -18,12 +18,9 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from labkit import lab  # noqa: E402
+from labkit.net import answers, free_port, start_group, stop_tree, wait_until  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -110,12 +108,6 @@ class UIMismatch(AssertionError):
     """The UI does not show a name the guide promises."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def store_env(uri: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(MLFLOW_TRACKING_URI=uri, PYTHONUTF8="1")
@@ -132,30 +124,21 @@ def run_solutions(uri: str) -> None:
 def lab_ui(uri: str, port: int | None = None):
     """`python -m labkit ui` on the store ``uri``; yields its base URL, stops it after."""
     port = port or free_port()
-    process = subprocess.Popen([sys.executable, "-m", "labkit", "ui", "--port", str(port)],
-                               env=store_env(uri), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+    process = start_group([sys.executable, "-m", "labkit", "ui", "--port", str(port)],
+                          env=store_env(uri), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(base, process)
         yield base
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        stop_tree(process, grace=30)
 
 
 def wait_for_health(base: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("the lab's UI did not start:\n" + (process.stdout.read() or ""))
-            time.sleep(0.5)
+    if not wait_until(lambda: answers(base + "/health"), timeout, every=0.5,
+                      unless=lambda: process.poll() is not None):
+        stop_tree(process)
+        raise RuntimeError("the lab's UI did not start:\n" + (process.stdout.read() or ""))
 
 
 def expect_texts(page, shot: Shot) -> None:

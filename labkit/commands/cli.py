@@ -12,7 +12,7 @@ from pathlib import Path
 
 from labkit import i18n
 from labkit.lab import SCRIPT_FILES
-from labkit.commands.net import free_port, port_is_free, start_group, stop_group, stop_on_signals
+from labkit.net import free_port, port_is_free, start_group, stop_on_signals, stop_tree, wait_until
 from labkit.paths import ROOT, SOLUTIONS_DIR
 from labkit.tracking import ui_answers, ui_record
 from labkit.store import (
@@ -77,15 +77,12 @@ def ui_port_suggestion(taken: int, host: str = "127.0.0.1") -> int:
 
 def wait_for_ui(server: subprocess.Popen, base: str, timeout: float = UI_READY_TIMEOUT_S) -> str | None:
     """None once the UI answers, else why not (the server's own log is on the terminal)."""
-    deadline = time.monotonic() + timeout
-    while not ui_answers(base):
-        if server.poll() is not None:
-            return _("The MLflow server exited with code {code}; its log is above.", code=server.returncode)
-        if time.monotonic() > deadline:
-            return _("The MLflow server did not answer {url}/health within {seconds:.0f} s; its log is above.",
-                     url=base, seconds=timeout)
-        time.sleep(0.25)
-    return None
+    if wait_until(lambda: ui_answers(base), timeout, unless=lambda: server.poll() is not None):
+        return None
+    if server.poll() is not None:
+        return _("The MLflow server exited with code {code}; its log is above.", code=server.returncode)
+    return _("The MLflow server did not answer {url}/health within {seconds:.0f} s; its log is above.",
+             url=base, seconds=timeout)
 
 
 def cmd_ui(args) -> int:
@@ -135,7 +132,7 @@ def cmd_ui(args) -> int:
         return 0
     finally:
         if server is not None:
-            stop_group(server)
+            stop_tree(server)
         forget_address(record, base)
 
 

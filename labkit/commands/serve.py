@@ -13,7 +13,7 @@ from labkit import lab as names
 from labkit import i18n
 from labkit.commands.cli import add_lang, shown_command
 from labkit.i18n import early_language
-from labkit.commands.net import stop_on_signals
+from labkit.net import stop_on_signals
 from labkit.commands.serving import (
     DEFAULT_PORT, HOST, SERVE_START_S, ModelServer, ServeError, example_curl, port_is_free,
     staged_version,

@@ -3,7 +3,7 @@
 The server runs in its own process group (its own console group on Windows), so a
 Ctrl+C in the terminal reaches only the Python script that started it, which then
 stops the whole group: `mlflow models serve` and the `uvicorn` it launches
-(``labkit.commands.net``).
+(``labkit.net``).
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from labkit import lab as names
-from labkit.commands.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
-    HOST, free_port, port_is_free, server_gone, start_group, stop_group,
+from labkit.net import (  # noqa: F401 - HOST, free_port, port_is_free, server_gone: this module's API
+    HOST, answers, fail_fast, free_port, port_is_free, server_gone, start_group, stop_tree, wait_until,
 )
 from labkit.i18n import Domain
-from labkit.store import StoreError, check_server, fail_fast_on_dead_servers, is_remote, sqlite_path
+from labkit.store import StoreError, check_server, is_remote, sqlite_path
 
 _, N_, _n = Domain("labkit").functions()
 
@@ -65,7 +63,7 @@ def staged_version(tracking_uri: str):
     if db is not None and not db.exists():
         raise ServeError(_("No tracking store at {uri} yet: run tasks 1 to 4 first.", uri=tracking_uri))
     if is_remote(tracking_uri):
-        fail_fast_on_dead_servers()
+        fail_fast()
         try:
             check_server(tracking_uri)
         except StoreError as exc:
@@ -102,11 +100,7 @@ def server_env(tracking_uri: str) -> dict[str, str]:
 
 
 def ping(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/ping", timeout=timeout) as reply:
-            return reply.status == 200
-    except (OSError, ValueError):
-        return False
+    return answers(url.rstrip("/") + "/ping", timeout=timeout)
 
 
 class ModelServer:
@@ -138,13 +132,11 @@ class ModelServer:
     def wait_until_ready(self, timeout: float = READY_TIMEOUT_S) -> float:
         """Seconds until /ping answered; on a crash or timeout, stop and raise ServeError."""
         started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if self.process.poll() is not None:
-                self._fail(_("The model server exited with code {code} before it answered /ping. "
-                             "The end of its log:", code=self.process.returncode))
-            if ping(self.url, timeout=1.0):
-                return time.monotonic() - started
-            time.sleep(0.25)
+        if wait_until(lambda: ping(self.url, timeout=1.0), timeout, unless=lambda: self.process.poll() is not None):
+            return time.monotonic() - started
+        if self.process.poll() is not None:
+            self._fail(_("The model server exited with code {code} before it answered /ping. "
+                         "The end of its log:", code=self.process.returncode))
         self._fail(_("The model server did not answer {url}/ping within {seconds:.0f} s. "
                      "The end of its log:", url=self.url, seconds=timeout))
 
@@ -167,7 +159,7 @@ class ModelServer:
         process = self.process
         if process is None:
             return
-        stop_group(process)
+        stop_tree(process)
         self.last_log = self.log_tail()
         self.log_path.unlink(missing_ok=True)
         self.process = None
