@@ -41,7 +41,7 @@ def provision(args) -> int:
     admin = admin_env()
     require_admin(args.server, admin)
     with signed_in_as(admin):
-        provisioner = Provisioner(args.server, args.public_url or args.server, args.out)
+        provisioner = Provisioner(args.server, args.public_url or args.server, args.out, args.state)
         counts: dict[str, int] = {}
         statuses: dict[str, str] = {}
         for student in students:
@@ -143,7 +143,7 @@ def deactivate(args) -> int:
     _operations(args).deactivate(args.username)
     inactive.mark(args.state, args.username, inactive.DEACTIVATED)
     print(_("{username}: deactivated. Their password no longer works and their role is gone; "
-            "their runs and models are kept. `python -m classroom provision` with them on the roster "
+            "their runs and models are kept. `python -m classroom provision --reset-password {username}` "
             "lets them back in with a new password.", username=args.username))
     return 0
 
@@ -153,7 +153,7 @@ def remove(args) -> int:
     inactive.mark(args.state, args.username, inactive.REMOVED)
     print(_("{username}: user and workspace deleted. Backup: {folder} "
             "(`python -m classroom restore {username} --backup {folder}` brings the work back; "
-            "`provision` makes the user again).", username=args.username, folder=folder))
+            "`provision --reset-password {username}` makes the user again).", username=args.username, folder=folder))
     return 0
 
 
@@ -209,6 +209,7 @@ STATUS_WORDS = {
     "password-reset": N_("password-reset"),
     "reactivated": N_("reactivated"),
     "missing-file": N_("missing-file"),
+    "left-inactive": N_("not let back in"),
 }
 
 
@@ -224,6 +225,8 @@ STATUS_COUNTS = {
     "password-reset": lambda n: _n("{count} password-reset", "{count} password-reset", n, count=n),
     "reactivated": lambda n: _n("{count} reactivated", "{count} reactivated", n, count=n),
     "missing-file": lambda n: _n("{count} missing-file", "{count} missing-file", n, count=n),
+    "left-inactive": lambda n: _n("{count} not let back in (deactivated or removed)",
+                                  "{count} not let back in (deactivated or removed)", n, count=n),
 }
 
 

@@ -62,13 +62,31 @@ def grader_exists(auth) -> bool:
     return _exists(auth)
 
 
+def restore_grader(auth, state: Path) -> bool:
+    """Make the grading user again with the password ``<state>/grading.env`` keeps, when the server
+    lost it (a new database: a throwaway server started again, a restored dump). A board that runs
+    signed the grader in with that password, so it grades again at its next refresh. False when
+    there is no such file (no gradebook or board has run: nothing to restore)."""
+    stored = _stored(state)
+    if not stored:
+        return False
+    auth.create_user(GRADER_USERNAME, stored)
+    return True
+
+
+def _stored(state: Path) -> str:
+    path = state / CREDENTIALS_FILE
+    return read_env_file(path).get("MLFLOW_TRACKING_PASSWORD", "") if path.exists() else ""
+
+
 def _password(auth, url: str, state: Path) -> str:
     path = state / CREDENTIALS_FILE
-    if path.exists():
-        stored = read_env_file(path).get("MLFLOW_TRACKING_PASSWORD", "")
-        if stored and signed_in_user(url, GRADER_USERNAME, stored) is not None:
-            return stored
-    password = secrets.token_urlsafe(18)
+    stored = _stored(state)
+    if stored and signed_in_user(url, GRADER_USERNAME, stored) is not None:
+        return stored
+    # The stored password again when there is one: a board that runs holds it (the server lost
+    # the user, or its password changed), and keeps grading once it signs in again.
+    password = stored or secrets.token_urlsafe(18)
     if _exists(auth):
         auth.update_user_password(GRADER_USERNAME, password)
     else:

@@ -35,7 +35,8 @@ ROLE_PERMISSIONS = [
 # A deactivated student holds this role, with no permission, in their workspace instead of
 # the student role: the server itself remembers who was deactivated.
 DEACTIVATED_ROLE = "deactivated"
-DEACTIVATED_DESCRIPTION = N_("A deactivated student: no access. `python -m classroom provision` lets them back in.")
+DEACTIVATED_DESCRIPTION = N_("A deactivated student: no access. `python -m classroom provision --reset-password` "
+                             "lets them back in.")
 # What provisioning added to a workspace that lacked it (Outcome.detail of "repaired").
 CHANGE_WORDS = {"workspace": N_("workspace"), "Default experiment": N_("Default experiment"),
                 "role": N_("role"), "user": N_("user"), "reactivated": N_("reactivated"),
@@ -66,7 +67,7 @@ class Outcome:
 class Provisioner:
     """Talks to the server as the admin (credentials from the environment, as MLflow reads them)."""
 
-    def __init__(self, server_url: str, public_url: str, out: Path) -> None:
+    def __init__(self, server_url: str, public_url: str, out: Path, state: Path | None = None) -> None:
         import warnings
 
         import mlflow
@@ -82,8 +83,12 @@ class Provisioner:
         self.client = mlflow.MlflowClient(tracking_uri=server_url)
         self.workspaces = {w.name for w in self.client.list_workspaces()}
         self._grader: bool | None = None  # does the grading user exist (asked once)?
+        self.state = state  # where grading.env is: a grader the server lost is made again from it
 
     def provision(self, student: Student, reset_password: bool = False) -> Outcome:
+        held = None if reset_password else self._left_inactive(student)
+        if held is not None:
+            return held
         role_id, changes = self.ensure_workspace(student)
         file = env_file(self.out, student.username)
         if not self.user_exists(student.username):
@@ -105,10 +110,11 @@ class Provisioner:
         """Once the gradebook or the board made its grading user, give it read access to
         ``workspace`` here: a board that runs now grades a new (or reset) student at its next
         refresh, without a restart (classroom/grading_user.py)."""
-        from classroom.grading_user import grader_exists, let_grader_read
+        from classroom.grading_user import grader_exists, let_grader_read, restore_grader
 
         if self._grader is None:
-            self._grader = grader_exists(self.auth)
+            self._grader = grader_exists(self.auth) or (self.state is not None
+                                                        and restore_grader(self.auth, self.state))
         if self._grader:
             let_grader_read(self.auth, [workspace])
 
@@ -133,6 +139,24 @@ class Provisioner:
     def deactivated_role(self, username: str):
         return next((r for r in self.auth.list_user_roles(username)
                      if r.name == DEACTIVATED_ROLE and r.workspace == username), None)
+
+    def _left_inactive(self, student: Student) -> Outcome | None:
+        """A student the instructor deactivated or removed stays so when provision runs again for
+        the roster (students added later): only ``--reset-password`` lets them back in."""
+        from classroom import inactive
+
+        note = inactive.read(self.state).get(student.username) if self.state is not None else None
+        if self.user_exists(student.username):
+            if self.deactivated_role(student.username) is None:
+                return None
+            return Outcome(student, "left-inactive", _(
+                "(deactivated): `--reset-password {username}` lets them back in",
+                username=student.username))
+        if note is not None and note.get("status") == inactive.REMOVED:
+            return Outcome(student, "left-inactive", _(
+                "(removed on {since}): `--reset-password {username}` makes them again, "
+                "`restore` brings their work back", since=note.get("since"), username=student.username))
+        return None
 
     def _reactivate(self, student: Student) -> bool:
         """Lift a deactivation (the caller gives a new password); False if there was none."""

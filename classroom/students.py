@@ -5,8 +5,8 @@ back whole (classroom/backup.py); the backup's folder is printed, and ``restore`
 brings it back. MLflow's basic auth has no "disabled" flag: deactivating a student
 replaces their password with a random one nobody knows, takes their role (and any
 permission they were given on their own experiments and models) away, and marks them
-with a ``deactivated`` role; their data stays. ``provision`` lets them back in with a
-new password.
+with a ``deactivated`` role; their data stays. ``provision --reset-password`` lets them back
+in with a new password (a plain ``provision`` leaves them out: classroom/provision.py).
 """
 
 from __future__ import annotations

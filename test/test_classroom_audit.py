@@ -137,3 +137,52 @@ def test_a_denial_line_survives_a_path_made_to_break_it(tmp_path):
     assert denials[0].path == forged
     since = read_denials(log, since=datetime.now(timezone.utc) + timedelta(minutes=1))
     assert since == []
+
+
+def test_a_lookup_of_ones_own_model_not_made_yet_is_no_attempt(classroom):
+    """MLflow answers 403 (not 404) to a student's lookup of a registered model their own workspace
+    does not hold yet, as the grader's check of 4.2 makes before task 4: `audit` listed the
+    student (and the gradebook's `grader`) among those who tried something. It leaves them out,
+    in one line that counts them, and still lists the same lookup aimed at another workspace."""
+    import requests
+
+    student = read_env_file(classroom.connections / "partial.env")  # tasks 1-2: no registered model
+    auth = (student["MLFLOW_TRACKING_USERNAME"], student["MLFLOW_TRACKING_PASSWORD"])
+    before = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    own = requests.get(f"{classroom.url}/api/2.0/mlflow/registered-models/get", auth=auth, timeout=60,
+                       params={"name": "api-response-time"}, headers={"X-MLflow-Workspace": "partial"})
+    assert own.status_code == 403  # MLflow's answer for a model that does not exist
+    other = requests.get(f"{classroom.url}/api/2.0/mlflow/registered-models/get", auth=auth, timeout=60,
+                         params={"name": "api-response-time"}, headers={"X-MLflow-Workspace": "complete"})
+    assert other.status_code == 403
+    for _attempt in range(50):  # the worker writes the lines after its answers
+        if sum(d.user == "partial" and d.time >= before for d in read_denials(classroom.server.log_path)) >= 2:
+            break
+        time.sleep(0.2)
+    result = classroom.classroom("audit", "--state", str(classroom.server.log_path.parent),
+                                 "--since", before.isoformat())
+    assert result.returncode == 0, result.stderr
+    block = result.stdout.split("partial:", 1)[1].split("\n\n", 1)[0]
+    assert "(workspace complete)" in block and "(workspace partial)" not in block
+    assert "grader:" not in result.stdout
+    assert "Not listed: " in result.stdout and "does not exist yet" in result.stdout
+
+
+def test_audit_leaves_out_lookups_of_a_model_not_made_yet(tmp_path):
+    log = tmp_path / "server.log"
+    lookup = "/api/2.0/mlflow/registered-models/get"
+    log.write_text("\n".join([
+        denial_line("ben", "ben", "GET", lookup, "name=api-response-time", 403),
+        denial_line("grader", "ben", "GET", lookup, "name=api-response-time", 403),
+        denial_line("eve", "ana", "GET", lookup, "name=api-response-time", 403),
+        denial_line("eve", "eve", "POST", "/api/2.0/mlflow/runs/log-metric", "run_id=abc", 403),
+    ]) + "\n", encoding="utf-8")
+    from classroom.audit import report
+
+    out = report(log)
+    assert "ben:" not in out and "grader:" not in out
+    assert "eve: 2 denied requests" in out and "(workspace ana)" in out
+    assert out.rstrip().endswith("because the model does not exist yet.") and "Not listed: 2 lookups" in out
+    only = tmp_path / "only.log"
+    only.write_text(denial_line("ben", "ben", "GET", lookup, "name=api-response-time", 403) + "\n", encoding="utf-8")
+    assert report(only).count("\n") == 0 and report(only).startswith("No denied request in")

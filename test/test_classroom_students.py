@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -206,7 +207,14 @@ def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
     row = next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
     assert row["status"] == "graded" and row["flags"].startswith("deactivated on "), row
 
-    again = classroom.classroom(*provision, "--state", str(classroom.state))
+    # Provision run again for the roster (a student added later) leaves them out, in one line...
+    kept_out = classroom.classroom(*provision, "--state", str(classroom.state))
+    assert kept_out.returncode == 0, kept_out.stderr
+    assert "paused: not let back in (deactivated): `--reset-password paused` lets them back in" in kept_out.stdout
+    assert not (classroom.connections / "paused.env").exists()
+    assert "paused" in json.loads((classroom.state / "inactive.json").read_text()), "still deactivated"
+    # ... and --reset-password lets them back in.
+    again = classroom.classroom(*provision, "--state", str(classroom.state), "--reset-password", "paused")
     assert again.returncode == 0 and "paused: reactivated" in again.stdout, again.stdout
     assert "paused" not in json.loads((classroom.state / "inactive.json").read_text()), "no longer deactivated"
     new = classroom.student_env("paused")
@@ -243,8 +251,54 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path
         with pytest.raises(MlflowException):
             get_app_client("basic-auth", tracking_uri=classroom.url).get_user("leaver")
 
+    provisioned = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                                      "--out", str(classroom.connections), cwd=tmp_path)
+    assert provisioned.returncode == 0, provisioned.stderr
+    assert "leaver: not let back in (removed on " in provisioned.stdout, "a roster re-run makes no one removed again"
+    with environment(classroom.admin_env()):
+        assert "leaver" not in {w.name for w in MlflowClient(tracking_uri=classroom.url).list_workspaces()}
+
     restored = classroom.classroom("restore", "leaver", *state, cwd=tmp_path)
     assert restored.returncode == 0, restored.stderr
     assert "has no user on the server" in restored.stdout
     assert "leaver" not in json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
     assert workspace_view(classroom, "leaver") == before
+
+
+def test_provision_makes_the_grading_user_again_with_its_kept_password(classroom, gradebook):
+    """A server started again on a new database (a throwaway one, a restored dump) has lost the
+    grading user: a running board then answered every student "did not accept user 'grader'",
+    and the next gradebook gave the grader a new password the board does not hold. Provision,
+    run as the guide says after such a restart, makes the grader again with the password
+    grading.env keeps, and the gradebook keeps that password: a board that runs grades again."""
+    from mlflow import MlflowClient
+    from mlflow.server import get_app_client
+
+    from classroom.connection import read_env_file
+    from classroom.server import ServerError, signed_in_user
+
+    kept = read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"]
+    with environment(classroom.admin_env()):
+        get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")  # the server lost it
+    provisioned = classroom.classroom("provision", "--roster", str(classroom.roster), "--server", classroom.url,
+                                      "--out", str(classroom.connections), "--state", str(classroom.state))
+    assert provisioned.returncode == 0, provisioned.stderr
+    assert signed_in_user(classroom.url, "grader", kept) is not None
+    with environment({"MLFLOW_TRACKING_USERNAME": "grader", "MLFLOW_TRACKING_PASSWORD": kept,
+                      "MLFLOW_WORKSPACE": "complete"}):
+        assert MlflowClient(tracking_uri=classroom.url).get_experiment_by_name("task1-baseline") is not None
+
+    with environment(classroom.admin_env()):
+        get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")
+    for _attempt in range(90):  # a worker's sign-in cache (60 s) forgets the deleted user: a new server's state
+        try:
+            if signed_in_user(classroom.url, "grader", kept) is None:
+                break
+        except ServerError:  # cached sign-in, user gone: 404
+            pass
+        time.sleep(1)
+    graded = classroom.classroom("gradebook", "--roster", str(classroom.roster), "--server", classroom.url,
+                                 "--out", str(classroom.folder / "gradebook-again"), "--jobs", "2",
+                                 "--state", str(classroom.state))
+    assert graded.returncode == 0, graded.stderr
+    assert read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"] == kept
