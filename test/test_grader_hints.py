@@ -10,9 +10,9 @@ import re
 import jsonschema
 import pytest
 from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore, run_python
+from english import english_words
 from solution_lines import leaks, solution_lines
 from test_grader import load_schema
-from test_grader_spanish import english_words
 from test_grader_support import copy_store, run_check
 
 from grader.core import FAIL, SKIP, CheckResult, Report
