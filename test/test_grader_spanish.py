@@ -13,16 +13,13 @@ import re
 
 import jsonschema
 import pytest
-from conftest import CODE_DIR, TASK_SCRIPTS, LabStore
+from conftest import LabStore
 from english import assert_spanish, english_words
 from test_grader import load_schema
 from test_grader_support import run_check
 
 from grader.registry import all_checks, todo_ids
 from labkit import i18n
-
-# Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
-pytestmark = pytest.mark.xdist_group("test_grader_spanish")
 
 LANGUAGE_VARIABLES = ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
@@ -33,16 +30,6 @@ def env_for(store: LabStore, **language: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def untouched_store(tmp_path_factory) -> LabStore:
-    """A store in which the untouched code/ scripts ran once, in order. Read-only."""
-    store = LabStore(tmp_path_factory.mktemp("untouched_store"))
-    for task in TASK_SCRIPTS:
-        store.run_task(task, folder=CODE_DIR)
-    return store
-
-
-@pytest.mark.slow  # grades two whole labs, four ways
 def test_a_spanish_run_of_the_lab_shows_only_spanish_by_lang_or_by_the_option(untouched_store, solutions_store):
     todos = len(todo_ids())
     for store, score in ((untouched_store, 0), (solutions_store, todos)):
