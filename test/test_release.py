@@ -352,6 +352,7 @@ def test_a_spanish_release_records_its_language_and_an_english_one_none(spanish_
     assert not (release / "locale" / "default-language").exists()
 
 
+@pytest.mark.slow  # six fresh interpreters in the release
 def test_a_spanish_release_speaks_spanish_with_nothing_set(spanish_release):
     """The grader, argparse's own words, python -m labkit and python -m classroom, with no
     LAB_LANG and the C locale, in the release's folder: Spanish."""
@@ -369,6 +370,7 @@ def test_a_spanish_release_speaks_spanish_with_nothing_set(spanish_release):
         assert not re.search(r"\b(usage|options|show this help)\b", shown.stdout), shown.stdout
 
 
+@pytest.mark.slow  # a task script and the grader in fresh interpreters
 def test_the_spanish_releases_task_1_runs_and_grades_in_spanish_with_nothing_set(spanish_release, tmp_path):
     """Untouched task 1 of the Spanish release, run from its folder with no language set, speaks
     Spanish and grades 0 with a hint on every TODO; its other scripts are the English program
@@ -462,6 +464,7 @@ def release_with(blocked: tuple[str, ...], out: Path) -> subprocess.CompletedPro
                           env={k: v for k, v in os.environ.items() if k != "LAB_LANG"})
 
 
+@pytest.mark.slow  # two more releases written in fresh interpreters
 def test_a_spanish_release_needs_requirements_class_only(tmp_path, spanish_release):
     """Without what only requirements-dev.txt installs (nbformat among them), `release --lang es`
     writes the same code/; without Babel (requirements-class.txt) it says so in one line."""
