@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import zygote
 from classroom_world import ROOT, write_roster
 from english import english_words
 
@@ -29,11 +30,11 @@ from labkit import i18n
 # --- commands that stop at once, in each way of asking for Spanish -----------------------
 
 def classroom_command(*args: str, tmp: Path, **env: str) -> subprocess.CompletedProcess:
-    """``python -m classroom ARGS`` with no class settings, no admin credentials, and ``env``."""
+    """``python -m classroom ARGS`` with no class settings, no admin credentials, and ``env``
+    (forked warm, test/zygote.py: the same command without a new interpreter's imports)."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("MLFLOW_", "CLASS_")) and k not in ("LAB_LANG", *i18n.GETTEXT_VARIABLES)}
-    return subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**base, "PYTHONUTF8": "1", **env}, timeout=120)
+    return zygote.run(["-m", "classroom", *args], {**base, "PYTHONUTF8": "1", **env}, ROOT, timeout=120)
 
 
 def fast_failures(tmp: Path) -> dict[str, tuple[list[str], int, str, str]]:
