@@ -6,13 +6,20 @@ through MLFLOW_TRACKING_URI, exactly as a student's shell would.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import zygote
+
+try:
+    import fcntl  # built_once's lock (POSIX, as the suite: test/zygote.py)
+except ImportError:
+    fcntl = None
 
 from labkit.maintainers.markers import render
 from labkit.net import free_port  # noqa: F401 - the one free_port, for the tests too
@@ -108,12 +115,47 @@ def lab_store(tmp_path) -> LabStore:
     return LabStore(tmp_path)
 
 
+def built_once(tmp_path_factory, name: str, build) -> LabStore:
+    """The store ``name``, built by ``build(store) -> {name: CompletedProcess}`` once per test
+    session (their ``outputs`` and ``errors`` kept: stdout, stderr), whatever the
+    number of xdist workers: the first worker to ask builds it under a lock in the session's
+    shared temporary folder, the others wait and open the same one. Read-only: copy it
+    (test_grader_support.copy_store) before writing."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-N/, above each worker's popen-gwN/
+    store = LabStore(root / name)
+    done = store.folder / "outputs.json"
+    with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(store.folder, ignore_errors=True)  # a build that failed half-way
+            store.folder.mkdir()
+            ran = build(store)
+            done.write_text(json.dumps({"outputs": {k: r.stdout for k, r in ran.items()},
+                                        "errors": {k: r.stderr for k, r in ran.items()}}), encoding="utf-8")
+    saved = json.loads(done.read_text(encoding="utf-8"))
+    store.outputs, store.errors = saved["outputs"], saved["errors"]
+    return store
+
+
 @pytest.fixture(scope="session")
 def solutions_store(tmp_path_factory) -> LabStore:
-    """A store in which all four solutions ran once, in order. Treat it as read-only."""
-    store = LabStore(tmp_path_factory.mktemp("solutions_store"))
-    store.outputs = {task: store.run_task(task).stdout for task in TASK_SCRIPTS}  # in order
-    return store
+    """A store in which all four solutions ran once, in order (``outputs``, ``errors``: what each printed).
+    One for the session, shared by the workers: read-only."""
+    return built_once(tmp_path_factory, "solutions_store",
+                      lambda store: {task: store.run_task(task) for task in TASK_SCRIPTS})
+
+
+@pytest.fixture(scope="session")
+def untouched_store(tmp_path_factory) -> LabStore:
+    """A store in which the untouched code/ scripts ran once, in order, task 1 in a brand-new
+    interpreter as a student runs it (``outputs``, ``errors``: what each printed). One for the session,
+    shared by the workers: read-only."""
+    return built_once(tmp_path_factory, "untouched_store",
+                      lambda store: {task: store.run_task(task, folder=CODE_DIR, fresh=task == "task1")
+                                     for task in TASK_SCRIPTS})
 
 
 __all__ = ["CODE_DIR", "ROOT", "SOLUTIONS_DIR", "TASK_SCRIPTS", "LabStore"]

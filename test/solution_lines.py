@@ -14,6 +14,7 @@ import io
 import re
 import tokenize
 from functools import lru_cache
+from pathlib import Path
 
 from labkit.maintainers.markers import parse
 from labkit.paths import SOLUTIONS_DIR
@@ -36,14 +37,23 @@ def code_of(line: str) -> str:
     return line.strip()[: comments[0].start[1]] if comments else line.strip()
 
 
+def solution_bodies(solutions: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
+    """TODO id -> the source lines of its solution body, as written (the lines the stub replaces):
+    the suite's one reader of them (test_fading compares them with the TODO texts)."""
+    out = {}
+    for script in sorted(solutions.glob("task*.py")):
+        for region in parse(script.read_text(encoding="utf-8").splitlines(keepends=True), str(script)):
+            out[region.todo_id] = region.solution
+    return out
+
+
 @lru_cache(maxsize=None)
 def solution_lines() -> dict[str, tuple[str, ...]]:
     """TODO id -> the normalised lines of its solution body (every task)."""
     found: dict[str, tuple[str, ...]] = {}
-    for script in sorted(SOLUTIONS_DIR.glob("task*.py")):
-        for region in parse(script.read_text(encoding="utf-8").splitlines(keepends=True), str(script)):
-            lines = (squeeze(code_of(line)).rstrip(",") for line in region.solution)
-            found[region.todo_id] = tuple(dict.fromkeys(line for line in lines if CODE.search(line)))
+    for todo_id, body in solution_bodies().items():
+        lines = (squeeze(code_of(line)).rstrip(",") for line in body)
+        found[todo_id] = tuple(dict.fromkeys(line for line in lines if CODE.search(line)))
     return found
 
 

@@ -1,8 +1,8 @@
 """The class commands in Spanish (issue 14): `--lang es`, LAB_LANG=es or a Spanish LANG.
 
 Cheap first: commands that stop at once with a named problem print their one line in
-Spanish when asked, and in English by default; every Spanish text of the classroom catalog
-and of the board's page reads as Spanish (a small checker of English words, itself tested).
+Spanish when asked, and in English by default; every Spanish text of the board's page reads
+as Spanish (the suite's English checker, test/english.py; test_english.py reads the catalogs).
 Then, on the shared class (test/classroom_world.py, no class of its own): the gradebook
 with --lang es carries the language to its grading children (their Gradescope files and the
 `problems` column are the grader's Spanish), and the board with --lang es serves its page in
@@ -21,71 +21,20 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import zygote
 from classroom_world import ROOT, write_roster
+from english import english_words
 
 from labkit import i18n
-from labkit.maintainers import catalogs
-
-# --- a checker: English words outside quotes and code -------------------------------------
-
-# Common English words that Spanish never uses. PASS/FAIL/SKIP, run, log, workspace and the
-# other English glosses the glossary keeps are not in it.
-ENGLISH = set("""
-the is are was were and of with from could not this that which when your their it its been by
-for or on at into than there then will would does did an to you they what who where why how
-yet still only every each should must can cannot need needs after before since until because
-without here now again out up about also just students student graded grading answer answering
-answers stopped found expected missing folder file files password refreshed refresh passes
-skipped failing hint note deleted kept running started nobody anyone click hover
-""".split())
-QUOTED = re.compile(r"`[^`]*`|\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)|https?://\S+")
-PUNCTUATION = ".,;:!?¿¡()[]…·«»—–-"
-
-
-def english_words(text: str) -> list[str]:
-    """The common English words of ``text`` outside `code`, "quotes", 'quotes' and URLs
-    (names, paths, options, placeholders and UPPER-CASE names are not words)."""
-    found = []
-    for token in QUOTED.sub(" ", text).split():
-        token = token.strip(PUNCTUATION)
-        if not token or re.search(r"[/\\_=<>{}@.\d]", token) or token.startswith("-") or token.isupper():
-            continue
-        found += [part for part in re.split(r"['’]", token.lower()) if part in ENGLISH]
-    return found
-
-
-def test_the_checker_catches_an_english_line_and_passes_a_spanish_one():
-    """Does the checker find English words in an English line, and none in Spanish with
-    quoted English, code, paths and the glossary's English words?"""
-    english = "The class server at http://127.0.0.1:5000 does not answer. Is it running (`classroom status`)?"
-    assert {"the", "does", "not", "answer", "is", "it", "running"} <= set(english_words(english))
-    assert english_words("Could not grade 1 of 2 students: typed (their rows in grades/gradebook.csv say why).")
-    spanish = ('CLASS_DATABASE_URI no está definida. Expórtala (INSTRUCTORS.md, sección 1, "Without Docker"): '
-               "CLASS_DATABASE_URI=postgresql+psycopg2://mlflow:PASSWORD@HOST:5432/mlflow; "
-               "o usa --throwaway-postgres. El run 'the run' del workspace: 1.4 fail, pass, skip, log.")
-    assert english_words(spanish) == []
-
-
-def test_every_spanish_text_of_the_classroom_catalog_reads_as_spanish():
-    """Does every msgstr of classroom.po pass the checker (the catalog test checks it exists)?"""
-    english = {}
-    for message in catalogs.read("classroom"):
-        if not message.id:
-            continue
-        for text in (message.string if isinstance(message.string, tuple) else (message.string,)):
-            if english_words(text):
-                english[text] = english_words(text)
-    assert english == {}
-
 
 # --- commands that stop at once, in each way of asking for Spanish -----------------------
 
 def classroom_command(*args: str, tmp: Path, **env: str) -> subprocess.CompletedProcess:
-    """``python -m classroom ARGS`` with no class settings, no admin credentials, and ``env``."""
+    """``python -m classroom ARGS`` with no class settings, no admin credentials, and ``env``
+    (forked warm, test/zygote.py: the same command without a new interpreter's imports)."""
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("MLFLOW_", "CLASS_")) and k not in ("LAB_LANG", *i18n.GETTEXT_VARIABLES)}
-    return subprocess.run([sys.executable, "-m", "classroom", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**base, "PYTHONUTF8": "1", **env}, timeout=120)
+    return zygote.run(["-m", "classroom", *args], {**base, "PYTHONUTF8": "1", **env}, ROOT, timeout=120)
 
 
 def fast_failures(tmp: Path) -> dict[str, tuple[list[str], int, str, str]]:

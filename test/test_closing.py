@@ -49,6 +49,7 @@ def test_the_summary_speaks_spanish(lab_store):
     assert "rmse=23.750 (el script calculó 25.102)" in line and "mae: no guardada" in line, line
 
 
+@pytest.mark.slow  # a real `labkit ui` (an `mlflow server`) started and stopped
 def test_open_the_ui_only_when_no_ui_answers_for_the_store(lab_store):
     from labkit.net import free_port
 

@@ -165,6 +165,7 @@ def sqlite_server(tmp_path):
         assert server_gone(server.process.pid, server.port), "the test's server is still running"
 
 
+@pytest.mark.slow  # a real `mlflow server` of its own, stopped mid-run
 def test_a_server_that_stops_mid_run_is_one_line_within_seconds(sqlite_server, tmp_path):
     """Is a stopped server one line that says so and what to do, not a chained traceback?"""
     script = TaskScript(sqlite_server.url, tmp_path)

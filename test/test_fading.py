@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from solution_lines import solution_bodies  # the one reader of the solutions' TODO bodies
 
 from labkit.maintainers import codegen, markers, translation
 from labkit.paths import CODE_DIR, SOLUTIONS_DIR
@@ -64,16 +65,6 @@ def student_script_texts(lang: str, solutions: Path = SOLUTIONS_DIR) -> dict[str
     if lang == "en":
         return {path.name: path.read_text(encoding="utf-8") for path in sorted(CODE_DIR.glob("task*.py"))}
     return codegen.scripts(solutions, lang=lang)
-
-
-def solution_bodies(solutions: Path = SOLUTIONS_DIR) -> dict[str, list[str]]:
-    """TODO id -> the code lines of its solution (the lines the stub replaces)."""
-    out = {}
-    for path in sorted(solutions.glob("task*.py")):
-        source = path.read_text(encoding="utf-8")
-        for region in markers.parse(source.splitlines(keepends=True), str(path)):
-            out[region.todo_id] = region.solution
-    return out
 
 
 # ------------------------------------------------------------ comparing lines with texts

@@ -9,10 +9,10 @@ import re
 
 import jsonschema
 import pytest
-from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore, run_python
+from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, run_python
+from english import english_words
 from solution_lines import leaks, solution_lines
 from test_grader import load_schema
-from test_grader_spanish import english_words
 from test_grader_support import copy_store, run_check
 
 from grader.core import FAIL, SKIP, CheckResult, Report
@@ -105,15 +105,6 @@ def test_the_report_shows_every_level_reached_and_says_when_more_is_left(code):
 
 # --- untouched code: the default feedback, --hint, the record, reset -------------------
 
-@pytest.fixture(scope="module")
-def untouched(tmp_path_factory) -> LabStore:
-    """A store in which the untouched code/ scripts ran once, in order. Copy it before writing."""
-    store = LabStore(tmp_path_factory.mktemp("untouched_for_hints"))
-    for task in TASK_SCRIPTS:
-        store.run_task(task, folder=CODE_DIR)
-    return store
-
-
 def feedback_lines(output: str) -> dict[str, list[str]]:
     """The lines under each TODO of a terminal report."""
     lines: dict[str, list[str]] = {}
@@ -129,8 +120,8 @@ def feedback_lines(output: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("code", LANGUAGES)
-def test_untouched_code_gets_no_solution_line_by_default_and_is_told_of_hint(untouched, code):
-    result = run_check(untouched.env(LAB_LANG=code), "all")
+def test_untouched_code_gets_no_solution_line_by_default_and_is_told_of_hint(untouched_store, code):
+    result = run_check(untouched_store.env(LAB_LANG=code), "all")
     assert result.returncode == 1, result.stderr
     lines = feedback_lines(result.stdout)
     assert list(lines) == todo_ids()
@@ -140,15 +131,15 @@ def test_untouched_code_gets_no_solution_line_by_default_and_is_told_of_hint(unt
         assert not shown, f"{todo_id} shows a solution line by default: {shown}"
         assert not any(LEVEL_LINE.search(line) for line in lines[todo_id])
     assert "python grader/check.py all --hint" in result.stdout.splitlines()[-2]  # then the score
-    assert not (untouched.folder / "hint_levels.json").exists(), "grading alone records nothing"
+    assert not (untouched_store.folder / "hint_levels.json").exists(), "grading alone records nothing"
 
 
 def levels_in(report: dict) -> dict[str, int]:
     return {r["id"]: r["hint_level"] for r in report["results"]}
 
 
-def test_hint_raises_each_level_by_one_up_to_the_last_and_records_it(untouched, tmp_path):
-    store = copy_store(untouched, tmp_path / "store")
+def test_hint_raises_each_level_by_one_up_to_the_last_and_records_it(untouched_store, tmp_path):
+    store = copy_store(untouched_store, tmp_path / "store")
     record = store.folder / "hint_levels.json"
     task3 = todo_ids(["task3"])
     for expected in (1, 2, LAST_LEVEL):
@@ -175,9 +166,9 @@ def test_hint_raises_each_level_by_one_up_to_the_last_and_records_it(untouched, 
     assert {t["number"]: t["extra_data"]["hint_level"] for t in data["tests"]} == dict.fromkeys(task3, LAST_LEVEL)
 
 
-def test_asking_for_one_tasks_hints_keeps_the_levels_of_the_others(untouched, tmp_path):
+def test_asking_for_one_tasks_hints_keeps_the_levels_of_the_others(untouched_store, tmp_path):
     """The record holds every task's levels: --hint on task 1 after task 3 loses none of task 3's."""
-    store = copy_store(untouched, tmp_path / "store")
+    store = copy_store(untouched_store, tmp_path / "store")
     record = store.folder / "hint_levels.json"
     task1, task3 = todo_ids(["task1"]), todo_ids(["task3"])
     for _ in range(2):
@@ -189,8 +180,8 @@ def test_asking_for_one_tasks_hints_keeps_the_levels_of_the_others(untouched, tm
     assert {i: n for i, n in levels_in(report).items() if n} == expected
 
 
-def test_reset_starts_the_levels_afresh_and_keeps_them_in_the_backup(untouched, tmp_path):
-    store = copy_store(untouched, tmp_path / "store")
+def test_reset_starts_the_levels_afresh_and_keeps_them_in_the_backup(untouched_store, tmp_path):
+    store = copy_store(untouched_store, tmp_path / "store")
     assert run_check(store.env(), "task1", "--hint").returncode == 1
     record = store.folder / "hint_levels.json"
     assert record.exists()
@@ -199,13 +190,13 @@ def test_reset_starts_the_levels_afresh_and_keeps_them_in_the_backup(untouched, 
     assert not record.exists()
     backup = list((store.folder / "backups").glob("store-*/hint_levels.json"))
     assert backup and json.loads(backup[0].read_text(encoding="utf-8"))["levels"]["1.1"] == 1
-    copy_store(untouched, store.folder)  # the lab again, on the fresh store
+    copy_store(untouched_store, store.folder)  # the lab again, on the fresh store
     report = json.loads(run_check(store.env(), "all", "--json").stdout)
     assert set(levels_in(report).values()) == {0}
 
 
-def test_a_broken_record_is_read_as_no_hints_and_replaced(untouched, tmp_path):
-    store = copy_store(untouched, tmp_path / "store")
+def test_a_broken_record_is_read_as_no_hints_and_replaced(untouched_store, tmp_path):
+    store = copy_store(untouched_store, tmp_path / "store")
     record = store.folder / "hint_levels.json"
     record.write_text("{not json", encoding="utf-8")
     result = run_check(store.env(), "task2", "--hint", "--json")

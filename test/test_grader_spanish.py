@@ -1,9 +1,9 @@
 """Does the grader speak Spanish when asked (LANG, LAB_LANG or --lang es), and only Spanish,
 in every format, while English stays the default? (issue 14)
 
-The Spanish output is read by a checker that drops what stays English on purpose (quoted
-and backticked text, code, names with dots, underscores or parentheses, URIs, numbers, the
-words PASS/FAIL/SKIP and TODO) and fails on any common English word left over.
+The Spanish output is read by the suite's English checker (test/english.py), which drops what
+stays English on purpose (quoted and backticked text, code, URIs, numbers, PASS/FAIL/SKIP,
+TODO) and fails on any common English word left over.
 """
 
 from __future__ import annotations
@@ -13,55 +13,15 @@ import re
 
 import jsonschema
 import pytest
-from conftest import CODE_DIR, TASK_SCRIPTS, LabStore
+from conftest import LabStore
+from english import assert_spanish, english_words
 from test_grader import load_schema
 from test_grader_support import run_check
 
 from grader.registry import all_checks, todo_ids
 from labkit import i18n
 
-# Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
-pytestmark = pytest.mark.xdist_group("test_grader_spanish")
-
 LANGUAGE_VARIABLES = ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
-
-# Words of English that no Spanish sentence has (the glossary keeps "run" in Spanish, and
-# English words glossed in parentheses, e.g. "firma (signature)", are not listed here).
-ENGLISH_WORDS = frozenset("""
-    the of in on to for from by with without and or but then than is are was were be been
-    has have had it its this that these those which when where what who not your you yet
-    already again until once first before after inside outside into expected found nothing
-    missing call log logs logged finish finished skipped passes pass grade grading graded
-    hint note score named every each fix should must can cannot could did does do so if
-    there here how above below less more equal same other another one wrap use keep move
-    point load register fit compute predict start let
-""".split())
-ENGLISH_PHRASES = ("run again", "run it", "run the", "run task")
-
-QUOTED = re.compile(r"`[^`\n]*`|\"[^\"\n]*\"|(?<![\w])'[^'\n]*'(?!\w)")
-URI = re.compile(r"\b[a-z][a-z0-9+.-]*:/+\S*")
-EDGES = ".,;:!?¿¡'\"()[]{}"
-CODE_MARKS = re.compile(r"[._()/=\[\]{}<>@\d]")
-
-
-def english_words(line: str) -> list[str]:
-    """The English words of ``line`` once what stays English on purpose is dropped."""
-    text = URI.sub(" ", QUOTED.sub(" ", line))
-    words = []
-    for token in text.split():
-        core = token.strip(EDGES)
-        if not core or CODE_MARKS.search(core) or (core.isupper() and len(core) > 1):
-            continue  # code, a path, a number, a constant, PASS/FAIL/SKIP, TODO
-        words.append(core)
-    kept = " ".join(words).lower()
-    found = [w for w in kept.replace("-", " ").split() if w in ENGLISH_WORDS]
-    return found + [p for p in ENGLISH_PHRASES if re.search(rf"\b{p}\b", kept)]
-
-
-def assert_spanish(text: str) -> None:
-    bad = {line: english_words(line) for line in text.splitlines() if english_words(line)}
-    assert not bad, "English in the Spanish output:\n" + "\n".join(f"{w}: {line}" for line, w in bad.items())
-
 
 def env_for(store: LabStore, **language: str) -> dict[str, str]:
     """The store's environment with no language variable but ``language``'s."""
@@ -70,32 +30,6 @@ def env_for(store: LabStore, **language: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def untouched_store(tmp_path_factory) -> LabStore:
-    """A store in which the untouched code/ scripts ran once, in order. Read-only."""
-    store = LabStore(tmp_path_factory.mktemp("untouched_store"))
-    for task in TASK_SCRIPTS:
-        store.run_task(task, folder=CODE_DIR)
-    return store
-
-
-def test_the_checker_catches_english_and_lets_spanish_with_code_through():
-    assert {"expected", "found"} <= set(english_words(
-        "       expected a run in experiment 'task1-baseline', found none"))
-    assert "run again" in english_words("pista: fix that error, then run code/task2_sweep.py again")
-    assert "the" in english_words("un LinearRegression re-fit on the lab's split 'x'")  # an apostrophe is no quote
-    assert english_words("FAIL 1.1  a task-1 run is in experiment 'task1-baseline'  [0/1]") == ["is", "in"]
-    for spanish in (
-        "FAIL 1.3  el run de la tarea 1 guarda los parámetros model_type, random_state y test_size  [0/1]",
-        '       pista: dentro del bloque `with`: mlflow.log_param("model_type", MODEL_TYPE), y lo mismo '
-        'para "random_state" (RANDOM_STATE)',
-        "Calificando task1, task2 en sqlite:////tmp/x/mlflow.db",
-        "       se omite hasta que pase el TODO 1.3",
-    ):
-        assert english_words(spanish) == [], spanish
-
-
-@pytest.mark.slow  # grades two whole labs, four ways
 def test_a_spanish_run_of_the_lab_shows_only_spanish_by_lang_or_by_the_option(untouched_store, solutions_store):
     todos = len(todo_ids())
     for store, score in ((untouched_store, 0), (solutions_store, todos)):

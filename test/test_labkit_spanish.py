@@ -15,47 +15,13 @@ import sys
 
 import pytest
 from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, free_port, run_python
+from english import assert_spanish
 from test_dead_server import TaskScript, one_line, sqlite_server  # noqa: F401 - a fixture
 
 from labkit import i18n
 from labkit.commands import cli
 
 LANGUAGE_VARIABLES = ("LAB_LANG", *i18n.GETTEXT_VARIABLES)
-
-# Words of English that Spanish never uses; "run", "log", "TODO" and "UI" are the lab's
-# Spanish too (glossary of issue 14).
-ENGLISH = {
-    "the", "and", "of", "to", "in", "on", "at", "for", "with", "your", "you", "is", "are",
-    "was", "not", "does", "did", "then", "still", "open", "see", "grade", "store", "server",
-    "tracking", "answer", "answers", "stopped", "nothing", "yet", "this", "that", "left",
-    "search", "about", "model", "started", "below", "ask", "again",
-}
-# English kept on purpose: the glossary's glosses, code spans, quoted names, paths, URLs
-# and code names (MLFLOW_TRACKING_URI, rmse=27.1).
-GLOSS = re.compile(r"\((?:tracking server|tracking store|workspace|logged model|registered model|"
-                   r"Model Registry|signature|stages)\)")
-CODE_OR_QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"")
-CODE_LIKE = re.compile(r"\S*[/\\=_]\S*")
-
-
-def english_words(line: str) -> list[str]:
-    """The English words of ``line`` outside glosses, code, quotes, paths and URLs."""
-    text = CODE_LIKE.sub(" ", CODE_OR_QUOTED.sub(" ", GLOSS.sub(" ", line)))
-    return [w for w in re.findall(r"[A-Za-zÁÉÍÓÚÑÜáéíóúñü]+", text) if w.lower() in ENGLISH]
-
-
-def assert_spanish(lines: list[str]) -> None:
-    found = {line: english_words(line) for line in lines if english_words(line)}
-    assert not found, f"English in lines meant to be Spanish: {found}"
-
-
-def test_the_checker_catches_an_english_line_and_lets_quotes_code_and_glosses_be():
-    assert english_words("The tracking server at http://127.0.0.1:5000 stopped answering.")
-    assert english_words("Siguen pendientes: TODO 1.1. Search your script for 'TODO'.") == [
-        "Search", "your", "for"]
-    assert english_words("El servidor de seguimiento (tracking server) en http://x:1/y no responde. "
-                         "Ejecuta `python -m labkit reset` para 'the run' en /tmp/pytest-of-me/test_0 "
-                         "y luego python grader/check.py task1; rmse=27.089, MLFLOW_TRACKING_URI") == []
 
 
 def language_env(lab_store, **language: str) -> dict[str, str]:
