@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from classroom import inactive
 from classroom.backup import BackupError
+from classroom.object_store import StorageError
 from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
@@ -254,7 +255,8 @@ def env_required(name: str) -> str:
 
 def one_line(exc: Exception) -> str | None:
     """The one-line message for errors the instructor can fix, or None for a real bug."""
-    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline, ReleaseError)):
+    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline, ReleaseError,
+                        StorageError)):
         return str(exc)
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or "401" in str(exc)[:200]:
