@@ -72,3 +72,23 @@ def test_the_nginx_site_sends_requests_to_the_other_server_when_one_is_down():
     assert re.search(r"proxy_next_upstream error timeout", site)
     assert "proxy_pass http://mlflow_class;" in site
     assert re.search(r"client_max_body_size \d+[mg];", site), "models upload through nginx"
+
+
+def test_the_guides_two_servers_share_the_bucket_behind_the_shipped_site():
+    """Do the guide's two `serve` commands parse, with the same bucket, their own ports and states,
+    and are those ports the ones the shipped nginx site sends requests to?"""
+    import shlex
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from classroom.cli import parse_args
+
+    guide = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```[a-z]*\n(.*?)```", guide, re.S) if "--port 5001" in b)
+    commands = [shlex.split(line)[3:] for line in block.splitlines() if line.strip().startswith("python -m classroom")]
+    parsed = [parse_args(argv) for argv in commands]
+    assert len(parsed) == 2 and all(args.command == "serve" for args in parsed)
+    assert {args.artifacts for args in parsed} == {"s3://mlflow-artifacts/class"}, "one bucket for both"
+    assert len({args.port for args in parsed}) == 2 and len({args.state for args in parsed}) == 2
+    site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
+    assert {f"127.0.0.1:{args.port}" for args in parsed} == set(re.findall(r"server (127\.0\.0\.1:\d+) ", site))
