@@ -10,7 +10,8 @@ def grade_and_send(env: dict[str, str], sender, as_of=None) -> None:
     aware datetime, if given), then send one plain dict back."""
     from labkit.i18n import set_language
 
-    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
+    # Nothing of the instructor's: no MLflow setting, and no key of the artifacts' storage.
+    for key in [k for k in os.environ if k.startswith(("MLFLOW_", "AWS_"))]:
         del os.environ[key]
     os.environ.update(env)
     set_language(None)  # speak what env says: LAB_LANG, the instructor's language (Gradebook.student_env)

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from classroom.object_store import artifact_location
 from grader.deadline import FORMAT
 from labkit.i18n import LANGUAGES, Domain, early_language, set_language
 
@@ -43,9 +44,11 @@ def parse_args(argv):
     serve.add_argument("--workers", type=int, default=workers, help=_(
         "the server's worker processes, each answering requests (default: {default}, or CLASS_WORKERS)",
         default=workers))
-    serve.add_argument("--artifacts", type=Path, default=None, help=_(
-        "private folder for the students' artifacts and models (default: {default}, or CLASS_ARTIFACTS; "
-        "with --throwaway-postgres, a temporary folder deleted with the database)", default=artifacts))
+    serve.add_argument("--artifacts", type=artifact_location, default=None, help=_(
+        "private folder for the students' artifacts and models, or a bucket of S3-compatible storage, "
+        "s3://BUCKET/FOLDER (its address and keys from MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY) (default: {default}, or CLASS_ARTIFACTS; with --throwaway-postgres, a "
+        "temporary folder deleted with the database)", default=artifacts))
     _state(serve, _("private folder for the auth config, the server log and the status file"))
     serve.add_argument("--throwaway-postgres", action="store_true",
                        help=_("try it out: a temporary PostgreSQL cluster, deleted when the server stops"))
@@ -134,7 +137,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     set_language(getattr(args, "lang", None))
     if args.command == "serve" and args.artifacts is None and not args.throwaway_postgres:
-        args.artifacts = Path(os.environ.get("CLASS_ARTIFACTS", "class-artifacts"))
+        args.artifacts = artifact_location(os.environ.get("CLASS_ARTIFACTS", "class-artifacts"))
     if hasattr(args, "backups"):
         args.connections = args.connections or args.state / "connections"
         args.backups = args.backups or args.state / "backups"

@@ -8,6 +8,7 @@ import sys
 from classroom import inactive
 from classroom.admin import ADMIN_HELP, admin_env, forget_admin_credentials, require_admin, signed_in_as
 from classroom.backup import BackupError
+from classroom.object_store import StorageError
 from classroom.release import ReleaseError
 from classroom.postgres import PostgresError
 from classroom.roster import RosterError, read_roster
@@ -191,7 +192,8 @@ def release(args) -> int:
 
 def one_line(exc: Exception) -> str | None:
     """The one-line message for errors the instructor can fix, or None for a real bug."""
-    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline, ReleaseError)):
+    if isinstance(exc, (RosterError, ServerError, PostgresError, BackupError, BadDeadline, ReleaseError,
+                        StorageError)):
         return str(exc)
     code = getattr(exc, "error_code", "")
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") or "401" in str(exc)[:200]:

@@ -1,7 +1,8 @@
 """The class's tracking server: ``mlflow server`` with the lab's configuration.
 
 PostgreSQL holds runs, models and (in a second database) users and roles; artifacts
-are proxied by the server into one folder; one workspace per student; basic auth on;
+are proxied by the server into one folder, or a bucket of S3-compatible storage
+(classroom/object_store.py); one workspace per student; basic auth on;
 loopback unless configured. ``ServerConfig.command()`` is the single description of
 that configuration: ``python -m classroom serve``, the compose file and the tests
 all start the server through it. The database URIs, which hold a password, reach the
@@ -19,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classroom import status
+from classroom import object_store, status
 from classroom.private import PRIVATE_UMASK, open_private, private_folder
 from labkit.i18n import Domain
 from labkit.net import answers, request, stop_tree, wait_until
@@ -41,7 +42,7 @@ class ServerError(Exception):
 class ServerConfig:
     database_uri: str
     auth_database_uri: str
-    artifacts: Path
+    artifacts: Path | str  # a folder, or s3://BUCKET/PREFIX (classroom/object_store.py)
     admin_password: str
     secret_key: str
     host: str = "127.0.0.1"
@@ -49,11 +50,33 @@ class ServerConfig:
     workers: int = 2
     allowed_hosts: str = ""  # Host headers accepted beyond loopback, e.g. "mlflow.example.edu"
     state: Path = field(default_factory=lambda: Path(".classroom"))  # the private auth.ini
+    # With s3:// artifacts: the storage's address and keys, from the environment (never shown).
+    storage: dict = field(default_factory=object_store.settings, repr=False)
 
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def artifacts_destination(self) -> str:
+        """``--artifacts-destination``: the bucket's URI as given, or the folder's absolute path."""
+        if object_store.is_object_store(self.artifacts):
+            return str(self.artifacts)
+        return str(Path(self.artifacts).resolve())
+
+    def prepare_artifacts(self) -> None:
+        """The folder, private; or the bucket, checked with the environment's keys (made if missing)."""
+        if object_store.is_object_store(self.artifacts):
+            object_store.ensure_bucket(str(self.artifacts), self.storage)
+        else:
+            private_folder(Path(self.artifacts))
+
+    def artifacts_status(self) -> dict:
+        """Where artifacts go, for serve.json (never a key)."""
+        if object_store.is_object_store(self.artifacts):
+            return {"artifacts": self.artifacts_destination, "artifacts_endpoint": object_store.endpoint(self.storage)}
+        return {"artifacts": self.artifacts_destination}
 
     def validate(self) -> None:
         if len(self.admin_password or "") < MIN_PASSWORD_LENGTH:
@@ -64,6 +87,8 @@ class ServerConfig:
         if not self.secret_key:
             raise ServerError(_("MLFLOW_FLASK_SERVER_SECRET_KEY is not set: export it ({help}), "
                                 "or set it in deploy/class.env for Docker.", help=SECRET_HELP))
+        if object_store.is_object_store(self.artifacts):
+            object_store.bucket_and_prefix(str(self.artifacts))  # names a bucket
         for variable, uri in (("CLASS_DATABASE_URI", self.database_uri),
                               ("CLASS_AUTH_DATABASE_URI", self.auth_database_uri)):
             if not uri.startswith("postgresql"):
@@ -97,7 +122,7 @@ class ServerConfig:
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "mlflow", "server",  # the database URI: see env()
-            "--serve-artifacts", "--artifacts-destination", str(Path(self.artifacts).resolve()),
+            "--serve-artifacts", "--artifacts-destination", self.artifacts_destination,
             "--enable-workspaces",
             "--app-name", "basic-auth",
             "--host", self.host, "--port", str(self.port),
@@ -114,6 +139,8 @@ class ServerConfig:
             "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret_key,
             # The lab runs no server-side jobs (GenAI evaluation); skip their three workers.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            # The storage's address and keys: in the environment, never on the command line.
+            **(self.storage if object_store.is_object_store(self.artifacts) else {}),
         })
         return env
 
@@ -135,7 +162,7 @@ class ServerProcess:
         self.config.validate()
         refuse_if_taken(self.config)  # before serve.json is written: a running server keeps its own
         ini = self.config.write_auth_ini()
-        private_folder(Path(self.config.artifacts))
+        self.config.prepare_artifacts()
         private_folder(self.log_path.parent)
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open_private(self.log_path, "ab")
@@ -158,7 +185,7 @@ class ServerProcess:
         return {
             "url": self.config.url, "server_pid": self.process.pid, "supervisor_pid": os.getpid(),
             "started": time.time(), "database": redact(self.config.database_uri),
-            "artifacts": str(Path(self.config.artifacts).resolve()), "log": str(self.log_path.resolve()),
+            **self.config.artifacts_status(), "log": str(self.log_path.resolve()),
             **self.extra_status,
         }
 

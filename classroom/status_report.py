@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from classroom.object_store import is_object_store
 from classroom.private import exposed
 from classroom.server import health
 from classroom.status import STATUS_FILE, alive, read
@@ -21,7 +22,7 @@ def describe(state: Path) -> tuple[bool, str]:
     running, text = _describe(state)
     info = read(state) or {}
     roots = [state, *sorted(p for p in state.resolve().parent.glob("grades*") if p.is_dir())]
-    if info.get("artifacts"):
+    if info.get("artifacts") and not is_object_store(info["artifacts"]):
         roots.append(Path(info["artifacts"]))
     found, count = exposed(roots)
     if count:
@@ -51,7 +52,7 @@ def _describe(state: Path) -> tuple[bool, str]:
     if not alive(info.get("supervisor_pid")):
         processes += " " + _("(gone: the server runs on its own)")
     fields = [(_("answering:"), answering), (_("processes:"), processes), (_("database:"), info.get("database")),
-              (_("artifacts:"), info.get("artifacts")), (_("log:"), info.get("log"))]
+              (_("artifacts:"), _artifacts(info)), (_("log:"), info.get("log"))]
     width = max(len(label) for label, _value in fields) + 2
     lines = [_("Class server running at {url} since {since} ({duration})",
                url=info["url"], since=since, duration=_duration(time.time() - info["started"]))]
@@ -60,6 +61,13 @@ def _describe(state: Path) -> tuple[bool, str]:
         lines.append("  " + _("throwaway PostgreSQL in {folder} (pid {pid}): deleted when the server stops",
                               folder=info["throwaway_postgres"], pid=info.get("postgres_pid")))
     return True, "\n".join(lines)
+
+
+def _artifacts(info: dict) -> str:
+    if info.get("artifacts_endpoint"):
+        return _("{uri} (S3-compatible storage at {endpoint}; only the server holds its keys)",
+                 uri=info["artifacts"], endpoint=info["artifacts_endpoint"])
+    return info.get("artifacts")
 
 
 def _duration(seconds: float) -> str:

@@ -6,6 +6,10 @@ every module (a module that imported them would build a class of its own). Its c
 `complete` (solutions), `partial` (tasks 1-2 done, task 3 untouched), `untouched` (code/),
 `typed` (task 1 with rmse typed by hand), `empty` (no runs, and no e-mail on the roster) and
 `evil` (a model that runs code when it is unpickled).
+
+Its artifacts go to a folder, or with ``CLASS_TEST_ARTIFACTS=s3`` (or ``class_world(...,
+artifacts="s3://...")``) to a bucket of moto's S3 server (test/s3_storage.py): the same tests
+then run on a class whose models live in S3-compatible storage.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -36,7 +41,7 @@ WITHOUT_EMAIL = {"empty"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CLASS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "CLASS_", "AWS_"))}
     env.update(PYTHONUTF8="1", **extra)
     return env
 
@@ -122,19 +127,36 @@ print(info.model_uri)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+S3_ARTIFACTS = "s3://class-artifacts/mlflow"
+
+
 @pytest.fixture(scope="session")
 def classroom(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("classroom")
+    artifacts = S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None
+    yield from class_world(tmp_path_factory.mktemp("classroom"), artifacts)
+
+
+def class_world(folder: Path, artifacts: str | None = None):
+    """The class, its work done; artifacts in ``folder/artifacts``, or in ``artifacts`` (s3://)
+    on a moto S3 server started for it (``room.s3``)."""
     admin_password = secrets.token_urlsafe(16)
-    with Cluster() as postgres:
+    with ExitStack() as stack:
+        postgres = stack.enter_context(Cluster())
+        s3 = None
+        if artifacts is not None:
+            from s3_storage import MotoS3
+
+            s3 = stack.enter_context(MotoS3())
         config = ServerConfig(
             database_uri=postgres.uri("mlflow"), auth_database_uri=postgres.uri("mlflow_auth"),
-            artifacts=folder / "artifacts", admin_password=admin_password,
+            artifacts=artifacts or folder / "artifacts", admin_password=admin_password,
             secret_key=secrets.token_hex(16), port=free_port(), state=folder / "state",
+            storage=s3.storage if s3 else {},
         )
         with ServerProcess(config) as server:
             room = Classroom(folder, server, admin_password)
             room.database_password = postgres.password
+            room.s3 = s3
             write_roster(room.roster, STUDENTS)
             room.provision_first = room.classroom("provision", "--roster", str(room.roster),
                                                   "--server", room.url, "--out", str(room.connections))
@@ -165,6 +187,10 @@ def _run_class_work(room: Classroom) -> None:
 
 @pytest.fixture(scope="session")
 def gradebook(classroom):
+    return class_gradebook(classroom)
+
+
+def class_gradebook(classroom):
     """The instructor's command, as they type it."""
     out = classroom.folder / "gradebook"
     result = classroom.classroom("gradebook", "--roster", str(classroom.roster), "--server",

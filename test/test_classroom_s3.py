@@ -1,0 +1,150 @@
+"""The class with its artifacts in S3-compatible storage: `python -m classroom serve --artifacts
+s3://BUCKET/FOLDER`, proxied by the server, on moto's standalone S3 server (test/s3_storage.py).
+
+The class of test/classroom_world.py (real PostgreSQL, the real server, six students running
+the task scripts) is built once more with its artifacts in a bucket; the class tests below
+are the same functions as on the folder's class (imported, not copied), plus what only a
+bucket raises: the objects land in it, its keys stay with the server, `status` says where
+artifacts go, and a storage that does not answer or refuses the keys is one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from classroom_world import ROOT, S3_ARTIFACTS, STUDENTS, class_gradebook, class_world, clean_env
+from s3_storage import MotoS3
+
+from labkit.net import process_group
+# The class tests, run again on this module's class (its `classroom` and `gradebook` below).
+from test_classroom import (  # noqa: F401
+    test_a_model_that_runs_code_on_load_is_refused,
+    test_a_student_serves_their_staged_model_in_class_mode,
+    test_the_gradebook_gives_each_student_their_exact_points,
+)
+from test_classroom_students import (  # noqa: F401
+    test_remove_backs_up_then_deletes_the_user_and_workspace,
+    test_reset_then_restore_brings_a_student_back_whole,
+)
+
+pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres, pytest.mark.slow]
+
+BUCKET, PREFIX = S3_ARTIFACTS[len("s3://"):].split("/", 1)
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    yield from class_world(tmp_path_factory.mktemp("classroom-s3"), artifacts=S3_ARTIFACTS)
+
+
+@pytest.fixture(scope="module")
+def gradebook(classroom):
+    return class_gradebook(classroom)
+
+
+def test_every_logged_model_is_in_the_bucket_and_nothing_on_disk(classroom, gradebook):
+    """Do the students' models land in the bucket, under the folder given, with no local artifacts?"""
+    from mlflow import MlflowClient
+
+    from classroom_world import environment
+
+    keys = classroom.s3.keys(BUCKET, PREFIX + "/")
+    assert keys, "the bucket holds the class's artifacts"
+    assert not (classroom.folder / "artifacts").exists()
+    for username in ("complete", "evil"):
+        with environment(classroom.admin_env(MLFLOW_WORKSPACE=username)):
+            client = MlflowClient(tracking_uri=classroom.url)
+            experiment = client.get_experiment_by_name("task3-model-comparison")
+            models = client.search_logged_models([experiment.experiment_id])
+        assert len(models) == 3, username
+        for model in models:  # mlflow-artifacts:/… on the server is s3://BUCKET/PREFIX/… in the storage
+            assert model.artifact_location.startswith("mlflow-artifacts:/"), model.artifact_location
+            assert any(key.endswith(f"/models/{model.model_id}/artifacts/MLmodel") for key in keys), model.model_id
+
+
+def test_only_the_server_holds_the_storage_keys(classroom, gradebook):
+    """Are the storage's keys kept out of every file the class wrote, every command line, and the
+    students' and instructor's environments, while the server has them?"""
+    secret = classroom.s3.storage["AWS_SECRET_ACCESS_KEY"]
+    for path in classroom.folder.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    for username in STUDENTS:
+        assert not any(key.startswith("AWS_") for key in classroom.student_env(username)), username
+    commands, environments = [], []
+    for process in process_group(classroom.server.process.pid):
+        with contextlib.suppress(psutil.Error):
+            commands.append(" ".join(process.cmdline()))
+            environments.append(process.environ())
+    assert len(commands) >= 2, "the server and its workers"
+    assert all(secret not in command for command in commands)
+    assert all(secret in environ.values() for environ in environments), "the server reads them from its environment"
+
+
+def test_status_says_where_the_artifacts_go(classroom):
+    """Does `status` name the bucket and the storage's address, and no key?"""
+    result = classroom.classroom("status", "--state", str(classroom.server.config.state))
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "artifacts:" in line)
+    assert S3_ARTIFACTS in line and classroom.s3.url in line, result.stdout
+    assert classroom.s3.storage["AWS_ACCESS_KEY_ID"] not in result.stdout
+
+
+def _serve(tmp_path: Path, storage: dict[str, str], artifacts: str = "s3://class-artifacts/mlflow"):
+    """`python -m classroom serve --artifacts ARTIFACTS` with a database that is never reached."""
+    env = clean_env(**storage, CLASS_DATABASE_URI="postgresql+psycopg2://mlflow:x@127.0.0.1:9/mlflow",
+                    CLASS_AUTH_DATABASE_URI="postgresql+psycopg2://mlflow:x@127.0.0.1:9/mlflow_auth",
+                    MLFLOW_AUTH_ADMIN_PASSWORD=secrets.token_urlsafe(16),
+                    MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(8),
+                    AWS_EC2_METADATA_DISABLED="true",  # no keys: never ask a cloud's metadata address
+                    AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    from labkit.net import free_port
+
+    return subprocess.run([sys.executable, "-m", "classroom", "serve", "--artifacts", artifacts,
+                           "--port", str(free_port()), "--state", str(tmp_path / "state")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _one_line(result) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_storage_that_does_not_answer_is_one_line(tmp_path):
+    """Does `serve` stop in one line naming MLFLOW_S3_ENDPOINT_URL when the storage is down?"""
+    from labkit.net import free_port
+
+    storage = {"MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_ACCESS_KEY_ID": "class",
+               "AWS_SECRET_ACCESS_KEY": "storage-secret-" + secrets.token_hex(8)}
+    line = _one_line(_serve(tmp_path, storage))
+    assert "does not answer" in line and "MLFLOW_S3_ENDPOINT_URL" in line, line
+    assert storage["AWS_SECRET_ACCESS_KEY"] not in line
+    assert not (tmp_path / "state" / "serve.json").exists()
+
+
+def test_a_storage_that_refuses_the_keys_is_one_line(tmp_path):
+    """Does `serve` stop in one line naming the keys when the storage refuses them?"""
+    with MotoS3(check_keys=True) as s3:
+        line = _one_line(_serve(tmp_path, s3.storage))
+    assert "refused the keys" in line and "AWS_SECRET_ACCESS_KEY" in line, line
+    assert s3.storage["AWS_SECRET_ACCESS_KEY"] not in line
+
+
+def test_missing_keys_and_a_uri_without_bucket_are_one_line(tmp_path):
+    """No keys at all, or s3:// without a bucket: one line each, naming what to set or write."""
+    with MotoS3() as s3:
+        line = _one_line(_serve(tmp_path, {"MLFLOW_S3_ENDPOINT_URL": s3.url}))
+        assert re.search(r"export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", line), line
+        line = _one_line(_serve(tmp_path, s3.storage, artifacts="s3://"))
+        assert "names no bucket" in line, line

@@ -1,0 +1,94 @@
+"""The deployment files the lab ships, read as Docker Compose and nginx read them (no Docker here:
+the compose file's server is the one the class tests start; test_classroom_two_servers.py runs the
+nginx site with a real nginx)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+
+
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+
+
+def example() -> dict[str, str]:
+    lines = (DEPLOY / "class.env.example").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z0-9_]+=", line))
+
+
+def test_the_server_waits_for_postgres_minio_and_the_bucket():
+    """Does the MLflow service start only once PostgreSQL and MinIO are healthy and the bucket exists?"""
+    services = compose()["services"]
+    assert services["mlflow"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "minio": {"condition": "service_healthy"},
+        "minio-create-bucket": {"condition": "service_completed_successfully"},
+    }
+    assert services["minio"]["healthcheck"]["test"] and services["postgres"]["healthcheck"]["test"]
+    creator = services["minio-create-bucket"]
+    assert creator["depends_on"] == {"minio": {"condition": "service_healthy"}}
+    script = "\n".join(creator["command"])
+    assert re.search(r"mc mb --ignore-existing \"class/\$\$CLASS_BUCKET\"", script), script
+    assert "anonymous" not in script, "the bucket is never opened to anyone without a key"
+
+
+def test_the_server_keeps_artifacts_proxied_in_minio():
+    """Is the server `python -m classroom serve` with its artifacts in MinIO's bucket, and its keys
+    the storage user's, not MinIO's root?"""
+    mlflow = compose()["services"]["mlflow"]
+    env = mlflow["environment"]
+    assert mlflow["command"].startswith("python -m classroom serve")
+    assert env["CLASS_ARTIFACTS"].startswith("s3://${CLASS_BUCKET")
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert env["AWS_ACCESS_KEY_ID"] == "${CLASS_S3_ACCESS_KEY}"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "${CLASS_S3_SECRET_KEY}"
+    assert "MINIO_ROOT_PASSWORD" not in str(env)
+
+
+def test_every_secret_comes_from_the_env_file():
+    """Is every variable the compose file needs in class.env.example, and no secret written in it?"""
+    text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
+    assert used <= set(example()), f"not in class.env.example: {used - set(example())}"
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", text))
+    secrets = {"POSTGRES_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY",
+               "MINIO_ROOT_PASSWORD", "CLASS_S3_SECRET_KEY"}
+    assert secrets <= required, f"a secret without a required value: {secrets - required}"
+    assert all(example()[name] == "" for name in secrets), "the example holds no secret"
+    assert not re.search(r"(PASSWORD|SECRET[A-Z_]*|_KEY):\s+[^$\s{][^\n]*", text), "a secret written in the file"
+
+
+def test_the_nginx_site_sends_requests_to_the_other_server_when_one_is_down():
+    """Does the shipped site name two servers and retry a refused request on the other one?"""
+    site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
+    upstream = re.search(r"upstream mlflow_class \{(.*?)\}", site, re.S).group(1)
+    assert len(re.findall(r"^\s*server \S+", upstream, re.M)) == 2
+    assert re.search(r"proxy_next_upstream error timeout", site)
+    assert "proxy_pass http://mlflow_class;" in site
+    assert re.search(r"client_max_body_size \d+[mg];", site), "models upload through nginx"
+
+
+def test_the_guides_two_servers_share_the_bucket_behind_the_shipped_site():
+    """Do the guide's two `serve` commands parse, with the same bucket, their own ports and states,
+    and are those ports the ones the shipped nginx site sends requests to?"""
+    import shlex
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from classroom.cli import parse_args
+
+    guide = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```[a-z]*\n(.*?)```", guide, re.S) if "--port 5001" in b)
+    commands = [shlex.split(line)[3:] for line in block.splitlines() if line.strip().startswith("python -m classroom")]
+    parsed = [parse_args(argv) for argv in commands]
+    assert len(parsed) == 2 and all(args.command == "serve" for args in parsed)
+    assert {args.artifacts for args in parsed} == {"s3://mlflow-artifacts/class"}, "one bucket for both"
+    assert len({args.port for args in parsed}) == 2 and len({args.state for args in parsed}) == 2
+    site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
+    assert {f"127.0.0.1:{args.port}" for args in parsed} == set(re.findall(r"server (127\.0\.0\.1:\d+) ", site))
