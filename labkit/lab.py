@@ -11,15 +11,11 @@ grader re-fits with the same libraries the students use.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
-from sklearn.model_selection import train_test_split
 
 # Experiments, one per task.
 EXPERIMENT_TASK1 = "task1-baseline"
@@ -138,20 +134,24 @@ def sweep_run_name(config: dict[str, Any]) -> str:
     return f"rf-n{config['n_estimators']}-d{depth}-l{config['min_samples_leaf']}"
 
 
+# model type -> (module, class) of its scikit-learn estimator. scikit-learn and pandas are
+# imported by the functions that need them, so that reading a fact (a name, a path) costs no
+# scikit-learn: the class commands (`python -m classroom status`) take their names from here.
 ESTIMATORS = {
-    LINEAR_REGRESSION: LinearRegression,
-    RANDOM_FOREST: RandomForestRegressor,
-    GRADIENT_BOOSTING: GradientBoostingRegressor,
+    LINEAR_REGRESSION: ("sklearn.linear_model", "LinearRegression"),
+    RANDOM_FOREST: ("sklearn.ensemble", "RandomForestRegressor"),
+    GRADIENT_BOOSTING: ("sklearn.ensemble", "GradientBoostingRegressor"),
 }
 
 
 def estimator_class(model_type: str):
     """The scikit-learn class of a lab model type."""
     try:
-        return ESTIMATORS[model_type]
+        module, name = ESTIMATORS[model_type]
     except KeyError:
         known = ", ".join(ESTIMATORS)
         raise ValueError(f"unknown model_type {model_type!r}; expected one of {known}") from None
+    return getattr(importlib.import_module(module), name)
 
 
 def make_model(model_type: str, **hyperparams: Any):
@@ -190,11 +190,15 @@ class Split:
 
 
 def load_data():
+    import pandas as pd
+
     return pd.read_csv(DATA_FILE)
 
 
 def split_data(test_size: float = TEST_SIZE, random_state: int = SPLIT_SEED) -> Split:
     """The lab's train/test split, made as the task scripts make it."""
+    from sklearn.model_selection import train_test_split
+
     data = load_data()
     X = data[FEATURES].astype("float64")
     y = data[TARGET]
@@ -206,6 +210,8 @@ def split_data(test_size: float = TEST_SIZE, random_state: int = SPLIT_SEED) -> 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """rmse, mae and r2 of predictions, computed with sklearn.metrics as the scripts do."""
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
     return {
         METRIC_RMSE: float(root_mean_squared_error(y_true, y_pred)),
         METRIC_MAE: float(mean_absolute_error(y_true, y_pred)),

@@ -29,6 +29,16 @@ def test_help_imports_no_mlflow(command):
     assert imported and not {m for m in imported if m.split(".")[0] in ("mlflow", "sklearn", "pandas")}
 
 
+def test_status_imports_no_scikit_learn(tmp_path):
+    """Does `status` answer without importing scikit-learn, pandas or MLflow? The class commands take
+    the lab's names from labkit/lab.py, which imports scikit-learn only to re-fit (seconds of imports)."""
+    shown = classroom("status", "--state", str(tmp_path / ".classroom"), python=["-X", "importtime"])
+    assert "No class server is running" in shown.stdout + shown.stderr, shown.stderr[-2000:]
+    imported = set(re.findall(r"\|\s+(\S+)$", shown.stderr, re.M))
+    assert "labkit.lab" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("mlflow", "sklearn", "pandas")}
+
+
 def test_serve_and_roster_options_say_what_they_are_and_their_default():
     """Do `serve --help`'s --host, --port, --workers, --artifacts and each --roster have a description
     and (for serve's) their default?"""
