@@ -40,7 +40,7 @@ _, N_, _n = Domain("classroom").functions()
 PASS, FAIL, SKIP, NOT_STARTED = "pass", "fail", "skip", "not-started"
 WAITING = "waiting"  # a row the first pass has not graded yet
 # The gradebook's columns the cells and the score show; any other column it fills is a flag.
-SHOWN_COLUMNS = {"student", *todo_ids(), "total", "max", "status", "problems", "hints_used"}
+SHOWN_COLUMNS = {"student", *todo_ids(), "total", "max", "status", "problems", "hints_used", "deadline"}
 
 
 @dataclass

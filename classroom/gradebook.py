@@ -18,6 +18,9 @@ the ``flags`` column and in the summary; the points are not changed. With a dead
 The grading children speak the instructor's language (``--lang``, LAB_LANG: each child gets
 ``LAB_LANG``), so the ``problems`` and ``flags`` columns and the Gradescope files are in it;
 the column names stay English, for the LMSs and scripts that read them.
+
+The ``deadline`` column says which deadline a row was graded as of: the student's own (the
+roster's ``due``, an extension) or the class's (``--as-of``); empty when there was none.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from labkit.i18n import Domain, environment_for
 _, N_, _n = Domain("classroom").functions()
 
 TODO_IDS = todo_ids()
-COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems", "flags", "hints_used"]
+COLUMNS = ["student", *TODO_IDS, "total", "max", "status", "problems", "flags", "hints_used", "deadline"]
 SOLUTIONS_FOLDER = "solutions"
 NOT_GRADED = "not-graded"
 CSV_NAME = "gradebook.csv"
@@ -169,6 +172,9 @@ class Gradebook:
             return row_for(student, outcome), outcome
         outcome = self._grade_one(student)
         row = row_for(student, outcome)
+        deadline = self.deadline_of(student)
+        if deadline is not None:  # the one this row was graded as of: the class's, or the student's own `due`
+            row["deadline"] = shown(deadline)
         if note is not None:  # deactivated: graded as before, and flagged
             row["flags"] = "; ".join(f for f in (inactive.describe(note), row.get("flags")) if f)
         return row, outcome

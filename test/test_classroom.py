@@ -452,12 +452,16 @@ def test_the_gradebook_as_of_a_deadline_ignores_runs_after_it(classroom):
     after = row_as_of(deadline, "after")
     assert before == after and after["total"] == "0", "a run after the deadline changed the grade"
     assert "none by the deadline" in after["problems"] and "found none" not in after["problems"]
-    later = row_as_of(datetime.now(timezone.utc).isoformat(), "later")
+    moment = datetime.now(timezone.utc).isoformat()
+    later = row_as_of(moment, "later")
+    assert later["deadline"] == datetime.fromisoformat(moment).isoformat(timespec="seconds"), "the class's"
     assert later["total"] == str(len(todo_ids(["task1"]))), "a run before the deadline counts"
     # The roster's `due`: the student's own deadline, over the class's --as-of (here: later).
     roster.write_text(f"username,name,email,due\nlate,Late,late@school.example,{deadline}\n", encoding="utf-8")
     extended = row_as_of(datetime.now(timezone.utc).isoformat(), "due")
     assert extended["total"] == "0" and "none by the deadline" in extended["problems"], extended
+    assert extended["deadline"] == datetime.fromisoformat(deadline).isoformat(timespec="seconds"), \
+        "the row says it was graded as of the student's own deadline"
     moodle = (classroom.folder / "deadline-due" / "moodle.csv").read_text(encoding="utf-8").splitlines()
     assert moodle[1].startswith("late@school.example,0,"), "the LMS files grade as of the student's due"
     assert "ran solutions/task1_baseline.py" in later["flags"]
