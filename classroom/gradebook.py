@@ -31,13 +31,17 @@ import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from requests import RequestException
+
 from classroom import inactive
+from classroom.grading_user import CREDENTIALS_FILE
 from classroom.isolation import CANNOT_GRADE, GRADED, Outcome, grade_isolated
 from classroom.roster import Student
-from classroom.server import health
+from classroom.server import ServerError, health, signed_in_user
 from grader.deadline import shown
 from grader.registry import todo_ids
 from labkit.i18n import Domain, environment_for
@@ -183,13 +187,31 @@ class Gradebook:
         if self.server_down:
             return Outcome(NOT_GRADED, error=_("not graded: the server at {url} stopped answering", url=self.url))
         outcome = grade_isolated(self.student_env(student), self.timeout, self.deadline_of(student))
-        if outcome.status == CANNOT_GRADE and not health(self.url):
-            self.server_down = True
+        if outcome.status == CANNOT_GRADE:
+            if not health(self.url):
+                self.server_down = True
+            elif self._refused():  # the student's words ("your connection file") would mislead here
+                outcome = replace(outcome, error=_(
+                    "the server did not accept the grading user '{user}' (a new database, or its password "
+                    "changed): run `python -m classroom provision`, which makes it again with the password "
+                    "in {file}; a running board grades again at its next refresh",
+                    user=self.admin_env.get("MLFLOW_TRACKING_USERNAME"), file=self._credentials_file()))
         if outcome.gradescope is not None:
             path = self.out / "gradescope" / student.username / "results.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(outcome.gradescope, indent=2) + "\n", encoding="utf-8")
         return outcome
+
+    def _refused(self) -> bool:
+        """Does the server refuse the credentials this gradebook grades with?"""
+        user = self.admin_env.get("MLFLOW_TRACKING_USERNAME")
+        try:
+            return bool(user) and signed_in_user(self.url, user, self.admin_env.get("MLFLOW_TRACKING_PASSWORD", "")) is None
+        except (ServerError, RequestException):
+            return False
+
+    def _credentials_file(self) -> str:
+        return str(self.state / CREDENTIALS_FILE) if self.state is not None else CREDENTIALS_FILE
 
     def _write_sorted(self, rows: list[dict]) -> None:
         path = self.out / CSV_NAME

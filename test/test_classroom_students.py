@@ -297,6 +297,16 @@ def test_provision_makes_the_grading_user_again_with_its_kept_password(classroom
         except ServerError:  # cached sign-in, user gone: 404
             pass
         time.sleep(1)
+    # A board that runs holds the kept password: until provision, its rows name the instructor's fix.
+    from classroom.gradebook import Gradebook
+    from classroom.roster import Student
+
+    board_like = Gradebook(classroom.url, {"MLFLOW_TRACKING_USERNAME": "grader", "MLFLOW_TRACKING_PASSWORD": kept},
+                           classroom.folder / "refused", state=classroom.state)
+    row, _outcome = board_like.grade_student(Student("complete"))
+    assert row["status"] == "cannot-grade", row
+    assert "grading user 'grader'" in row["problems"] and "python -m classroom provision" in row["problems"], row
+    assert "connection file" not in row["problems"], "the student's words, not the instructor's"
     graded = classroom.classroom("gradebook", "--roster", str(classroom.roster), "--server", classroom.url,
                                  "--out", str(classroom.folder / "gradebook-again"), "--jobs", "2",
                                  "--state", str(classroom.state))
