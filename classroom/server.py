@@ -290,12 +290,23 @@ def health(url: str, timeout: float = 2.0) -> bool:
     return answers(url.rstrip("/") + "/health", timeout=timeout)
 
 
+def _error_code(answer) -> str | None:
+    """MLflow's error_code in an answer's JSON body, if it has one."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return body.get("error_code") if isinstance(body, dict) else None
+
+
 def signed_in_user(url: str, username: str, password: str) -> dict | None:
     """The server's answer to "who am I?" for these credentials ({"username", "is_admin"}),
     None if it refuses them. Raises ServerError when the server has no sign-in."""
     answer = request("GET", url.rstrip("/") + "/api/2.0/mlflow/users/current", auth=(username, password))
     if answer.status_code == 401:
         return None
+    if answer.status_code == 404 and _error_code(answer) == "RESOURCE_DOES_NOT_EXIST":
+        return None  # a sign-in a worker still holds for a user deleted since (its cache lasts 60 s)
     if answer.status_code == 404:
         raise ServerError(_("The server at {url} has no sign-in (basic auth). "
                             "Was it started with `python -m classroom serve`?", url=url))

@@ -2,7 +2,7 @@
 
 The one place where the grader turns stored bytes into a model. MLflow reads the
 model's MLmodel file (``mlflow.models.Model.load``); skops rebuilds the estimator
-with the lab's own short list of trusted types (``labkit.lab.SKOPS_TRUSTED_TYPES``):
+with the lab's own short list of trusted types (``SKOPS_TRUSTED_TYPES`` in labkit/lab.py):
 whatever the MLmodel file says it trusts is ignored, since a crafted model controls
 that file. A model saved with pickle or cloudpickle is refused: unpickling runs
 arbitrary code. skops warns that a crafted tree can still crash the process when it

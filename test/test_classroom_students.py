@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -275,7 +274,8 @@ def test_provision_makes_the_grading_user_again_with_its_kept_password(classroom
     from mlflow.server import get_app_client
 
     from classroom.connection import read_env_file
-    from classroom.server import ServerError, signed_in_user
+    from classroom.server import signed_in_user
+    from labkit.net import request, wait_until
 
     kept = read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"]
     with environment(classroom.admin_env()):
@@ -290,13 +290,12 @@ def test_provision_makes_the_grading_user_again_with_its_kept_password(classroom
 
     with environment(classroom.admin_env()):
         get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")
-    for _attempt in range(90):  # a worker's sign-in cache (60 s) forgets the deleted user: a new server's state
-        try:
-            if signed_in_user(classroom.url, "grader", kept) is None:
-                break
-        except ServerError:  # cached sign-in, user gone: 404
-            pass
-        time.sleep(1)
+    # A worker that still holds the deleted user's sign-in answers 404 "not found", not 401: refused all the
+    # same, never "the server has no sign-in".
+    assert signed_in_user(classroom.url, "grader", kept) is None
+    # A worker's sign-in cache (60 s) forgets the deleted user: then the server answers as a new one would.
+    current = classroom.url + "/api/2.0/mlflow/users/current"
+    assert wait_until(lambda: request("GET", current, auth=("grader", kept)).status_code == 401, 90)
     # A board that runs holds the kept password: until provision, its rows name the instructor's fix.
     from classroom.gradebook import Gradebook
     from classroom.roster import Student
