@@ -38,6 +38,10 @@ class ServerError(Exception):
     """The class server cannot start; the message is one line that names the fix."""
 
 
+# The Host headers MLflow accepts by default (mlflow.server.security_utils.LOCALHOST_VARIANTS).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
 @dataclass
 class ServerConfig:
     database_uri: str
@@ -127,8 +131,17 @@ class ServerConfig:
             "--app-name", "basic-auth",
             "--host", self.host, "--port", str(self.port),
             "--workers", str(self.workers),
-            *(["--allowed-hosts", self.allowed_hosts] if self.allowed_hosts else []),
+            *(["--allowed-hosts", self.accepted_hosts()] if self.allowed_hosts else []),
         ]
+
+    def accepted_hosts(self) -> str:
+        """``--allowed-hosts``: the names given, and loopback with any port. MLflow's list replaces
+        its default (loopback) instead of adding to it, so without these the instructor's own
+        ``provision``/``gradebook``/``board --server http://127.0.0.1:PORT`` would be refused
+        (403 "Invalid Host header")."""
+        given = [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+        loopback = [*LOOPBACK_HOSTS, *(f"{host.replace('[', '[[]', 1)}:*" for host in LOOPBACK_HOSTS)]
+        return ",".join(dict.fromkeys([*given, *loopback]))
 
     def env(self, auth_ini: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
