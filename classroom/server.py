@@ -212,6 +212,10 @@ class ServerProcess:
                                     "(Address already in use; see {log}). Stop what holds it, or "
                                     "pass another --port.", port=self.config.port, host=self.config.host,
                                     log=self.log_path))
+            if TABLES_RACE.search(self.log_since_start()):
+                raise ServerError(_("Another server was creating the database's tables at the same time "
+                                    "(its first start). Start this one again once the other says "
+                                    "'Class server ready'. See {log}.", log=self.log_path))
             raise ServerError(_("The MLflow server exited ({code}); see {log}.",
                                 code=self.process.returncode, log=self.log_path))
         refused = self.database_refusal()
@@ -259,6 +263,10 @@ DATABASE_REFUSED = re.compile(r"\(psycopg2\.OperationalError\) ([^\n]*(?:\n\s*FA
 
 
 ADDRESS_IN_USE = re.compile(r"Address already in use|\[Errno (?:98|48|10048)\]")
+
+# Two servers started at once on new databases both create MLflow's tables; the one that loses
+# stops on a duplicate of what the other just made (alembic's version table, first).
+TABLES_RACE = re.compile(r"Error initializing backend store[^\n]*\n[^\n]*UniqueViolation\) duplicate key")
 
 
 def refuse_if_taken(config: ServerConfig) -> None:

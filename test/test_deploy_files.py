@@ -131,3 +131,29 @@ def test_a_server_with_allowed_hosts_still_answers_the_instructor_on_loopback(tm
         assert is_allowed_host_header(accepted, host), f"{host} refused by {accepted}"
     for host in ("evil.example.org", "mlflow.example.edu.evil.org", "10.0.0.5:5001"):
         assert not is_allowed_host_header(accepted, host), f"{host} accepted by {accepted}"
+
+
+# The log of a class server started at the same moment as another on new databases (this
+# machine, PostgreSQL 15, MLflow 3.17): the one that lost stopped on the other's alembic table.
+RACE_LOG = """\
+2026/12/06 18:17:41 INFO mlflow.store.db.utils: Creating initial MLflow database tables...
+2026/12/06 18:17:41 INFO mlflow.store.db.utils: Updating database tables
+2026/12/06 18:17:43 ERROR mlflow.cli: Error initializing backend store
+2026/12/06 18:17:43 ERROR mlflow.cli: (psycopg2.errors.UniqueViolation) duplicate key value violates \
+unique constraint "pg_type_typname_nsp_index"
+DETAIL:  Key (typname, typnamespace)=(alembic_version, 2200) already exists.
+"""
+
+
+def test_two_servers_started_at_once_are_told_to_start_one_after_the_other():
+    """The guide says to start the second server once the first is ready; one started at the same
+    time exits: is the log it leaves recognised (for its one line), and only that log?"""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from classroom.server import DATABASE_REFUSED, TABLES_RACE
+
+    assert TABLES_RACE.search(RACE_LOG)
+    refused = ('2026/12/06 18:17:43 ERROR mlflow.cli: Error initializing backend store\n'
+               '(psycopg2.OperationalError) connection to server failed\n  FATAL:  password authentication failed')
+    assert DATABASE_REFUSED.search(refused) and not TABLES_RACE.search(refused)
