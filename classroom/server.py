@@ -38,6 +38,10 @@ class ServerError(Exception):
     """The class server cannot start; the message is one line that names the fix."""
 
 
+# The Host headers MLflow accepts by default (mlflow.server.security_utils.LOCALHOST_VARIANTS).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
 @dataclass
 class ServerConfig:
     database_uri: str
@@ -127,8 +131,17 @@ class ServerConfig:
             "--app-name", "basic-auth",
             "--host", self.host, "--port", str(self.port),
             "--workers", str(self.workers),
-            *(["--allowed-hosts", self.allowed_hosts] if self.allowed_hosts else []),
+            *(["--allowed-hosts", self.accepted_hosts()] if self.allowed_hosts else []),
         ]
+
+    def accepted_hosts(self) -> str:
+        """``--allowed-hosts``: the names given, and loopback with any port. MLflow's list replaces
+        its default (loopback) instead of adding to it, so without these the instructor's own
+        ``provision``/``gradebook``/``board --server http://127.0.0.1:PORT`` would be refused
+        (403 "Invalid Host header")."""
+        given = [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+        loopback = [*LOOPBACK_HOSTS, *(f"{host.replace('[', '[[]', 1)}:*" for host in LOOPBACK_HOSTS)]
+        return ",".join(dict.fromkeys([*given, *loopback]))
 
     def env(self, auth_ini: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
@@ -199,6 +212,10 @@ class ServerProcess:
                                     "(Address already in use; see {log}). Stop what holds it, or "
                                     "pass another --port.", port=self.config.port, host=self.config.host,
                                     log=self.log_path))
+            if TABLES_RACE.search(self.log_since_start()):
+                raise ServerError(_("Another server was creating the database's tables at the same time "
+                                    "(its first start). Start this one again once the other says "
+                                    "'Class server ready'. See {log}.", log=self.log_path))
             raise ServerError(_("The MLflow server exited ({code}); see {log}.",
                                 code=self.process.returncode, log=self.log_path))
         refused = self.database_refusal()
@@ -246,6 +263,10 @@ DATABASE_REFUSED = re.compile(r"\(psycopg2\.OperationalError\) ([^\n]*(?:\n\s*FA
 
 
 ADDRESS_IN_USE = re.compile(r"Address already in use|\[Errno (?:98|48|10048)\]")
+
+# Two servers started at once on new databases both create MLflow's tables; the one that loses
+# stops on a duplicate of what the other just made (alembic's version table, first).
+TABLES_RACE = re.compile(r"Error initializing backend store[^\n]*\n[^\n]*UniqueViolation\) duplicate key")
 
 
 def refuse_if_taken(config: ServerConfig) -> None:

@@ -20,6 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -151,6 +152,13 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
             "The tracking server at {uri} did not accept a client without a user name. Are "
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD those of your connection file?",
             uri=uri))
+    if code == 403 and "invalid host header" in response.text.lower():
+        # MLflow's Host check (--allowed-hosts), before any sign-in: not the user's workspace.
+        host = urlsplit(uri).hostname or uri
+        raise StoreError(_(
+            "The tracking server at {uri} refuses the host name '{host}' (Invalid Host header). "
+            "Ask your instructor to start it with --allowed-hosts {host}.",
+            uri=uri, host=host))
     if code == 403:
         raise StoreError(_("User '{user}' may not use workspace '{workspace}' on {uri}. "
                            "Is MLFLOW_WORKSPACE your own?",

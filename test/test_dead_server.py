@@ -38,7 +38,7 @@ HUNG_BOUND_S = 30
 class TrackingServer:
     """A real `mlflow server` (one worker) on ``backend``, in its own process group."""
 
-    def __init__(self, backend: str, folder: Path) -> None:
+    def __init__(self, backend: str, folder: Path, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "server.log"
@@ -48,7 +48,7 @@ class TrackingServer:
             self.process = start_group(
                 [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
                  "--artifacts-destination", str(folder / "artifacts"),
-                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1", *extra],
                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._answers():
@@ -239,3 +239,23 @@ def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp
             server.stop()
     finally:
         postgres.stop()
+
+
+@pytest.mark.slow  # a real `mlflow server` of its own
+def test_a_server_that_refuses_the_host_name_says_so_not_the_workspace(tmp_path):
+    """Behind nginx, a server started without --allowed-hosts for the students' name answers 403
+    "Invalid Host header" before any sign-in: is that named (with the fix), not "may not use
+    workspace ... Is MLFLOW_WORKSPACE your own?"."""
+    from labkit.store import StoreError, check_sign_in
+
+    server = TrackingServer("sqlite:///" + (tmp_path / "server.db").as_posix(), tmp_path,
+                            "--allowed-hosts", "mlflow.example.edu")
+    try:
+        with pytest.raises(StoreError) as refused:
+            check_sign_in(server.url)
+    finally:
+        server.stop()
+    message = str(refused.value)
+    assert "refuses the host name '127.0.0.1'" in message, message
+    assert "--allowed-hosts 127.0.0.1" in message, message
+    assert "MLFLOW_WORKSPACE" not in message, message

@@ -92,3 +92,68 @@ def test_the_guides_two_servers_share_the_bucket_behind_the_shipped_site():
     assert len({args.port for args in parsed}) == 2 and len({args.state for args in parsed}) == 2
     site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
     assert {f"127.0.0.1:{args.port}" for args in parsed} == set(re.findall(r"server (127\.0\.0\.1:\d+) ", site))
+
+
+def test_the_guides_two_servers_accept_the_name_students_use():
+    """nginx sends the students' Host (its server_name); do the guide's two `serve` commands on one
+    machine accept it? Without --allowed-hosts, MLflow answers 403 "Invalid Host header"."""
+    import shlex
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from classroom.cli import parse_args
+
+    guide = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```[a-z]*\n(.*?)```", guide, re.S) if "--port 5001" in b)
+    commands = [shlex.split(line)[3:] for line in block.splitlines() if line.strip().startswith("python -m classroom")]
+    site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
+    name = re.search(r"^\s*server_name (\S+);", site, re.M).group(1)
+    for argv in commands:
+        assert name in parse_args(argv).allowed_hosts.split(","), f"{shlex.join(argv)}: no --allowed-hosts {name}"
+
+
+def test_a_server_with_allowed_hosts_still_answers_the_instructor_on_loopback(tmp_path):
+    """`--allowed-hosts mlflow.example.edu` replaces MLflow's default (loopback); the class server
+    must still accept the instructor's `--server http://127.0.0.1:PORT` (checked by MLflow's own
+    Host check on the arguments the server is started with)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from mlflow.server.security_utils import is_allowed_host_header
+
+    from classroom.server import ServerConfig
+
+    config = ServerConfig("postgresql://u@h/db", "postgresql://u@h/auth", tmp_path, "p" * 12, "s" * 24,
+                          port=5001, allowed_hosts="mlflow.example.edu", storage={})
+    command = config.command()
+    accepted = command[command.index("--allowed-hosts") + 1].split(",")
+    for host in ("mlflow.example.edu", "127.0.0.1:5001", "localhost:5001", "[::1]:5001", "localhost"):
+        assert is_allowed_host_header(accepted, host), f"{host} refused by {accepted}"
+    for host in ("evil.example.org", "mlflow.example.edu.evil.org", "10.0.0.5:5001"):
+        assert not is_allowed_host_header(accepted, host), f"{host} accepted by {accepted}"
+
+
+# The log of a class server started at the same moment as another on new databases (this
+# machine, PostgreSQL 15, MLflow 3.17): the one that lost stopped on the other's alembic table.
+RACE_LOG = """\
+2026/12/06 18:17:41 INFO mlflow.store.db.utils: Creating initial MLflow database tables...
+2026/12/06 18:17:41 INFO mlflow.store.db.utils: Updating database tables
+2026/12/06 18:17:43 ERROR mlflow.cli: Error initializing backend store
+2026/12/06 18:17:43 ERROR mlflow.cli: (psycopg2.errors.UniqueViolation) duplicate key value violates \
+unique constraint "pg_type_typname_nsp_index"
+DETAIL:  Key (typname, typnamespace)=(alembic_version, 2200) already exists.
+"""
+
+
+def test_two_servers_started_at_once_are_told_to_start_one_after_the_other():
+    """The guide says to start the second server once the first is ready; one started at the same
+    time exits: is the log it leaves recognised (for its one line), and only that log?"""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from classroom.server import DATABASE_REFUSED, TABLES_RACE
+
+    assert TABLES_RACE.search(RACE_LOG)
+    refused = ('2026/12/06 18:17:43 ERROR mlflow.cli: Error initializing backend store\n'
+               '(psycopg2.OperationalError) connection to server failed\n  FATAL:  password authentication failed')
+    assert DATABASE_REFUSED.search(refused) and not TABLES_RACE.search(refused)
