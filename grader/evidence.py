@@ -80,6 +80,8 @@ def what_happened(run) -> str:
     if run.info.status == "RUNNING":
         return _("is still RUNNING (or its script was killed)")
     error = _error(run)
+    if error.rstrip(":") == "KeyboardInterrupt":  # Ctrl+C (older crash notes kept a colon)
+        return _("was stopped with Ctrl+C")
     if error:
         return _("crashed with {error}", error=error)
     return _("ended {status}", status=run.info.status)

@@ -173,3 +173,21 @@ def test_a_todo_block_runs_to_a_blank_line_a_step_or_a_dedent():
     ])
     assert [todo_at(source, n) for n in range(1, 13)] == [
         None, "3.1", "3.1", "3.1", None, "3.2", "3.2", "3.2", "3.2", None, None, None]
+
+
+def test_ctrl_c_in_a_run_is_noted_as_python_prints_it_and_read_as_ctrl_c(lab_store):
+    source = ("import mlflow\nimport labkit\nmlflow.set_tracking_uri(labkit.start('t'))\n"
+              "mlflow.set_experiment('task1-baseline')\n"
+              "with mlflow.start_run(run_name='baseline'):\n    raise KeyboardInterrupt\n")
+    from conftest import run_python
+
+    script = lab_store.folder / "task1_baseline.py"
+    script.write_text(source, encoding="utf-8")
+    result = run_python([script], lab_store.env(), lab_store.folder)  # forked warm: the subject is the note
+    assert result.returncode != 0 and "KeyboardInterrupt" in result.stderr
+    from grader.evidence import what_happened
+
+    (run,) = lab_store.client().search_runs(
+        [lab_store.client().get_experiment_by_name("task1-baseline").experiment_id])
+    assert run.data.tags["lab.error"] == "KeyboardInterrupt"  # no empty message after a colon
+    assert what_happened(run) == "was stopped with Ctrl+C"
