@@ -244,13 +244,17 @@ def add_lang(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # A student's copy (no solutions/) still answers demo and generate with one line, but its
+    # help lists only the commands a student can use.
+    instructor = (SOLUTIONS_DIR / TASK_SCRIPTS[0]).is_file()
+    shown = ["ui", "reset", "demo", "generate", "data"] if instructor else ["ui", "reset", "data"]
     parser = argparse.ArgumentParser(
         prog="python -m labkit",
-        description=_("The lab's own commands: python -m labkit ui|reset|demo|generate|data."))
+        description=_("The lab's own commands: python -m labkit {commands}.", commands="|".join(shown)))
     add_lang(parser)
     common = argparse.ArgumentParser(add_help=False)
     add_lang(common)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(shown) + "}")
     ui = sub.add_parser("ui", parents=[common], help=_("open the MLflow UI on the lab's store"))
     ui.add_argument("--port", type=int, default=5000, help=_("the port to serve on (default 5000)"))
     ui.add_argument("--host", default="127.0.0.1", help=_("the address to listen on (default 127.0.0.1)"))
@@ -263,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "scripts and notebooks, in DIR)")),
         ("data", cmd_data, _("regenerate data/devops_metrics.csv")),
     ]:
-        command = sub.add_parser(name, parents=[common], help=text)
+        listed = {"help": text} if name in shown else {}  # no help: not in the list (3.11's SUPPRESS shows)
+        command = sub.add_parser(name, parents=[common], **listed)
         command.set_defaults(func=function)
         if name == "generate":
             command.add_argument("--out", type=Path, default=None,
