@@ -24,6 +24,17 @@ DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
 def parse_args(argv):
     argv = sys.argv[1:] if argv is None else list(argv)
     early_language(argv)  # so that --help speaks it too, and argparse's own words
+    args = build_parser().parse_args(argv)
+    set_language(getattr(args, "lang", None))
+    if args.command == "serve" and args.artifacts is None and not args.throwaway_postgres:
+        args.artifacts = artifact_location(os.environ.get("CLASS_ARTIFACTS", "class-artifacts"))
+    if hasattr(args, "backups"):
+        args.connections = args.connections or args.state / "connections"
+        args.backups = args.backups or args.state / "backups"
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m classroom",
                                      description=_("A whole class on one MLflow tracking server."))
     _lang(parser)  # before the command (python -m classroom --lang es status) or after it
@@ -73,7 +84,9 @@ def parse_args(argv):
                                                         "Canvas and Moodle files"))
     _roster(gradebook)
     _server(gradebook)
-    gradebook.add_argument("--out", type=Path, required=True)
+    gradebook.add_argument("--out", type=Path, required=True, metavar="FOLDER", help=_(
+        "the folder for gradebook.csv, canvas.csv, moodle.csv and gradescope/<student>/results.json "
+        "(made private if new: it holds e-mails and grades)"))
     # One more than the cores: a child waiting on the server leaves a core free (measured:
     # 0.73 s per student with 3 at once on 2 cores, 1.06 s with 2).
     gradebook.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
@@ -122,7 +135,7 @@ def parse_args(argv):
                        ("remove", _("back up a student's workspace, then delete it and their user")),
                        ("restore", _("bring a backup back into a student's empty workspace"))]:
         command = commands.add_parser(name, help=text)
-        command.add_argument("username")
+        command.add_argument("username", help=_("the student's username in the roster (their user and workspace)"))
         _server(command)
         _state(command, _("private folder of the class (backups go in <state>/backups)"))
         command.add_argument("--connections", type=Path, default=None,
@@ -134,14 +147,7 @@ def parse_args(argv):
                                  help=_("the backup folder (default: the student's newest)"))
     for command in commands.choices.values():
         _lang(command)
-    args = parser.parse_args(argv)
-    set_language(getattr(args, "lang", None))
-    if args.command == "serve" and args.artifacts is None and not args.throwaway_postgres:
-        args.artifacts = artifact_location(os.environ.get("CLASS_ARTIFACTS", "class-artifacts"))
-    if hasattr(args, "backups"):
-        args.connections = args.connections or args.state / "connections"
-        args.backups = args.backups or args.state / "backups"
-    return args
+    return parser
 
 
 def _lang(command) -> None:

@@ -3,6 +3,7 @@ anything is done (no server needed)."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -70,3 +71,16 @@ def test_a_server_without_its_scheme_is_named(command, tmp_path):
     done = classroom(command, *args)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
     assert "http://127.0.0.1:31989" in done.stderr and "does not answer" not in done.stderr
+
+
+def test_every_option_of_every_command_says_what_it_is():
+    """Has each option of each command a help text (argparse shows a bare `--out OUT` otherwise)?"""
+    from classroom.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert sorted(commands.choices) == sorted(COMMANDS)
+    bare = [f"{name} {'/'.join(action.option_strings) or action.dest}"
+            for name, command in commands.choices.items() for action in command._actions
+            if not action.help]
+    assert bare == [], bare
