@@ -76,6 +76,14 @@ class ServerConfig:
         else:
             private_folder(Path(self.artifacts))
 
+    def claim_artifacts(self) -> None:
+        """The bucket's folder is this class's, or StorageError (classroom/bucket_owner.py). Once
+        the server is ready: MLflow has then made its tables, which say which class this is."""
+        if object_store.is_object_store(self.artifacts):
+            from classroom import bucket_owner
+
+            bucket_owner.claim(str(self.artifacts), self.storage, self.database_uri, redact(self.database_uri))
+
     def artifacts_status(self) -> dict:
         """Where artifacts go, for serve.json (never a key)."""
         if object_store.is_object_store(self.artifacts):
@@ -189,6 +197,7 @@ class ServerProcess:
         try:  # Ctrl-C (or any error) while it starts must not leave it running
             status.record(self.config.state, self._status())
             self.wait_ready(timeout)
+            self.config.claim_artifacts()
         except BaseException:
             self.stop()
             raise

@@ -154,3 +154,43 @@ def _every_model_loads_from_the_bucket(room) -> None:
                     loaded += 1
     complete = sum(1 for _u, (steps, _p) in PLANS.items() if SOLUTIONS_DIR / SCRIPTS[2] in steps)
     assert loaded >= 3 * complete, f"{loaded} models loaded"
+
+
+def test_status_and_audit_see_both_servers(two_servers):
+    """Run on the folder that holds both servers' `--state` (INSTRUCTORS.md, "Two servers"), does
+    `status` describe both running servers, and `audit` list the denied requests each one answered?"""
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    import requests
+
+    from classroom.audit import read_denials
+
+    room = two_servers
+    if room.servers[0].process.poll() is not None:  # stopped mid-class above: started again, as the guide says
+        room.servers[0].start()
+    write_roster(room.roster, PLANS)
+    provision = room.classroom("provision", "--roster", str(room.roster), "--server", room.url,
+                               "--out", str(room.connections), "--state", str(room.state))  # idempotent
+    assert provision.returncode == 0, provision.stderr
+    student = room.student_env("ana")
+    auth = (student["MLFLOW_TRACKING_USERNAME"], student["MLFLOW_TRACKING_PASSWORD"])
+    before = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    for server in room.servers:  # one attempt on ben's workspace, straight to each server
+        answer = requests.get(f"{server.config.url}/api/2.0/mlflow/experiments/get-by-name", auth=auth, timeout=60,
+                              params={"experiment_name": "task1-baseline"}, headers={"X-MLflow-Workspace": "ben"})
+        assert answer.status_code == 403, answer.text
+    for _attempt in range(50):  # a worker writes its line after its answer
+        if all(any(d.user == "ana" and d.time >= before for d in read_denials(s.log_path)) for s in room.servers):
+            break
+        time.sleep(0.2)
+    folder = room.servers[0].config.state.parent
+    status = room.classroom("status", "--state", str(folder))
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.startswith(f"2 of 2 class servers recorded in {folder} are running."), status.stdout
+    for server in room.servers:
+        assert f"{server.config.state}:\n  Class server running at {server.config.url}" in status.stdout
+    audit = room.classroom("audit", "--state", str(folder), "--since", before.isoformat())
+    assert audit.returncode == 0, audit.stderr
+    assert "ana: 2 denied requests" in audit.stdout, audit.stdout
+    assert all(str(server.log_path) in audit.stdout for server in room.servers), audit.stdout
