@@ -49,8 +49,9 @@ def database_identity(database_uri: str) -> tuple[int | None, int]:
 
 def claim(uri: str, storage: dict[str, str], database_uri: str, database_shown: str) -> str:
     """Make sure the folder of ``uri`` is this database's class: ``"recorded"`` (first start),
-    ``"same"`` (its record names this database), ``"taken over"`` (a class from before the record);
-    StorageError (one line) when it holds another class's artifacts."""
+    ``"same"`` (its record names this database), ``"taken over"`` (a class from before the record),
+    ``"no files"`` (recorded for a database with runs: the wrong folder?); StorageError (one line)
+    when it holds another class's artifacts."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -100,7 +101,16 @@ def _claim(uri: str, s3, created: int | None, runs: int, database_shown: str) ->
     taken_over = _holds_objects(s3, bucket, prefix)
     s3.put_object(Bucket=bucket, Key=key, Body=(json.dumps(mine, indent=2) + "\n").encode("utf-8"),
                   ContentType="application/json")
-    return "taken over" if taken_over else "recorded"
+    if taken_over:
+        return "taken over"
+    return "recorded" if runs == 0 else "no files"  # a class with runs, none of their files here
+
+
+def no_files_warning(uri: str) -> str:
+    """What ``serve`` says when a class with runs starts on an empty folder (``claim``'s "no files")."""
+    return _("Warning: this class's database holds runs, but {uri} holds none of their files: is --artifacts "
+             "the folder the class was started with (with two servers, the other server's)? Models logged "
+             "before would not load.", uri=uri)
 
 
 def _read(s3, bucket: str, key: str) -> dict | None:

@@ -156,5 +156,6 @@ def test_a_bucket_folder_serves_one_class_only():
         assert "already holds artifacts" in str(refused.value) and f"old/{RECORD}" not in s3.keys("art")
         assert _claim("s3://art/old", client, 3000, 12, "db") == "taken over"
         assert _claim("s3://art/old", client, 3000, 12, "db") == "same"
+        assert _claim("s3://art/elsewhere", client, 3000, 12, "db") == "no files"  # a class's runs, none here
         assert _claim("s3://art", client, 4000, 0, "db") == "recorded"  # other folders are not in the way
         assert RECORD in s3.keys("art")

@@ -188,3 +188,21 @@ def test_the_guides_two_servers_take_no_port_the_lab_uses():
     site_ports = {int(port) for port in re.findall(r"server 127\.0\.0\.1:(\d+) ", site)}
     assert guide_ports == site_ports and len(guide_ports) == 2
     assert not guide_ports & used, f"taken by the lab: {sorted(guide_ports & used)}"
+
+
+def test_the_image_holds_what_the_commands_read():
+    """Does deploy/Dockerfile copy every package the lab installs, the data the grader re-fits on and
+    the Spanish catalogs (without locale/, `--lang es` in the container would speak English)?"""
+    import sys
+    import tomllib
+
+    sys.path.insert(0, str(ROOT))
+    from labkit.i18n import LOCALE_DIR
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    copied = {Path(source).name for line in re.findall(r"^COPY (.+?) \S+$", dockerfile, re.M)
+              for source in line.split()}
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    needed = {name.split(".")[0] for name in packages} | {"data", LOCALE_DIR.relative_to(ROOT).parts[0],
+                                                           "pyproject.toml", "requirements-class.txt"}
+    assert needed <= copied, f"not in the image: {sorted(needed - copied)}"
