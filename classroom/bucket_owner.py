@@ -53,7 +53,6 @@ def claim(uri: str, storage: dict[str, str], database_uri: str, database_shown: 
     ``"no files"`` (recorded for a database with runs: the wrong folder?); StorageError (one line)
     when it holds another class's artifacts."""
     from botocore.exceptions import BotoCoreError, ClientError
-
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
@@ -91,17 +90,17 @@ def _claim(uri: str, s3, created: int | None, runs: int, database_shown: str) ->
             "of its own (--artifacts {suggestion}), or empty {uri} once you have kept what you need. "
             "See INSTRUCTORS.md, section 1.", uri=uri, then=_when(record.get("database_created")),
             now=_when(created), suggestion=_suggestion(uri)))
-    if _holds_objects(s3, bucket, prefix) and runs == 0:
+    held = _holds_objects(s3, bucket, prefix)
+    if held and runs == 0:
         raise StorageError(_(
             "{uri} already holds artifacts, and this server's database holds no run: a new class there "
             "would mix its files with an earlier class's, and a student with an earlier student's "
             "username would see their files. Give this class a folder of its own (--artifacts "
             "{suggestion}), or empty {uri} once you have kept what you need. See INSTRUCTORS.md, "
             "section 1.", uri=uri, suggestion=_suggestion(uri)))
-    taken_over = _holds_objects(s3, bucket, prefix)
     s3.put_object(Bucket=bucket, Key=key, Body=(json.dumps(mine, indent=2) + "\n").encode("utf-8"),
                   ContentType="application/json")
-    if taken_over:
+    if held:
         return "taken over"
     return "recorded" if runs == 0 else "no files"  # a class with runs, none of their files here
 
