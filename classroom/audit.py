@@ -26,6 +26,7 @@ from labkit.i18n import Domain
 _, N_, _n = Domain("classroom").functions()
 
 MARKER = "classroom-denied "
+LOG_FILE = "server.log"  # in the state folder `serve` was given (classroom/server.py)
 # uvicorn's access line: 127.0.0.1:55530 - "GET /api/2.0/mlflow/runs/get?run_id=... HTTP/1.1" 403 Forbidden
 ACCESS_403 = re.compile(r'"[A-Z]+ \S+ HTTP/[0-9.]+" 403\b')
 # MLflow answers 403, not 404, when a registered model looked up by name does not exist: the
@@ -94,12 +95,25 @@ def by_user(denials: list[Denial]) -> dict[str, list[Denial]]:
     return dict(sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])))
 
 
-def report(log: Path, since: datetime | None = None) -> str:
-    """What ``audit`` prints: one line when there is nothing to show, else a block per user."""
-    if not log.is_file():
+def server_logs(states: list[Path]) -> list[Path]:
+    """The logs of every class server started from ``states``: each folder's ``server.log`` and
+    those of its subfolders (two servers on one machine: ``.classroom/server-a``, ``server-b``)."""
+    found = []
+    for state in states:
+        found += [log for log in [state / LOG_FILE, *sorted(state.glob(f"*/{LOG_FILE}"))] if log.is_file()]
+    return list(dict.fromkeys(found)) or [states[0] / LOG_FILE]
+
+
+def report(logs: Path | list[Path], since: datetime | None = None) -> str:
+    """What ``audit`` prints: one line when there is nothing to show, else a block per user. With
+    several logs (two servers behind one address), their denials together, in time order."""
+    logs = list(dict.fromkeys([logs] if isinstance(logs, Path) else logs))
+    missing = [log for log in logs if not log.is_file()]
+    if missing:
         return _("No server log at {log}: give --state the folder `serve` was given, or --log the log "
-                 "itself.", log=log)
-    found = read_denials(log, since)
+                 "itself.", log=missing[0])
+    log = ", ".join(map(str, logs))  # what the messages name
+    found = sorted((d for one in logs for d in read_denials(one, since)), key=lambda d: d.time)
     denials = [denial for denial in found if not denial.missing_model]
     lookups = len(found) - len(denials)
     left_out = _n("Not listed: {count} lookup of a registered model in the user's own workspace, or by the "
@@ -113,7 +127,7 @@ def report(log: Path, since: datetime | None = None) -> str:
                                             since=_local(since)), left_out]))
         if lookups:
             return _("No denied request in {log}.", log=log) + " " + left_out
-        unnamed = _access_denials(log)
+        unnamed = sum(_access_denials(one) for one in logs)
         if unnamed:
             return _n("No denied request in {log} says who sent it, but it holds {count} answer 403 from a "
                       "server started before this version of the lab: restart it (`serve`) to record who.",

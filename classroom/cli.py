@@ -28,6 +28,8 @@ def parse_args(argv):
     set_language(getattr(args, "lang", None))
     if args.command == "serve" and args.artifacts is None and not args.throwaway_postgres:
         args.artifacts = artifact_location(os.environ.get("CLASS_ARTIFACTS", "class-artifacts"))
+    if args.command in ("status", "audit") and args.state is None:
+        args.state = [DEFAULT_STATE]
     if hasattr(args, "backups"):
         args.connections = args.connections or args.state / "connections"
         args.backups = args.backups or args.state / "backups"
@@ -65,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("try it out: a temporary PostgreSQL cluster, deleted when the server stops"))
 
     status = commands.add_parser("status", help=_("what the class server runs, where, and since when"))
-    _state(status, _("the folder `serve` was given (--state)"))
+    _state(status, _("the folder `serve` was given (--state); its subfolders' servers too (two servers: "
+                     "server-a, server-b); repeat it for servers started from other folders"), many=True)
 
     provision = commands.add_parser("provision", help=_("create each student's workspace, user and role"))
     _roster(provision)
@@ -117,9 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help=_("denied requests per student, from the class server's log"))
     audit.add_argument("--since", metavar="TIME",
                        help=_("only the requests made since then ({format})", format=FORMAT))
-    audit.add_argument("--log", type=Path, default=None,
-                       help=_("the server's log (default: <state>/server.log)"))
-    _state(audit, _("the folder `serve` was given (--state)"))
+    audit.add_argument("--log", type=Path, action="append", default=None,
+                       help=_("a server's log; repeat it for each server (default: <state>/server.log and "
+                              "<state>/*/server.log)"))
+    _state(audit, _("the folder `serve` was given (--state); repeat it for each server's"), many=True)
 
     release = commands.add_parser("release", help=_("write the lab without its solutions, for students"),
                                   description=_("Write the lab without its solutions, for students. "
@@ -169,8 +173,10 @@ def _server(command) -> None:
     command.add_argument("--server", required=True, help=_("the server's URL, e.g. http://127.0.0.1:5000"))
 
 
-def _state(command, text: str) -> None:
-    command.add_argument("--state", type=Path, default=DEFAULT_STATE,
+def _state(command, text: str, many: bool = False) -> None:
+    """``--state``; with ``many``, repeatable and a list (``[DEFAULT_STATE]`` when not given)."""
+    command.add_argument("--state", type=Path, default=None if many else DEFAULT_STATE,
+                         action="append" if many else "store",
                          help=_("{text} (default: {default})", text=text, default=DEFAULT_STATE))
 
 

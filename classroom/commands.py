@@ -19,7 +19,7 @@ from labkit.i18n import Domain
 _, N_, _n = Domain("classroom").functions()
 
 def audit(args) -> int:
-    from classroom.audit import report
+    from classroom.audit import report, server_logs
 
     since = None
     if args.since is not None:
@@ -29,9 +29,9 @@ def audit(args) -> int:
             print(_("--since {value!r} is not a time. Use {format}.", value=args.since, format=FORMAT),
                   file=sys.stderr)
             return 2
-    log = args.log or args.state / "server.log"
-    found = log.is_file()
-    print(report(log, since), file=sys.stdout if found else sys.stderr)
+    logs = args.log or server_logs(args.state)
+    found = all(log.is_file() for log in logs)
+    print(report(logs, since), file=sys.stdout if found else sys.stderr)
     return 0 if found else 1
 
 

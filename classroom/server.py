@@ -76,6 +76,15 @@ class ServerConfig:
         else:
             private_folder(Path(self.artifacts))
 
+    def claim_artifacts(self) -> str | None:
+        """The bucket's folder is this class's, or StorageError (classroom/bucket_owner.py). Once
+        the server is ready: MLflow has then made its tables, which say which class this is."""
+        if not object_store.is_object_store(self.artifacts):
+            return None
+        from classroom import bucket_owner
+
+        return bucket_owner.claim(str(self.artifacts), self.storage, self.database_uri, redact(self.database_uri))
+
     def artifacts_status(self) -> dict:
         """Where artifacts go, for serve.json (never a key)."""
         if object_store.is_object_store(self.artifacts):
@@ -170,6 +179,7 @@ class ServerProcess:
         self.log_path = log or (config.state / "server.log")
         self.process: subprocess.Popen | None = None
         self.extra_status: dict = {}
+        self.artifacts_claim: str | None = None  # what the bucket's folder was (classroom/bucket_owner.py)
 
     def start(self, timeout: float = START_TIMEOUT_S) -> "ServerProcess":
         self.config.validate()
@@ -189,6 +199,7 @@ class ServerProcess:
         try:  # Ctrl-C (or any error) while it starts must not leave it running
             status.record(self.config.state, self._status())
             self.wait_ready(timeout)
+            self.artifacts_claim = self.config.claim_artifacts()
         except BaseException:
             self.stop()
             raise

@@ -60,6 +60,10 @@ def serve(args) -> int:
         if cluster is not None:
             server.extra_status = {"throwaway_postgres": str(cluster.folder), "postgres_pid": cluster.pid}
         server.start()
+        if server.artifacts_claim == "no files":
+            from classroom.bucket_owner import no_files_warning
+
+            print(no_files_warning(str(config.artifacts)), file=sys.stderr, flush=True)
         print(_("Class server ready at {url} (log: {log}). Ctrl-C stops it.", url=config.url,
                 log=server.log_path), flush=True)
         while server.process.poll() is None:

@@ -15,6 +15,19 @@ from pathlib import Path
 from classroom.private import open_private, private_folder
 
 STATUS_FILE = "serve.json"
+SERVER_FILES = (STATUS_FILE, "basic_auth.ini")  # what a state folder a server ran from holds
+
+
+def server_states(states: list[Path]) -> list[Path]:
+    """The state folders of the class servers started from ``states``: each folder a server ran
+    from (its ``serve.json``, or the ``basic_auth.ini`` every start writes), and those among its
+    subfolders (two servers on one machine: ``.classroom/server-a``, ``.classroom/server-b``).
+    A folder where no server ever ran is kept when nothing else is found, for status to say so."""
+    found = []
+    for state in states:
+        candidates = [state, *sorted(p for p in state.glob("*") if p.is_dir())]
+        found += [folder for folder in candidates if any((folder / name).is_file() for name in SERVER_FILES)]
+    return list(dict.fromkeys(found)) or list(dict.fromkeys(states))
 
 
 def record(state: Path, info: dict) -> None:

@@ -11,20 +11,35 @@ from pathlib import Path
 from classroom.object_store import is_object_store
 from classroom.private import exposed
 from classroom.server import health
-from classroom.status import STATUS_FILE, alive, read
+from classroom.status import STATUS_FILE, alive, read, server_states
 from labkit.i18n import Domain
 
 _, N_, _n = Domain("classroom").functions()
 
 
-def describe(state: Path) -> tuple[bool, str]:
-    """(running, the lines that say what runs, where and since when, and what others can read)."""
-    running, text = _describe(state)
-    info = read(state) or {}
-    roots = [state, *sorted(p for p in state.resolve().parent.glob("grades*") if p.is_dir())]
-    if info.get("artifacts") and not is_object_store(info["artifacts"]):
-        roots.append(Path(info["artifacts"]))
-    found, count = exposed(roots)
+def describe(states: Path | list[Path]) -> tuple[bool, str]:
+    """(every server running, the lines that say what runs, where and since when, and what others
+    can read). Every server started from ``states`` or their subfolders is described (two servers
+    behind one address: ``.classroom/server-a`` and ``server-b``), each in its own block."""
+    given = [states] if isinstance(states, Path) else list(states)
+    servers = server_states(given)
+    described = [_describe(state) for state in servers]
+    running = all(up for up, _text in described)
+    if len(servers) == 1:
+        text = described[0][1]
+    else:
+        up = sum(1 for alive_, _text in described if alive_)
+        header = _n("{running} of {count} class server recorded in {states} is running.",
+                    "{running} of {count} class servers recorded in {states} are running.",
+                    len(servers), running=up, count=len(servers), states=", ".join(map(str, given)))
+        blocks = [f"{state}:\n" + _indent(block) for state, (_up, block) in zip(servers, described)]
+        text = "\n\n".join([header, *blocks])
+    roots = [*given, *sorted({p for state in given for p in state.resolve().parent.glob("grades*") if p.is_dir()})]
+    for state in servers:
+        info = read(state) or {}
+        if info.get("artifacts") and not is_object_store(info["artifacts"]):
+            roots.append(Path(info["artifacts"]))
+    found, count = exposed(list(dict.fromkeys(roots)))
     if count:
         text += "\n" + _n("Warning: {count} file or folder of the class can be read by other users of this machine: "
                           "{paths}{more}. Make them private: chmod -R go-rwx {roots}",
@@ -34,6 +49,10 @@ def describe(state: Path) -> tuple[bool, str]:
                           more=", …" if count > len(found) else "",
                           roots=" ".join(str(r) for r in roots if r.exists()))
     return running, text
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line if line else line for line in text.splitlines())
 
 
 def _describe(state: Path) -> tuple[bool, str]:

@@ -19,7 +19,7 @@ from labkit.net import answers, free_port, start_group, stop_tree, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "deploy" / "nginx-class.conf"
-SHIPPED_BACKENDS = ("127.0.0.1:5001", "127.0.0.1:5002")
+SHIPPED_BACKENDS = ("127.0.0.1:5101", "127.0.0.1:5102")
 
 
 def nginx_binary() -> str:

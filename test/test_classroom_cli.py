@@ -84,3 +84,90 @@ def test_every_option_of_every_command_says_what_it_is():
             for name, command in commands.choices.items() for action in command._actions
             if not action.help]
     assert bare == [], bare
+def test_audit_reads_the_logs_of_both_servers_behind_one_address(tmp_path):
+    """Two servers on one machine (INSTRUCTORS.md, "Two servers"): does `audit --state .classroom`
+    list the denials of both servers' logs (.classroom/server-a, server-b) together, in time order,
+    and does `--log` taken twice, or `--state` taken twice, do the same?"""
+    from datetime import datetime, timedelta, timezone
+
+    from classroom.audit import denial_line
+
+    state = tmp_path / ".classroom"
+    start = datetime(2026, 3, 14, 9, 0, tzinfo=timezone.utc)
+    lines = {"server-a": [denial_line("eve", "ana", "GET", "/api/2.0/mlflow/runs/get", "run_id=a1", 403, start)],
+             "server-b": [denial_line("eve", "ben", "GET", "/api/2.0/mlflow/runs/get", "run_id=b1",
+                                      403, start + timedelta(minutes=1)),
+                          denial_line("bob", "ana", "GET", "/api/2.0/mlflow/runs/get", "run_id=b2",
+                                      403, start + timedelta(minutes=2))]}
+    for server, denials in lines.items():
+        (state / server).mkdir(parents=True)
+        (state / server / "server.log").write_text("\n".join(denials) + "\n", encoding="utf-8")
+    logs = [str(state / server / "server.log") for server in lines]
+    for args in (["--state", str(state)], ["--log", logs[0], "--log", logs[1]],
+                 ["--state", str(state / "server-a"), "--state", str(state / "server-b")]):
+        done = classroom("audit", *args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("3 denied requests from 2 user(s) in ") and all(log in done.stdout for log in logs)
+        eve = done.stdout.split("eve: 2 denied requests", 1)[1].split("\n\n", 1)[0]
+        assert eve.index("run_id=a1") < eve.index("run_id=b1"), done.stdout  # both servers, in time order
+        assert "bob: 1 denied request" in done.stdout and "run_id=b2" in done.stdout
+    missing = classroom("audit", "--log", logs[0], "--log", str(tmp_path / "nowhere.log"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "nowhere.log" in missing.stderr
+
+
+def test_status_lists_every_server_of_the_class(tmp_path):
+    """Two servers' state folders under .classroom: does `status --state .classroom` describe both,
+    say how many run, and exit 1 while one is down (one stopped cleanly, one that died)?"""
+    import json
+
+    state = tmp_path / ".classroom"
+    (state / "server-a").mkdir(parents=True)  # stopped with Ctrl-C: serve.json gone, its config kept
+    (state / "server-a" / "basic_auth.ini").write_text("[mlflow]\n", encoding="utf-8")
+    (state / "server-b").mkdir()  # died: its record left behind, its process gone
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (state / "server-b" / "serve.json").write_text(json.dumps(
+        {"url": "http://127.0.0.1:9", "server_pid": dead.pid, "started": 1.0, "log": "server.log"}), encoding="utf-8")
+    (state / "connections").mkdir()  # not a server's folder
+    for folder in (state, *state.iterdir()):
+        folder.chmod(0o700)
+    shown = classroom("status", "--state", str(state))
+    assert shown.returncode == 1, shown.stderr
+    assert shown.stdout.startswith(f"0 of 2 class servers recorded in {state} are running."), shown.stdout
+    assert f"{state / 'server-a'}:\n  No class server is running from" in shown.stdout
+    assert f"{state / 'server-b'}:\n  The class server recorded in" in shown.stdout and str(dead.pid) in shown.stdout
+    assert "connections" not in shown.stdout
+    one = classroom("status", "--state", str(state / "server-b"))
+    assert one.returncode == 1 and one.stdout.startswith("The class server recorded in"), one.stdout
+
+
+def test_a_bucket_folder_serves_one_class_only():
+    """On moto's S3 server: is a bucket folder recorded as its first class's, accepted again for the
+    same database (a restart, a second server), and refused in one line, naming a folder of its own,
+    for another database (a new class, a database made again); is a folder with an earlier class's
+    objects and no record refused for a database with no run, and taken over by one with runs?"""
+    from classroom.bucket_owner import RECORD, _claim
+    from classroom.object_store import StorageError
+    from s3_storage import MotoS3
+
+    with MotoS3() as s3:
+        client = s3.client()
+        client.create_bucket(Bucket="art")
+        assert _claim("s3://art/class", client, 1000, 0, "db") == "recorded"
+        assert f"class/{RECORD}" in s3.keys("art")
+        assert _claim("s3://art/class", client, 1000, 7, "db") == "same"
+        for created, runs in ((2000, 0), (2000, 9), (None, 0)):
+            with pytest.raises(StorageError) as refused:
+                _claim("s3://art/class", client, created, runs, "db")
+            line = str(refused.value)
+            assert "\n" not in line and "holds the artifacts of another class" in line, line
+            assert re.search(r"--artifacts s3://art/class-\d{8}\)", line), line
+        client.put_object(Bucket="art", Key="old/workspaces/alice/2/0123/artifacts/notes.txt", Body=b"old")
+        with pytest.raises(StorageError) as refused:
+            _claim("s3://art/old", client, 3000, 0, "db")
+        assert "already holds artifacts" in str(refused.value) and f"old/{RECORD}" not in s3.keys("art")
+        assert _claim("s3://art/old", client, 3000, 12, "db") == "taken over"
+        assert _claim("s3://art/old", client, 3000, 12, "db") == "same"
+        assert _claim("s3://art/elsewhere", client, 3000, 12, "db") == "no files"  # a class's runs, none here
+        assert _claim("s3://art", client, 4000, 0, "db") == "recorded"  # other folders are not in the way
+        assert RECORD in s3.keys("art")

@@ -154,3 +154,83 @@ def _every_model_loads_from_the_bucket(room) -> None:
                     loaded += 1
     complete = sum(1 for _u, (steps, _p) in PLANS.items() if SOLUTIONS_DIR / SCRIPTS[2] in steps)
     assert loaded >= 3 * complete, f"{loaded} models loaded"
+
+
+def test_status_and_audit_see_both_servers(two_servers):
+    """Run on the folder that holds both servers' `--state` (INSTRUCTORS.md, "Two servers"), does
+    `status` describe both running servers, and `audit` list the denied requests each one answered?"""
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    import requests
+
+    from classroom.audit import read_denials
+
+    room = two_servers
+    if room.servers[0].process.poll() is not None:  # stopped mid-class above: started again, as the guide says
+        room.servers[0].start()
+    write_roster(room.roster, PLANS)
+    provision = room.classroom("provision", "--roster", str(room.roster), "--server", room.url,
+                               "--out", str(room.connections), "--state", str(room.state))  # idempotent
+    assert provision.returncode == 0, provision.stderr
+    student = room.student_env("ana")
+    auth = (student["MLFLOW_TRACKING_USERNAME"], student["MLFLOW_TRACKING_PASSWORD"])
+    before = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    for server in room.servers:  # one attempt on ben's workspace, straight to each server
+        answer = requests.get(f"{server.config.url}/api/2.0/mlflow/experiments/get-by-name", auth=auth, timeout=60,
+                              params={"experiment_name": "Default"}, headers={"X-MLflow-Workspace": "ben"})
+        assert answer.status_code == 403, answer.text
+    for _attempt in range(50):  # a worker writes its line after its answer
+        if all(any(d.user == "ana" and d.time >= before for d in read_denials(s.log_path)) for s in room.servers):
+            break
+        time.sleep(0.2)
+    folder = room.servers[0].config.state.parent
+    status = room.classroom("status", "--state", str(folder))
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.startswith(f"2 of 2 class servers recorded in {folder} are running."), status.stdout
+    for server in room.servers:
+        assert f"{server.config.state}:\n  Class server running at {server.config.url}" in status.stdout
+    audit = room.classroom("audit", "--state", str(folder), "--since", before.isoformat())
+    assert audit.returncode == 0, audit.stderr
+    assert "ana: 2 denied requests" in audit.stdout, audit.stdout
+    assert all(str(server.log_path) in audit.stdout for server in room.servers), audit.stdout
+
+
+def test_a_new_class_on_the_same_bucket_folder_is_refused(two_servers, tmp_path):
+    """A server of another database (a new class, or this one's database made again) pointed at the
+    class's bucket folder: is it refused in one line that names a folder of its own, and stopped,
+    while the class's record in the folder still names the class's database?"""
+    import json
+
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    from classroom.bucket_owner import RECORD, database_identity
+    from classroom.object_store import StorageError
+    from classroom.postgres import free_port
+    from classroom.server import ServerConfig, ServerProcess
+
+    room = two_servers
+    url = make_url(room.servers[1].config.database_uri)
+    connection = psycopg2.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                                  dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for name in ("next_term", "next_term_auth"):
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    config = ServerConfig(database_uri=str(url.set(database="next_term").render_as_string(hide_password=False)),
+                          auth_database_uri=str(url.set(database="next_term_auth").render_as_string(hide_password=False)),
+                          artifacts=f"s3://{BUCKET}/{PREFIX}", admin_password=room.admin_password,
+                          secret_key=secrets.token_hex(16), port=free_port(), state=tmp_path / "next-term",
+                          storage=room.s3.storage)
+    server = ServerProcess(config)
+    with pytest.raises(StorageError) as refused:
+        server.start()
+    line = str(refused.value)
+    assert "\n" not in line and f"s3://{BUCKET}/{PREFIX} holds the artifacts of another class" in line, line
+    assert f"--artifacts s3://{BUCKET}/{PREFIX}-" in line, line
+    assert server.process.poll() is not None and not (tmp_path / "next-term" / "serve.json").exists()
+    record = json.loads(room.s3.client().get_object(Bucket=BUCKET, Key=f"{PREFIX}/{RECORD}")["Body"].read())
+    assert record["database_created"] == database_identity(room.servers[1].config.database_uri)[0]
+    assert record["database_created"] != database_identity(config.database_uri)[0]

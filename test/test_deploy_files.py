@@ -22,6 +22,15 @@ def example() -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z0-9_]+=", line))
 
 
+def guide_two_servers() -> list[list[str]]:
+    """The arguments of INSTRUCTORS.md's two `python -m classroom serve` commands ("Two servers")."""
+    import shlex
+
+    guide = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```[a-z]*\n(.*?)```", guide, re.S) if "--state .classroom/server-a" in b)
+    return [shlex.split(line)[3:] for line in block.splitlines() if line.strip().startswith("python -m classroom")]
+
+
 def test_the_server_waits_for_postgres_minio_and_the_bucket():
     """Does the MLflow service start only once PostgreSQL and MinIO are healthy and the bucket exists?"""
     services = compose()["services"]
@@ -77,15 +86,12 @@ def test_the_nginx_site_sends_requests_to_the_other_server_when_one_is_down():
 def test_the_guides_two_servers_share_the_bucket_behind_the_shipped_site():
     """Do the guide's two `serve` commands parse, with the same bucket, their own ports and states,
     and are those ports the ones the shipped nginx site sends requests to?"""
-    import shlex
     import sys
 
     sys.path.insert(0, str(ROOT))
     from classroom.cli import parse_args
 
-    guide = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
-    block = next(b for b in re.findall(r"```[a-z]*\n(.*?)```", guide, re.S) if "--port 5001" in b)
-    commands = [shlex.split(line)[3:] for line in block.splitlines() if line.strip().startswith("python -m classroom")]
+    commands = guide_two_servers()
     parsed = [parse_args(argv) for argv in commands]
     assert len(parsed) == 2 and all(args.command == "serve" for args in parsed)
     assert {args.artifacts for args in parsed} == {"s3://mlflow-artifacts/class"}, "one bucket for both"
@@ -103,9 +109,7 @@ def test_the_guides_two_servers_accept_the_name_students_use():
     sys.path.insert(0, str(ROOT))
     from classroom.cli import parse_args
 
-    guide = (ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8")
-    block = next(b for b in re.findall(r"```[a-z]*\n(.*?)```", guide, re.S) if "--port 5001" in b)
-    commands = [shlex.split(line)[3:] for line in block.splitlines() if line.strip().startswith("python -m classroom")]
+    commands = guide_two_servers()
     site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
     name = re.search(r"^\s*server_name (\S+);", site, re.M).group(1)
     for argv in commands:
@@ -157,3 +161,48 @@ def test_two_servers_started_at_once_are_told_to_start_one_after_the_other():
     refused = ('2026/12/06 18:17:43 ERROR mlflow.cli: Error initializing backend store\n'
                '(psycopg2.OperationalError) connection to server failed\n  FATAL:  password authentication failed')
     assert DATABASE_REFUSED.search(refused) and not TABLES_RACE.search(refused)
+
+
+def test_the_guides_two_servers_take_no_port_the_lab_uses():
+    """Do the two servers' ports (the guide's and the nginx site's) stay clear of every port the lab
+    itself listens on: the class server's and the UI's default, the students' `mlflow models serve`
+    (LAB.md and README.md, and its fallback), the UI's ports when 5000 is taken, the board, MinIO?"""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from classroom.cli import parse_args
+    from labkit.commands.cli import UI_PORT_IF_TAKEN
+    from labkit.commands.serving import DEFAULT_PORT
+    from labkit.tracking import UI_PORT
+
+    used = {UI_PORT, DEFAULT_PORT, *range(UI_PORT_IF_TAKEN, UI_PORT_IF_TAKEN + 50),
+            parse_args(["serve"]).port, parse_args(["board", "--roster", "r.csv", "--server", "http://x"]).port}
+    for guide in ("LAB.md", "LAB.es.md", "README.md", "README.es.md"):  # `-p 5001`, `--port 5002`, `:5001`
+        text = (ROOT / guide).read_text(encoding="utf-8")
+        used |= {int(port) for port in re.findall(r"(?:-p |--port |127\.0\.0\.1:|localhost:)(\d{4,5})\b", text)}
+    compose_text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    used |= {int(port) for port in re.findall(r":-?(\d{4,5})\b", compose_text)}
+    assert {5000, 5001, 5002, 5050, 8050, 9000, 9001} <= used, sorted(used)  # the reading found them
+    guide_ports = {parse_args(argv).port for argv in guide_two_servers()}
+    site = (DEPLOY / "nginx-class.conf").read_text(encoding="utf-8")
+    site_ports = {int(port) for port in re.findall(r"server 127\.0\.0\.1:(\d+) ", site)}
+    assert guide_ports == site_ports and len(guide_ports) == 2
+    assert not guide_ports & used, f"taken by the lab: {sorted(guide_ports & used)}"
+
+
+def test_the_image_holds_what_the_commands_read():
+    """Does deploy/Dockerfile copy every package the lab installs, the data the grader re-fits on and
+    the Spanish catalogs (without locale/, `--lang es` in the container would speak English)?"""
+    import sys
+    import tomllib
+
+    sys.path.insert(0, str(ROOT))
+    from labkit.i18n import LOCALE_DIR
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    copied = {Path(source).name for line in re.findall(r"^COPY (.+?) \S+$", dockerfile, re.M)
+              for source in line.split()}
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    needed = {name.split(".")[0] for name in packages} | {"data", LOCALE_DIR.relative_to(ROOT).parts[0],
+                                                           "pyproject.toml", "requirements-class.txt"}
+    assert needed <= copied, f"not in the image: {sorted(needed - copied)}"
