@@ -7,9 +7,12 @@ every module (a module that imported them would build a class of its own). Its c
 `typed` (task 1 with rmse typed by hand), `empty` (no runs, and no e-mail on the roster) and
 `evil` (a model that runs code when it is unpickled).
 
-Its artifacts go to a folder, or with ``CLASS_TEST_ARTIFACTS=s3`` (or ``class_world(...,
-artifacts="s3://...")``) to a bucket of moto's S3 server (test/s3_storage.py): the same tests
-then run on a class whose models live in S3-compatible storage.
+Two such classes, one per xdist group that asks for ``classroom`` (WORLDS), so that under
+``-n 2 --dist loadgroup`` they are built and used on both workers at once: "classroom", its
+artifacts in a folder (or with ``CLASS_TEST_ARTIFACTS=s3`` in a bucket), and "classroom-s3",
+its artifacts in a bucket of moto's S3 server (test/s3_storage.py). A test's group chooses its
+class; each worker builds only the classes of the groups it runs, the first time one of their
+tests asks, and stops them when the session ends.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -130,10 +133,43 @@ print(info.model_uri)
 S3_ARTIFACTS = "s3://class-artifacts/mlflow"
 
 
-@pytest.fixture(scope="session")
-def classroom(tmp_path_factory):
-    artifacts = S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None
-    yield from class_world(tmp_path_factory.mktemp("classroom"), artifacts)
+# The class of each xdist group: where its artifacts go (None: a folder).
+WORLDS = {
+    "classroom": S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None,
+    "classroom-s3": S3_ARTIFACTS,
+}
+_built: dict[str, object] = {}  # group -> its Classroom, or the exception its build raised
+_gradebooks: dict[str, object] = {}
+
+
+def world_of(request) -> str:
+    """The class of the module asking: its tests' xdist group's ("classroom" for a test of no
+    class group). A module's class tests are of one group."""
+    groups = set()
+    for item in request.session.items:
+        if item.module is request.module and "classroom" in item.fixturenames:
+            marker = item.get_closest_marker("xdist_group")
+            groups.add(marker.args[0] if marker and marker.args[0] in WORLDS else "classroom")
+    assert len(groups) <= 1, f"{request.module.__name__}: class tests of several groups {sorted(groups)}"
+    return groups.pop() if groups else "classroom"
+
+
+@pytest.fixture(scope="module")
+def classroom(request, tmp_path_factory) -> Classroom:
+    """The class of this module's group, built the first time a test of the group asks (once per
+    session and worker; stopped when the session ends)."""
+    group = world_of(request)
+    if group not in _built:
+        stack = ExitStack()
+        request.config.add_cleanup(stack.close)
+        try:
+            _built[group] = stack.enter_context(
+                contextmanager(class_world)(tmp_path_factory.mktemp(group), WORLDS[group]))
+        except Exception as failed:  # noqa: BLE001 - the group's other tests fail with it, not build again
+            _built[group] = failed
+    if isinstance(_built[group], Exception):
+        raise _built[group]
+    return _built[group]
 
 
 def class_world(folder: Path, artifacts: str | None = None):
@@ -185,9 +221,13 @@ def _run_class_work(room: Classroom) -> None:
         list(pool.map(work, ["complete", "untouched", "partial", "typed", "evil"]))
 
 
-@pytest.fixture(scope="session")
-def gradebook(classroom):
-    return class_gradebook(classroom)
+@pytest.fixture(scope="module")
+def gradebook(request, classroom):
+    """The instructor's gradebook of the class of this module's group (once per class)."""
+    group = world_of(request)
+    if group not in _gradebooks:
+        _gradebooks[group] = class_gradebook(classroom)
+    return _gradebooks[group]
 
 
 def class_gradebook(classroom):

@@ -211,7 +211,7 @@ def test_a_plural_message_can_have_a_count_placeholder():
 # --- on the shared class ------------------------------------------------------------------
 
 @pytest.mark.postgres
-@pytest.mark.xdist_group("classroom")
+@pytest.mark.xdist_group("classroom-s3")
 def test_the_gradebook_in_spanish_grades_in_spanish(classroom, tmp_path):
     """With --lang es, are the gradebook's own lines Spanish, and do its grading children speak
     Spanish (their Gradescope files; the `problems` column is the grader's own Spanish, as
@@ -244,7 +244,7 @@ def test_the_gradebook_in_spanish_grades_in_spanish(classroom, tmp_path):
 
 @pytest.mark.postgres
 @pytest.mark.browser
-@pytest.mark.xdist_group("classroom")
+@pytest.mark.xdist_group("classroom-s3")
 def test_the_board_in_spanish_shows_its_page_in_spanish(classroom):
     """With --lang es, does the board announce itself, serve its page and show it in a real
     browser in Spanish (headings, legend, last refresh, the stuck TODO), and say it stopped?"""
