@@ -16,12 +16,11 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
+import zygote
 
 from classroom_world import ROOT, S3_ARTIFACTS, STUDENTS, clean_env
 from s3_storage import MotoS3
@@ -97,9 +96,8 @@ def _serve(tmp_path: Path, storage: dict[str, str], artifacts: str = "s3://class
                     AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
     from labkit.net import free_port
 
-    return subprocess.run([sys.executable, "-m", "classroom", "serve", "--artifacts", artifacts,
-                           "--port", str(free_port()), "--state", str(tmp_path / "state")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return zygote.run(["-m", "classroom", "serve", "--artifacts", artifacts, "--port", str(free_port()),
+                       "--state", str(tmp_path / "state")], env, ROOT, timeout=300)
 
 
 def _one_line(result) -> str:
