@@ -52,14 +52,15 @@ def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classro
     the board, does any file hold the database, admin or grading password, except the 0600 files
     meant to hold it; and is everything the commands created private?"""
     from test_classroom_board import RunningBoard
+    from test_classroom_students import _log_a_run
 
     roster = classroom.folder / "roster_secrets.csv"
     write_roster(roster, ["keeper", "goner"])
     made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
                                "--out", str(classroom.connections))
     assert made.returncode == 0, made.stderr
-    for username in ("keeper", "goner"):
-        classroom.run_script(username, SOLUTIONS_DIR / "task3_compare.py")
+    classroom.run_script("keeper", SOLUTIONS_DIR / "task3_compare.py")  # its reset backs up logged models
+    _log_a_run(classroom, "goner")  # its remove backs up a run (the same backup: one task-3 run is enough)
     here = tmp_path / "instructor-cwd"  # where the instructor types the commands (.classroom/ goes here)
     here.mkdir()
     connections = ["--connections", str(classroom.connections)]

@@ -235,9 +235,9 @@ def test_the_gradebook_in_spanish_grades_in_spanish(classroom, tmp_path):
     for username in students:
         gradescope = json.loads((out / "gradescope" / username / "results.json").read_text(encoding="utf-8"))
         assert gradescope["output"].startswith("Puntaje: "), gradescope["output"]
-        report = json.loads(subprocess.run(
-            [sys.executable, str(ROOT / "grader" / "check.py"), "all", "--json"], capture_output=True, text=True,
-            env={**classroom.student_env(username), "LAB_LANG": "es"}, timeout=300).stdout)
+        report = json.loads(zygote.run([str(ROOT / "grader" / "check.py"), "all", "--json"],
+                                       {**classroom.student_env(username), "LAB_LANG": "es"}, tmp_path,
+                                       timeout=300).stdout)
         assert rows[username]["problems"] == problems(report), username
     assert all(english_words(rows[u]["problems"]) == [] for u in students)
 
