@@ -1,15 +1,20 @@
 """The class the classroom tests share: real PostgreSQL, a real `mlflow server` with workspaces
 and basic auth, students running the task scripts, and the instructor's commands.
 
-One server for the session and xdist worker: test/conftest.py defines these fixtures for
-every module (a module that imported them would build a class of its own). Its class:
+test/conftest.py defines these fixtures for every module (a module that imported them would
+build a class of its own). The class:
 `complete` (solutions), `partial` (tasks 1-2 done, task 3 untouched), `untouched` (code/),
 `typed` (task 1 with rmse typed by hand), `empty` (no runs, and no e-mail on the roster) and
-`evil` (a model that runs code when it is unpickled).
+`evil` (a model that runs code when it is unpickled; not on the bucket's class).
 
-Its artifacts go to a folder, or with ``CLASS_TEST_ARTIFACTS=s3`` (or ``class_world(...,
-artifacts="s3://...")``) to a bucket of moto's S3 server (test/s3_storage.py): the same tests
-then run on a class whose models live in S3-compatible storage.
+Two such classes, one per xdist group that asks for ``classroom`` (WORLDS), so that under
+``-n 2 --dist loadgroup`` they are built and used on both workers at once (one group of class
+tests was a floor of 7 minutes under `make test`): "classroom", its artifacts in a folder (or
+with ``CLASS_TEST_ARTIFACTS=s3`` in a bucket), and "classroom-s3", its artifacts in a bucket of
+moto's S3 server (test/s3_storage.py), for the tests where the storage matters (backups,
+restores, the storage's keys). A module's group chooses its class; each worker builds only the
+classes of the groups it runs, the first time one of their tests asks, and stops them when the
+session ends. A test that changes a student restores them or makes a student of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,22 +128,58 @@ version = mlflow.register_model(info.model_uri, lab.REGISTERED_MODEL)
 mlflow.MlflowClient().set_registered_model_alias(lab.REGISTERED_MODEL, lab.ALIAS, version.version)
 print(info.model_uri)
 """
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    script = marker.parent / "evil_task3.py"
+    script.write_text(code, encoding="utf-8")
+    result = zygote.run([str(script)], env, marker.parent, timeout=300)  # forked warm, as the scripts
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 S3_ARTIFACTS = "s3://class-artifacts/mlflow"
 
 
-@pytest.fixture(scope="session")
-def classroom(tmp_path_factory):
-    artifacts = S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None
-    yield from class_world(tmp_path_factory.mktemp("classroom"), artifacts)
+# The class of each xdist group: where its artifacts go (None: a folder), and its students (the
+# bucket's class needs no `evil`: refusing a hostile model does not depend on the storage).
+WORLDS = {
+    "classroom": (S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None, STUDENTS),
+    "classroom-s3": (S3_ARTIFACTS, [s for s in STUDENTS if s != "evil"]),
+}
+_built: dict[str, object] = {}  # group -> its Classroom, or the exception its build raised
+_gradebooks: dict[str, object] = {}
 
 
-def class_world(folder: Path, artifacts: str | None = None):
-    """The class, its work done; artifacts in ``folder/artifacts``, or in ``artifacts`` (s3://)
-    on a moto S3 server started for it (``room.s3``)."""
+def world_of(request) -> str:
+    """The class of the module asking: its tests' xdist group's ("classroom" for a test of no
+    class group). A module's class tests are of one group."""
+    groups = set()
+    for item in request.session.items:
+        if item.module is request.module and "classroom" in item.fixturenames:
+            marker = item.get_closest_marker("xdist_group")
+            groups.add(marker.args[0] if marker and marker.args[0] in WORLDS else "classroom")
+    assert len(groups) <= 1, f"{request.module.__name__}: class tests of several groups {sorted(groups)}"
+    return groups.pop() if groups else "classroom"
+
+
+@pytest.fixture(scope="module")
+def classroom(request, tmp_path_factory) -> Classroom:
+    """The class of this module's group, built the first time a test of the group asks (once per
+    session and worker; stopped when the session ends)."""
+    group = world_of(request)
+    if group not in _built:
+        stack = ExitStack()
+        request.config.add_cleanup(stack.close)
+        try:
+            _built[group] = stack.enter_context(
+                contextmanager(class_world)(tmp_path_factory.mktemp(group), *WORLDS[group]))
+        except Exception as failed:  # noqa: BLE001 - the group's other tests fail with it, not build again
+            _built[group] = failed
+    if isinstance(_built[group], Exception):
+        raise _built[group]
+    return _built[group]
+
+
+def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS):
+    """The class of ``students`` (``room.students``), their work done; artifacts in
+    ``folder/artifacts``, or in ``artifacts`` (s3://) on a moto S3 server started for it (``room.s3``)."""
     admin_password = secrets.token_urlsafe(16)
     with ExitStack() as stack:
         postgres = stack.enter_context(Cluster())
@@ -157,7 +198,8 @@ def class_world(folder: Path, artifacts: str | None = None):
             room = Classroom(folder, server, admin_password)
             room.database_password = postgres.password
             room.s3 = s3
-            write_roster(room.roster, STUDENTS)
+            room.students = list(students)
+            write_roster(room.roster, room.students)
             room.provision_first = room.classroom("provision", "--roster", str(room.roster),
                                                   "--server", room.url, "--out", str(room.connections))
             assert room.provision_first.returncode == 0, room.provision_first.stderr
@@ -182,12 +224,16 @@ def _run_class_work(room: Classroom) -> None:
             room.run_script(username, script)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        list(pool.map(work, ["complete", "untouched", "partial", "typed", "evil"]))
+        list(pool.map(work, [u for u in ["complete", "untouched", "partial", "typed", "evil"] if u in room.students]))
 
 
-@pytest.fixture(scope="session")
-def gradebook(classroom):
-    return class_gradebook(classroom)
+@pytest.fixture(scope="module")
+def gradebook(request, classroom):
+    """The instructor's gradebook of the class of this module's group (once per class)."""
+    group = world_of(request)
+    if group not in _gradebooks:
+        _gradebooks[group] = class_gradebook(classroom)
+    return _gradebooks[group]
 
 
 def class_gradebook(classroom):

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import zygote
 
 from classroom_world import ROOT, SCRIPTS, STUDENTS, WITHOUT_EMAIL, environment, write_roster
 
@@ -303,17 +304,17 @@ def test_a_model_that_runs_code_on_load_is_refused(classroom, gradebook):
     assert evil["status"] == "graded" and evil["3.2"] == "0" and evil["3.1"] == "1"
     assert "cloudpickle" in evil["problems"]
     # The model is really hostile: MLflow's own loader runs its code.
-    load = "import mlflow.sklearn; mlflow.sklearn.load_model('models:/api-response-time@staging')"
-    subprocess.run([sys.executable, "-c", load], env=classroom.student_env("evil"),
-                   capture_output=True, timeout=300)
+    load = classroom.folder / "load_evil.py"
+    load.write_text("import mlflow.sklearn; mlflow.sklearn.load_model('models:/api-response-time@staging')\n",
+                    encoding="utf-8")
+    zygote.run([str(load)], classroom.student_env("evil"), classroom.folder, timeout=300)
     assert classroom.marker.exists()
 
 
 def test_a_wrong_password_is_one_line(classroom):
     """Does a wrong password give one line that names the fix, for the grader and the gradebook?"""
     env = {**classroom.student_env("complete"), "MLFLOW_TRACKING_PASSWORD": "not-the-password"}
-    graded = subprocess.run([sys.executable, str(ROOT / "grader" / "check.py"), "task1"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    graded = zygote.run([str(ROOT / "grader" / "check.py"), "task1"], env, classroom.folder, timeout=120)
     assert graded.returncode == 2
     assert "MLFLOW_TRACKING_PASSWORD" in graded.stderr and "Traceback" not in graded.stderr
     book = classroom.classroom("gradebook", "--roster", str(classroom.roster), "--server", classroom.url,
@@ -321,8 +322,7 @@ def test_a_wrong_password_is_one_line(classroom):
                                env={**classroom.admin_env(), "MLFLOW_TRACKING_PASSWORD": "not-the-password"})
     assert book.returncode == 2
     assert book.stderr.strip().count("\n") == 0 and "refused user 'admin'" in book.stderr
-    script = subprocess.run([sys.executable, str(ROOT / "code" / "task1_baseline.py")], env=env,
-                            capture_output=True, text=True, timeout=120)
+    script = zygote.run([str(ROOT / "code" / "task1_baseline.py")], env, classroom.folder, timeout=120)
     assert script.returncode == 1 and "Traceback" not in script.stderr
     assert "did not accept user 'complete'" in script.stderr
 
@@ -330,8 +330,7 @@ def test_a_wrong_password_is_one_line(classroom):
 def test_a_task_in_someone_elses_workspace_is_one_line(classroom):
     """Does a student pointed at another student's workspace get one line, not a 403 traceback?"""
     env = {**classroom.student_env("complete"), "MLFLOW_WORKSPACE": "partial"}
-    script = subprocess.run([sys.executable, str(ROOT / "code" / "task1_baseline.py")], env=env,
-                            capture_output=True, text=True, timeout=120)
+    script = zygote.run([str(ROOT / "code" / "task1_baseline.py")], env, classroom.folder, timeout=120)
     assert script.returncode == 1 and "Traceback" not in script.stderr
     assert "may not use workspace 'partial'" in script.stderr
 

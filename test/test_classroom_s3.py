@@ -1,11 +1,14 @@
 """The class with its artifacts in S3-compatible storage: `python -m classroom serve --artifacts
 s3://BUCKET/FOLDER`, proxied by the server, on moto's standalone S3 server (test/s3_storage.py).
 
-The class of test/classroom_world.py (real PostgreSQL, the real server, six students running
-the task scripts) is built once more with its artifacts in a bucket; the class tests below
-are the same functions as on the folder's class (imported, not copied), plus what only a
-bucket raises: the objects land in it, its keys stay with the server, `status` says where
-artifacts go, and a storage that does not answer or refuses the keys is one line.
+The class of the xdist group "classroom-s3" (test/classroom_world.py: real PostgreSQL, the real
+server, six students running the task scripts) has its artifacts in a bucket. The class tests
+where the storage matters run on it: test_classroom_students.py (backups, reset, restore and
+remove download and upload every artifact), test_classroom_secrets.py (no key in any file) and
+this module: the objects land in the bucket, its keys stay with the server, `status` says where
+artifacts go; and, with no class, a storage that does not answer or refuses the keys is one line.
+The rest of the class tests run on the folder's class: through the server's proxy they are the
+same on either (test_classroom_two_servers.py also grades and loads every model from a bucket).
 """
 
 from __future__ import annotations
@@ -13,43 +16,24 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
+import zygote
 
-from classroom_world import ROOT, S3_ARTIFACTS, STUDENTS, class_gradebook, class_world, clean_env
+from classroom_world import ROOT, S3_ARTIFACTS, clean_env
 from s3_storage import MotoS3
 
 from labkit.net import process_group
-# The class tests, run again on this module's class (its `classroom` and `gradebook` below).
-from test_classroom import (  # noqa: F401
-    test_a_model_that_runs_code_on_load_is_refused,
-    test_a_student_serves_their_staged_model_in_class_mode,
-    test_the_gradebook_gives_each_student_their_exact_points,
-)
-from test_classroom_students import (  # noqa: F401
-    test_remove_backs_up_then_deletes_the_user_and_workspace,
-    test_reset_then_restore_brings_a_student_back_whole,
-)
 
-pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 BUCKET, PREFIX = S3_ARTIFACTS[len("s3://"):].split("/", 1)
 
 
-@pytest.fixture(scope="module")
-def classroom(tmp_path_factory):
-    yield from class_world(tmp_path_factory.mktemp("classroom-s3"), artifacts=S3_ARTIFACTS)
-
-
-@pytest.fixture(scope="module")
-def gradebook(classroom):
-    return class_gradebook(classroom)
-
-
+@pytest.mark.xdist_group("classroom-s3")
+@pytest.mark.postgres
 def test_every_logged_model_is_in_the_bucket_and_nothing_on_disk(classroom, gradebook):
     """Do the students' models land in the bucket, under the folder given, with no local artifacts?"""
     from mlflow import MlflowClient
@@ -59,7 +43,7 @@ def test_every_logged_model_is_in_the_bucket_and_nothing_on_disk(classroom, grad
     keys = classroom.s3.keys(BUCKET, PREFIX + "/")
     assert keys, "the bucket holds the class's artifacts"
     assert not (classroom.folder / "artifacts").exists()
-    for username in ("complete", "evil"):
+    for username in ("complete",):
         with environment(classroom.admin_env(MLFLOW_WORKSPACE=username)):
             client = MlflowClient(tracking_uri=classroom.url)
             experiment = client.get_experiment_by_name("task3-model-comparison")
@@ -70,6 +54,8 @@ def test_every_logged_model_is_in_the_bucket_and_nothing_on_disk(classroom, grad
             assert any(key.endswith(f"/models/{model.model_id}/artifacts/MLmodel") for key in keys), model.model_id
 
 
+@pytest.mark.xdist_group("classroom-s3")
+@pytest.mark.postgres
 def test_only_the_server_holds_the_storage_keys(classroom, gradebook):
     """Are the storage's keys kept out of every file the class wrote, every command line, and the
     students' and instructor's environments, while the server has them?"""
@@ -77,7 +63,7 @@ def test_only_the_server_holds_the_storage_keys(classroom, gradebook):
     for path in classroom.folder.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
-    for username in STUDENTS:
+    for username in classroom.students:
         assert not any(key.startswith("AWS_") for key in classroom.student_env(username)), username
     commands, environments = [], []
     for process in process_group(classroom.server.process.pid):
@@ -89,6 +75,8 @@ def test_only_the_server_holds_the_storage_keys(classroom, gradebook):
     assert all(secret in environ.values() for environ in environments), "the server reads them from its environment"
 
 
+@pytest.mark.xdist_group("classroom-s3")
+@pytest.mark.postgres
 def test_status_says_where_the_artifacts_go(classroom):
     """Does `status` name the bucket and the storage's address, and no key?"""
     result = classroom.classroom("status", "--state", str(classroom.server.config.state))
@@ -108,9 +96,8 @@ def _serve(tmp_path: Path, storage: dict[str, str], artifacts: str = "s3://class
                     AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
     from labkit.net import free_port
 
-    return subprocess.run([sys.executable, "-m", "classroom", "serve", "--artifacts", artifacts,
-                           "--port", str(free_port()), "--state", str(tmp_path / "state")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return zygote.run(["-m", "classroom", "serve", "--artifacts", artifacts, "--port", str(free_port()),
+                       "--state", str(tmp_path / "state")], env, ROOT, timeout=300)
 
 
 def _one_line(result) -> str:

@@ -1,9 +1,10 @@
 """The class keeps its secrets: no password in any file it writes but the ones meant to hold it,
 and every file and folder its commands create private (0600 / 0700).
 
-Real PostgreSQL and a real `mlflow server` (the class of test/classroom_world.py): provisioning,
-the students' tasks, the gradebook, a reset and a remove with the default (relative) folders,
-the board, then every file under the class's folders read and searched.
+Real PostgreSQL and a real `mlflow server` (the class of test/classroom_world.py whose artifacts
+are in a bucket, xdist group "classroom-s3"): provisioning, the students' tasks, the gradebook,
+a reset and a remove with the default (relative) folders, the board, then every file under the
+class's folders read and searched, for the passwords and the storage's secret key.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import pytest
 from classroom_world import SOLUTIONS_DIR, write_roster
 from classroom.connection import read_env_file
 
-pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres]
 
 # The files meant to hold a secret, by name (each must be 0600).
 HOLDERS = {
     "database": {"basic_auth.ini"},  # the auth database's URI, for the MLflow server
     "admin": set(),  # the admin's password lives in the instructor's environment only
     "grader": {"grading.env"},
+    "storage": set(),  # the bucket's secret key: in the server's environment only (test_classroom_s3.py)
 }
 
 
@@ -50,14 +52,15 @@ def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classro
     the board, does any file hold the database, admin or grading password, except the 0600 files
     meant to hold it; and is everything the commands created private?"""
     from test_classroom_board import RunningBoard
+    from test_classroom_students import _log_a_run
 
     roster = classroom.folder / "roster_secrets.csv"
     write_roster(roster, ["keeper", "goner"])
     made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
                                "--out", str(classroom.connections))
     assert made.returncode == 0, made.stderr
-    for username in ("keeper", "goner"):
-        classroom.run_script(username, SOLUTIONS_DIR / "task3_compare.py")
+    classroom.run_script("keeper", SOLUTIONS_DIR / "task3_compare.py")  # its reset backs up logged models
+    _log_a_run(classroom, "goner")  # its remove backs up a run (the same backup: one task-3 run is enough)
     here = tmp_path / "instructor-cwd"  # where the instructor types the commands (.classroom/ goes here)
     here.mkdir()
     connections = ["--connections", str(classroom.connections)]
@@ -71,11 +74,14 @@ def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classro
         board.stop()
 
     server_state = classroom.server.config.state
-    created = [server_state, classroom.state, classroom.connections, Path(classroom.server.config.artifacts),
-               gradebook[0], here / ".classroom"]
+    created = [server_state, classroom.state, classroom.connections, gradebook[0], here / ".classroom"]
+    if classroom.s3 is None:  # a folder's artifacts (this group's class keeps them in a bucket)
+        created.append(Path(classroom.server.config.artifacts))
     assert (server_state / "server.log").stat().st_size > 0 and (here / ".classroom" / "backups").is_dir()
     secrets = {"database": classroom.database_password, "admin": classroom.admin_password,
                "grader": read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"]}
+    if classroom.s3 is not None:
+        secrets["storage"] = classroom.s3.storage["AWS_SECRET_ACCESS_KEY"]
     roots = [classroom.folder, here]
     for name, secret in secrets.items():
         holding = files_holding(roots, secret)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import zygote
 
 from classroom_world import ROOT, clean_env
 
@@ -145,19 +146,23 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
 
 
 def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path, pg_tmp):
-    """Does Ctrl-C during the MLflow server's start leave no server and no throwaway cluster (even
-    when `serve` was started with SIGINT ignored, as a shell starts a background job)?"""
+    """Does Ctrl-C during the MLflow server's start leave no server, no throwaway cluster and no
+    throwaway artifacts folder (even when `serve` was started with SIGINT ignored, as a shell starts
+    a background job)? (A throwaway server without --artifacts keeps them in a temporary folder.)"""
     serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(free_port()), tmpdir=pg_tmp,
-                        sigint_ignored=True, **secrets_env())
+                        sigint_ignored=True, artifacts=False, **secrets_env())
     wait_for(lambda: status_file(tmp_path) is not None or serve.poll() is not None, "the MLflow server to start")
     assert serve.poll() is None, serve.communicate()
-    server_pid = status_file(tmp_path)["server_pid"]
+    record = status_file(tmp_path)
+    server_pid, artifacts = record["server_pid"], Path(record["artifacts"])
+    assert artifacts.is_dir() and ROOT not in artifacts.parents, "not the real class's class-artifacts/"
     folders = clusters(pg_tmp)
     assert postgres_under(pg_tmp), "the throwaway cluster runs"
     out, err = ctrl_c(serve)
     assert serve.returncode == 130, err
     assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
     assert folders and not any(f.exists() for f in folders) and not postgres_under(pg_tmp)
+    assert not artifacts.exists(), "a throwaway server's artifacts go with its database"
 
 
 def test_ctrl_c_while_the_throwaway_cluster_starts_stops_everything(tmp_path, pg_tmp):
@@ -184,27 +189,6 @@ def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
     assert status_file(tmp_path) is None, "the MLflow server it started is stopped"
 
 
-def test_a_throwaway_server_that_crashes_keeps_a_dump_of_the_class(tmp_path, pg_tmp):
-    """When the MLflow server dies in throwaway mode, is the class's data dumped, and said where, before
-    the cluster is deleted?"""
-    port = free_port()
-    settings = secrets_env()
-    serve = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: health(url) or serve.poll() is not None, "the server")
-    assert serve.poll() is None, serve.communicate()
-    request("POST", url + "/api/2.0/mlflow/experiments/create", json={"name": "work-worth-keeping"},
-            auth=("admin", settings["MLFLOW_AUTH_ADMIN_PASSWORD"]), timeout=30).raise_for_status()
-    os.killpg(status_file(tmp_path)["server_pid"], signal.SIGKILL)  # the server crashes
-    out, err = serve.communicate(timeout=120)
-    assert serve.returncode == 1, err
-    assert "stopped by itself" in err
-    dumps = sorted((tmp_path / "state" / "throwaway-dumps").glob("*/mlflow.sql"))
-    assert len(dumps) == 1 and str(dumps[0]) in err
-    assert "work-worth-keeping" in dumps[0].read_text(encoding="utf-8")
-    assert not clusters(pg_tmp) and not postgres_under(pg_tmp)
-
-
 def _named_files_exist(message: str, variable: str) -> None:
     for name in re.findall(r"[\w./-]+\.(?:md|example|env|ini|py)\b", message):
         path = ROOT / name
@@ -226,8 +210,9 @@ def _named_files_exist(message: str, variable: str) -> None:
 ])
 def test_each_setup_message_names_a_variable_and_file_that_exist(tmp_path, env, args, variable):
     """Does each message for a missing setting name the variable, and only files that hold it?"""
-    serve = start_serve(tmp_path, *args, **env)
-    out, err = serve.communicate(timeout=120)
+    serve = zygote.run(["-m", "classroom", "serve", "--state", str(tmp_path / "state"), "--artifacts",
+                        str(tmp_path / "artifacts"), *args], clean_env(TMPDIR=str(tmp_path), **env), ROOT, 120)
+    err = serve.stderr
     assert serve.returncode == 2 and err.strip().count("\n") == 0, err
     assert variable in err
     _named_files_exist(err, variable)
@@ -254,21 +239,20 @@ def test_git_ignores_rosters_grades_and_connection_files():
     assert {p for p in public if verdicts[p]} == set(), "ignored by mistake"
 
 
-def test_a_second_serve_on_the_same_port_is_refused_and_the_first_keeps_its_record(tmp_path, pg_tmp):
-    """Is a second `serve` (same state folder, or another one, on the same port) refused in one line
-    that names the running server, with the running server's serve.json untouched? (And does a
-    throwaway server without --artifacts keep its artifacts in a temporary folder, deleted with it?)"""
+def test_a_second_serve_is_refused_and_a_crash_keeps_a_dump_of_the_class(tmp_path, pg_tmp):
+    """On a throwaway server that runs: is a second `serve` (same state folder, or another one, on
+    the same port) refused in one line that names the running server, with the running server's
+    serve.json untouched? Then, when its MLflow server dies, is the class's data dumped, and said
+    where, before the cluster is deleted?"""
     port = free_port()
     settings = secrets_env()
-    first = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, artifacts=False,
-                        **settings)
+    first = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: health(url) or first.poll() is not None, "the first server")
         assert first.poll() is None, first.communicate()
         record = (tmp_path / "state" / "serve.json").read_bytes()
-        pid, artifacts = json.loads(record)["server_pid"], Path(json.loads(record)["artifacts"])
-        assert artifacts.is_dir() and ROOT not in artifacts.parents, "not the real class's class-artifacts/"
+        pid = json.loads(record)["server_pid"]
         again = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
         out, err = again.communicate(timeout=120)
         assert again.returncode == 2 and err.strip().count("\n") == 0, err
@@ -281,10 +265,20 @@ def test_a_second_serve_on_the_same_port_is_refused_and_the_first_keeps_its_reco
         assert f"already answers at {url}" in err and "--port" in err, err
         assert (tmp_path / "state" / "serve.json").read_bytes() == record, "the running server's record"
         assert health(url) and first.poll() is None
+
+        request("POST", url + "/api/2.0/mlflow/experiments/create", json={"name": "work-worth-keeping"},
+                auth=("admin", settings["MLFLOW_AUTH_ADMIN_PASSWORD"]), timeout=30).raise_for_status()
+        os.killpg(pid, signal.SIGKILL)  # the server crashes
+        out, err = first.communicate(timeout=120)
     finally:
-        out, err = ctrl_c(first)
-    assert first.returncode == 130, err
-    assert not artifacts.exists(), "a throwaway server's artifacts go with its database"
+        if first.poll() is None:
+            ctrl_c(first)
+    assert first.returncode == 1, err
+    assert "stopped by itself" in err
+    dumps = sorted((tmp_path / "state" / "throwaway-dumps").glob("*/mlflow.sql"))
+    assert len(dumps) == 1 and str(dumps[0]) in err
+    assert "work-worth-keeping" in dumps[0].read_text(encoding="utf-8")
+    assert not clusters(pg_tmp) and not postgres_under(pg_tmp)
 
 
 def test_a_port_held_by_another_program_is_named_as_the_cause(tmp_path):

@@ -211,7 +211,7 @@ def test_a_plural_message_can_have_a_count_placeholder():
 # --- on the shared class ------------------------------------------------------------------
 
 @pytest.mark.postgres
-@pytest.mark.xdist_group("classroom")
+@pytest.mark.xdist_group("classroom-s3")
 def test_the_gradebook_in_spanish_grades_in_spanish(classroom, tmp_path):
     """With --lang es, are the gradebook's own lines Spanish, and do its grading children speak
     Spanish (their Gradescope files; the `problems` column is the grader's own Spanish, as
@@ -235,16 +235,16 @@ def test_the_gradebook_in_spanish_grades_in_spanish(classroom, tmp_path):
     for username in students:
         gradescope = json.loads((out / "gradescope" / username / "results.json").read_text(encoding="utf-8"))
         assert gradescope["output"].startswith("Puntaje: "), gradescope["output"]
-        report = json.loads(subprocess.run(
-            [sys.executable, str(ROOT / "grader" / "check.py"), "all", "--json"], capture_output=True, text=True,
-            env={**classroom.student_env(username), "LAB_LANG": "es"}, timeout=300).stdout)
+        report = json.loads(zygote.run([str(ROOT / "grader" / "check.py"), "all", "--json"],
+                                       {**classroom.student_env(username), "LAB_LANG": "es"}, tmp_path,
+                                       timeout=300).stdout)
         assert rows[username]["problems"] == problems(report), username
     assert all(english_words(rows[u]["problems"]) == [] for u in students)
 
 
 @pytest.mark.postgres
 @pytest.mark.browser
-@pytest.mark.xdist_group("classroom")
+@pytest.mark.xdist_group("classroom-s3")
 def test_the_board_in_spanish_shows_its_page_in_spanish(classroom):
     """With --lang es, does the board announce itself, serve its page and show it in a real
     browser in Spanish (headings, legend, last refresh, the stuck TODO), and say it stopped?"""

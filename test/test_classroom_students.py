@@ -1,7 +1,10 @@
 """One student at a time on the class server: reset, restore, deactivate, remove.
 
 Real PostgreSQL and a real `mlflow server` (the class of test/classroom_world.py), the
-instructor's commands as they type them, and what MlflowClient sees before and after.
+instructor's commands as they type them, and what MlflowClient sees before and after. The
+class of the xdist group "classroom-s3": its artifacts are in a bucket of moto's S3 server, so
+every backup downloads them from the storage and every restore uploads them back (the same
+client calls through the server's proxy as on a folder's class, where the other class tests run).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from grader.registry import todo_ids
 
 TODOS = len(todo_ids())
 
-pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.postgres]
+pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres]
 
 
 def workspace_view(classroom, workspace: str) -> dict:
