@@ -176,9 +176,9 @@ def test_status_and_audit_see_both_servers(two_servers):
     student = room.student_env("ana")
     auth = (student["MLFLOW_TRACKING_USERNAME"], student["MLFLOW_TRACKING_PASSWORD"])
     before = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
-    for server in room.servers:  # one attempt on ben's workspace, straight to each server
+    for server in room.servers:  # one attempt on cy's workspace, straight to each server
         answer = requests.get(f"{server.config.url}/api/2.0/mlflow/experiments/get-by-name", auth=auth, timeout=60,
-                              params={"experiment_name": "Default"}, headers={"X-MLflow-Workspace": "ben"})
+                              params={"experiment_name": "Default"}, headers={"X-MLflow-Workspace": "cy"})
         assert answer.status_code == 403, answer.text
     for _attempt in range(50):  # a worker writes its line after its answer
         if all(any(d.user == "ana" and d.time >= before for d in read_denials(s.log_path)) for s in room.servers):
