@@ -23,8 +23,9 @@ from labkit.i18n import Domain
 _, N_, _n = Domain("classroom").functions()
 
 ROOT = Path(__file__).resolve().parents[1]
-# Imported once by the fork server, so each grading child starts with what grading imports.
-PRELOAD = ["grader.core", "grader.render", "classroom.child"]
+# Imported once by the fork server, so each grading child starts with what grading imports, and
+# with the re-fits every student's grading asks for (classroom/warm_grader.py).
+PRELOAD = ["grader.core", "grader.render", "classroom.child", "classroom.warm_grader"]
 GRADED, CANNOT_GRADE, TIMED_OUT, CRASHED = "graded", "cannot-grade", "timed-out", "crashed"
 
 
