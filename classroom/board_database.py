@@ -139,9 +139,9 @@ def _sources() -> list[tuple]:
         found.append((table.name, experiments.c.workspace, text(table),
                       table.join(of_run, table.c.run_uuid == runs.c.run_uuid)))
     inputs = tracking.SqlInput.__table__  # a run's datasets (it is their destination) and models (their source)
-    found.append((inputs.name, experiments.c.workspace, text(inputs),
-                  inputs.join(of_run, sa.or_(inputs.c.source_id == runs.c.run_uuid,
-                                             inputs.c.destination_id == runs.c.run_uuid))))
+    for end in (inputs.c.destination_id, inputs.c.source_id):
+        found.append((f"{inputs.name}.{end.name}", experiments.c.workspace, text(inputs),
+                      inputs.join(of_run, end == runs.c.run_uuid)))
     for model in (registry.SqlRegisteredModel, registry.SqlModelVersion, registry.SqlRegisteredModelTag,
                   registry.SqlModelVersionTag, registry.SqlRegisteredModelAlias):
         table = model.__table__

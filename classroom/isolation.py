@@ -55,6 +55,24 @@ def context():
     return _context
 
 
+def start_fork_server() -> None:
+    """Start the grading children's fork server now, deaf to Ctrl+C, as the children it forks: its
+    imports and warm-up (PRELOAD) then run while the caller does other work (signing the grading
+    user in), not before the first student's grading; a Ctrl+C while it imports would print its
+    traceback, and the caller ends the grading it started itself. Nothing where there is no fork server."""
+    import signal
+
+    if context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the fork server
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def grade_isolated(env: dict[str, str], timeout: float, as_of=None) -> Outcome:
     """Grade every task with ``env`` (tracking URI, workspace, credentials) in a child process;
     with ``as_of`` (an aware datetime), only what was made by that deadline counts."""
