@@ -1,7 +1,8 @@
 """The live progress board's state: one row per student, one cell per TODO, kept fresh.
 
 A refresh looks at every workspace cheaply (classroom/board_changes.py) and grades again
-only the students whose work changed, through the gradebook's own per-student function
+only the students whose work changed, or whom the last grading could not grade (their last good
+grade shown meanwhile, with why it was not replaced), through the gradebook's own per-student function
 (``Gradebook.grade_student``: the same isolated child, read-only grading user and TODO
 columns), so the board and the gradebook never disagree. The HTTP side is
 classroom/board_server.py; the page is classroom/board.html.
