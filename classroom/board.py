@@ -1,7 +1,8 @@
 """The live progress board's state: one row per student, one cell per TODO, kept fresh.
 
 A refresh looks at every workspace cheaply (classroom/board_changes.py) and grades again
-only the students whose work changed, through the gradebook's own per-student function
+only the students whose work changed, or whom the last grading could not grade (their last good
+grade shown meanwhile, with why it was not replaced), through the gradebook's own per-student function
 (``Gradebook.grade_student``: the same isolated child, read-only grading user and TODO
 columns), so the board and the gradebook never disagree. The HTTP side is
 classroom/board_server.py; the page is classroom/board.html.
@@ -26,7 +27,7 @@ from pathlib import Path
 from classroom import inactive
 from classroom.board_changes import LOOKS_AT_ONCE, Fingerprint, looker
 from classroom.gradebook import NOT_GRADED, Gradebook
-from classroom.isolation import GRADED
+from classroom.isolation import CANNOT_GRADE, GRADED
 from classroom.roster import RosterError, Student, read_roster
 from classroom.server import health
 from grader.checks import task_of
@@ -125,6 +126,7 @@ class Board:
         self.roster_seen = _stamp(roster)
         self.roster_error = ""
         self.prints: dict[str, Fingerprint] = {}
+        self.retry: set[str] = set()  # students the last grading could not grade: graded again at each refresh
         self.last = Refresh()
         self.running: dict | None = None  # {"done", "total"} while a refresh grades
         self.refreshes = 0  # finished refreshes
@@ -169,6 +171,9 @@ class Board:
         self.book.server_down = False
         regraded: list[str] = []
         notes = inactive.read(self.book.state) if self.book.state is not None else {}
+        survey = getattr(self.look, "survey", None)  # the database's one pass (classroom/board_database.py)
+        if survey is not None:
+            survey()
         with ThreadPoolExecutor(LOOKS_AT_ONCE) as lookers, ThreadPoolExecutor(self.book.jobs) as graders:
             looks = {lookers.submit(self.look, s.workspace, _millis(self.book.deadline_of(s))): s
                      for s in self.students}
@@ -197,6 +202,8 @@ class Board:
         row = self.rows[student.username]
         if row["status"] in (WAITING, NOT_GRADED):  # never graded, or cut off by a server outage
             return True
+        if student.username in self.retry:  # could not be graded (a grading user refused, a reset...)
+            return True
         return self.prints.get(student.username) != now
 
     def _grade(self, student: Student):
@@ -213,9 +220,19 @@ class Board:
                 "total": row.get("total"), "max": row.get("max"), "problems": row.get("problems", ""),
                 "flags": flags, "cells": cells(report, seen.started), "graded_at": time.time()}
         with self.lock:
+            before = self.rows.get(student.username)
+            if row["status"] == CANNOT_GRADE and before is not None and before["status"] == GRADED:
+                # The last good grade stays, saying why this grading could not replace it.
+                again = {k: v for k, v in before["flags"].items() if k != str(_("not graded again"))}
+                kept = {**before, "flags": {**again, str(_("not graded again")): row.get("problems", "")}}
             self.rows[student.username] = kept
             self.prints[student.username] = seen
-            self.running["done"] += 1
+            if row["status"] == CANNOT_GRADE:
+                self.retry.add(student.username)
+            else:
+                self.retry.discard(student.username)
+            if self.running is not None:
+                self.running["done"] += 1
 
     def failed(self, why: str) -> None:
         """A refresh that broke off: the rows keep their last grades, the page says why."""

@@ -65,6 +65,8 @@ def looker(tracking_uri: str, as_of_ms: int | None = None):
 def fingerprint_all(tracking_uri: str, workspaces: list[str], look=None) -> dict[str, Fingerprint]:
     """Every workspace's fingerprint, several looks at once (through ``look``, else over HTTP)."""
     look = look or looker(tracking_uri)
+    if hasattr(look, "survey"):  # a look from the database: its one pass first
+        look.survey()
     with ThreadPoolExecutor(max_workers=LOOKS_AT_ONCE) as pool:
         return dict(zip(workspaces, pool.map(look, workspaces)))
 

@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import os
 import sys
-import signal
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -237,20 +236,10 @@ def serve_board(board: Board, server: ThreadingHTTPServer, every: float, announc
 
 
 def start_grading_children_server() -> None:
-    """Start the grading children's fork server (classroom/isolation.py) now, deaf to Ctrl+C, as
-    the children it forks: a Ctrl+C while it imports the grader would print its traceback, and
-    this process ends the grading it started itself."""
-    from classroom.isolation import context
+    """Start the grading children's fork server now (classroom/isolation.py ``start_fork_server``)."""
+    from classroom.isolation import start_fork_server
 
-    if context().get_start_method() != "forkserver":
-        return
-    from multiprocessing import forkserver
-
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the fork server
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    start_fork_server()
 
 
 def run(args) -> int:
@@ -265,6 +254,7 @@ def run(args) -> int:
     as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
     server = open_port(args.host, args.port)
+    start_grading_children_server()  # its imports and warm-up while the admin signs the grader in
     database = os.environ.pop(VARIABLE, "")  # read here only: the grading children never see it
     look = database_looker(database) if database else None
     admin = admin_env()

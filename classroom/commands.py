@@ -70,10 +70,12 @@ def provision(args) -> int:
 def gradebook(args) -> int:
     from classroom.gradebook import Gradebook
     from classroom.grading_user import grading_env
+    from classroom.isolation import start_fork_server
     from classroom.lms import write_lms_files
 
     as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
+    start_fork_server()  # the grading children's imports and warm-up while the admin signs the grader in
     admin = admin_env()
     require_admin(args.server, admin)
     with signed_in_as(admin):

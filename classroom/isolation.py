@@ -23,8 +23,9 @@ from labkit.i18n import Domain
 _, N_, _n = Domain("classroom").functions()
 
 ROOT = Path(__file__).resolve().parents[1]
-# Imported once by the fork server, so each grading child starts with what grading imports.
-PRELOAD = ["grader.core", "grader.render", "classroom.child"]
+# Imported once by the fork server, so each grading child starts with what grading imports, and
+# with the re-fits every student's grading asks for (classroom/warm_grader.py).
+PRELOAD = ["grader.core", "grader.render", "classroom.child", "classroom.warm_grader"]
 GRADED, CANNOT_GRADE, TIMED_OUT, CRASHED = "graded", "cannot-grade", "timed-out", "crashed"
 
 
@@ -52,6 +53,24 @@ def context():
         if _context.get_start_method() == "forkserver":
             _context.set_forkserver_preload(PRELOAD)
     return _context
+
+
+def start_fork_server() -> None:
+    """Start the grading children's fork server now, deaf to Ctrl+C, as the children it forks: its
+    imports and warm-up (PRELOAD) then run while the caller does other work (signing the grading
+    user in), not before the first student's grading; a Ctrl+C while it imports would print its
+    traceback, and the caller ends the grading it started itself. Nothing where there is no fork server."""
+    import signal
+
+    if context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the fork server
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def grade_isolated(env: dict[str, str], timeout: float, as_of=None) -> Outcome:

@@ -23,9 +23,9 @@ class Kept:
 
     SIZE = 64  # re-fits and models kept, the least recently used dropped first
 
-    def __init__(self) -> None:
+    def __init__(self, items: dict | None = None) -> None:
         self.snapshot = Snapshot()
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._items: OrderedDict[Any, Any] = OrderedDict(items or {})  # e.g. ``warm()``'s, made beforehand
 
     def get(self, key, build: Callable[[], Any]) -> Any:
         if key in self._items:
@@ -66,19 +66,7 @@ class Context:
 
     def refit(self, model_type: str, hyperparams: dict, where: str):
         """A model of ``model_type`` fitted on the lab's training split (once per set of params)."""
-        key = ("refit", model_type, tuple(sorted(hyperparams.items(), key=lambda kv: kv[0])), data_stamp())
-
-        def fit():
-            split = self.split()
-            try:
-                model = lab.make_model(model_type, **hyperparams)
-                if "n_jobs" in model.get_params():  # the forest's trees on every core: same trees
-                    model.set_params(n_jobs=-1)
-                return model.fit(split.X_train, split.y_train)
-            except (TypeError, ValueError) as exc:
-                return exc
-
-        model = self.keep(key, fit)
+        model = self.keep(refit_key(model_type, hyperparams), lambda: fit(model_type, hyperparams, self.split()))
         if isinstance(model, Exception):
             raise Fail(_("expected hyperparameters a {model} accepts in {run}, found: {error}",
                          model=model_type, run=where, error=quote(f"{type(model).__name__}: {model}")),
@@ -124,6 +112,45 @@ class Context:
     def close(self) -> None:
         while self._files:
             self._files.pop().close()
+
+
+def refit_key(model_type: str, hyperparams: dict) -> tuple:
+    """What a re-fit is a pure function of: the model type, its params and the data file."""
+    return ("refit", model_type, tuple(sorted(hyperparams.items(), key=lambda kv: kv[0])), data_stamp())
+
+
+def fit(model_type: str, hyperparams: dict, split: lab.Split, cores: int = -1):
+    """``model_type`` with ``hyperparams`` fitted on ``split``'s training rows; the error when the
+    estimator refuses the params. A forest's trees are the same on any number of ``cores``."""
+    try:
+        model = lab.make_model(model_type, **hyperparams)
+        if "n_jobs" in model.get_params():
+            model.set_params(n_jobs=cores)
+        return model.fit(split.X_train, split.y_train)
+    except (TypeError, ValueError) as exc:
+        return exc
+
+
+def solutions_refits() -> list[tuple[str, dict]]:
+    """The re-fits grading a student who logged what the lab's scripts log asks for (model type,
+    params as the checks parse them back from the runs): task 1's baseline, task 2's sweep, task 3's
+    three models."""
+    refits = [(lab.LINEAR_REGRESSION, {})]
+    refits += [(lab.RANDOM_FOREST, {**config, lab.PARAM_RANDOM_STATE: lab.MODEL_SEED}) for config in lab.SWEEP_CONFIGS]
+    for model_type in lab.MODEL_TYPES:
+        logged = lab.make_model(model_type, **lab.DEFAULT_HYPERPARAMS[model_type]).get_params()
+        refits.append((model_type, lab.logged_hyperparams(model_type, {k: str(v) for k, v in logged.items()})))
+    return refits
+
+
+def warm(refits: list[tuple[str, dict]]) -> dict:
+    """The lab's split and these re-fits, made now (on one core: no thread is left behind), as
+    items for ``Kept``: a process that forks graders can make them once for every child."""
+    split = lab.split_data()
+    items: dict = {("split", data_stamp()): split}
+    for model_type, hyperparams in refits:
+        items[refit_key(model_type, hyperparams)] = fit(model_type, hyperparams, split, cores=1)
+    return items
 
 
 def data_stamp() -> tuple:

@@ -121,6 +121,38 @@ def test_with_a_deadline_only_runs_that_ended_by_then_count(client):
     assert fingerprint(client).started == {"task1", "task2"}, "without a deadline it counts"
 
 
+def test_a_look_from_the_database_reads_again_only_a_workspace_whose_rows_changed(client, lab_store):
+    """From the database (classroom/board_database.py), after a survey, is a workspace nobody touched
+    given its last fingerprint without a search, and does every change a TODO can see (and the
+    registry's) make the look read the workspace again, giving the fingerprint a fresh look gives?"""
+    from classroom.board_database import DatabaseLooker, ReadOnlyStores
+
+    run = a_finished_run(client, lab.EXPERIMENT_TASK4, rmse=1.0)
+    stores = ReadOnlyStores(lab_store.uri)
+    searches = []
+    search = stores.search_experiments
+    stores.search_experiments = lambda *args, **kwargs: searches.append(1) or search(*args, **kwargs)
+    look = DatabaseLooker(stores)
+    look.survey()
+    first = look("default")
+    assert first == fingerprint(stores, "default") and searches
+    changes = {**CHANGES,
+               "a registered model": lambda c, run: c.create_registered_model(lab.REGISTERED_MODEL),
+               "a version": lambda c, run: c.create_model_version(lab.REGISTERED_MODEL, f"runs:/{run}/m", run_id=run),
+               "an alias": lambda c, run: c.set_registered_model_alias(lab.REGISTERED_MODEL, lab.ALIAS, "1"),
+               "an experiment's tag": lambda c, run: c.set_experiment_tag(
+                   c.get_run(run).info.experiment_id, "hint.3.2", "1")}
+    for change, make in changes.items():
+        searches.clear()
+        look.survey()
+        assert look("default") == first and not searches, f"nothing changed before {change}"
+        make(client, run)
+        look.survey()
+        seen = look("default")
+        assert searches and seen == fingerprint(stores, "default"), change
+        first = seen
+
+
 def test_a_workspace_that_cannot_be_read_is_a_fingerprint_with_its_reason(monkeypatch):
     """Does an unreadable workspace give a fingerprint that says why, instead of raising?"""
     from mlflow import MlflowClient
@@ -165,6 +197,38 @@ def test_a_cell_of_a_task_not_started_says_so_and_keeps_the_graders_words():
     assert all(shown[t]["state"] == NOT_STARTED for t in todo_ids(["task2", "task3", "task4"]))
     assert shown["1.1"]["text"].startswith("expected a run in task1-baseline")
     assert "hint: finish 1.1 first" in shown["2.1"]["text"]
+
+
+def test_a_student_who_could_not_be_graded_is_graded_again_with_the_last_good_grade_kept(tmp_path):
+    """After a grading that could not grade a student (the grading user refused after a reset...),
+    is the student graded again at the next refresh though their work did not change, their last good
+    grade shown meanwhile with why it was not replaced; and once graded, left alone again?"""
+    from classroom.board import Board
+    from classroom.board_changes import Fingerprint
+    from classroom.gradebook import Gradebook
+    from classroom.isolation import CANNOT_GRADE, GRADED, Outcome
+    from classroom.roster import Student
+
+    student, newcomer = Student("kept"), Student("newcomer")
+    board = Board(Gradebook("http://127.0.0.1:9", {}, tmp_path), [student, newcomer])
+    seen = Fingerprint("unchanged", frozenset({"task1", "task2", "task3", "task4"}))
+    report = {"results": [{"id": t, "status": "pass", "rationale": None} for t in TODO_IDS]}
+    graded = {"student": "kept", "status": GRADED, "total": len(TODO_IDS), "max": len(TODO_IDS)}
+    refused = {"student": "kept", "status": CANNOT_GRADE, "problems": "the server refused the grader"}
+
+    board._keep(student, graded, Outcome(GRADED, report=report), seen)
+    assert not board._changed(student, seen), "graded, unchanged: left alone"
+    board._keep(student, refused, Outcome(CANNOT_GRADE, error=refused["problems"]), seen)
+    row = board.rows["kept"]
+    assert board._changed(student, seen), "could not be graded: graded again though unchanged"
+    assert row["status"] == GRADED and row["total"] == len(TODO_IDS) and len(row["cells"]) == len(TODO_IDS)
+    assert row["flags"] == {"not graded again": "the server refused the grader"}
+    board._keep(student, graded, Outcome(GRADED, report=report), seen)
+    assert not board._changed(student, seen) and board.rows["kept"]["flags"] == {}
+
+    board._keep(newcomer, {**refused, "student": "newcomer"}, Outcome(CANNOT_GRADE), seen)
+    assert board.rows["newcomer"]["status"] == CANNOT_GRADE and board._changed(newcomer, seen), \
+        "never graded: no grade to keep, and tried again"
 
 
 def test_the_board_takes_the_roster_again_when_it_changes(tmp_path):
@@ -422,7 +486,7 @@ def expected_cells(state: dict) -> dict[str, str | None]:
 def test_the_board_shows_the_class_and_regrades_only_who_changed(classroom, board):
     """Does the page show each student's cells, score and a cell's rationale, the stuck TODO and
     who could not be graded; and after one student logs a run and the button is pressed, that
-    student's new cells, with nobody else graded again?"""
+    student's new cells, with nobody else graded again but the one who could not be graded?"""
     from playwright.sync_api import sync_playwright
 
     first = board.wait_for(lambda s: s["refreshes"] >= 1)
@@ -469,12 +533,14 @@ def test_the_board_shows_the_class_and_regrades_only_who_changed(classroom, boar
             assert all(shown["board-late"][t] == "pass" for t in todo_ids(["task1"]))
             assert all(shown["board-late"][t] == "not-started" for t in todo_ids(["task2", "task3", "task4"]))
             assert page.text_content("td.score[data-student='board-late']") == f"4/{len(TODO_IDS)}"
-            assert "re-graded 1: board-late" in page.text_content("#refreshed")
+            # board-late changed; the ghost could not be graded, so each refresh tries it again
+            refreshed = page.text_content("#refreshed")
+            assert "re-graded 2: " in refreshed and "board-late" in refreshed and GHOST in refreshed, refreshed
         finally:
             browser.close()
     after = board.json()
     regraded = {r["student"] for r in after["rows"] if r["graded_at"] != graded_at[r["student"]]}
-    assert regraded == {"board-late"} and after["last"]["regraded"] == ["board-late"]
+    assert regraded == {"board-late", GHOST} and set(after["last"]["regraded"]) == {"board-late", GHOST}
 
 
 @pytest.mark.postgres
