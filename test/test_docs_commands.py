@@ -41,9 +41,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
-
 from conftest import run_python
+from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
 
 from labkit.net import free_port
 from labkit.paths import ROOT
@@ -118,13 +117,14 @@ def test_the_editable_install_of_make_setup_prints_no_setuptools_banner(tmp_path
     """`-e .` of requirements.txt, built as pip builds it (an isolated setuptools): no
     "BuildBackendWarning: Editable installation" banner, and the lab importable from anywhere."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=180)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=180)
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    # As the Makefile does: the pip of today shows a build backend's warnings, older ones hid them.
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True,
-                   capture_output=True, timeout=600)
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    # The pip `make setup` upgraded this environment to (the pip of today shows a build backend's
+    # warnings, older ones hid them), installing into the new environment: no second pip to
+    # bootstrap and upgrade there.
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                             "--no-deps", "-e", str(ROOT)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     shown = result.stdout + result.stderr
     assert "BuildBackendWarning" not in shown and "*****" not in shown, shown

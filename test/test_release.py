@@ -25,7 +25,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 from pathlib import Path
 
@@ -301,20 +300,18 @@ def serve_ui_and_instructor_commands(student: Student) -> None:
     ui = subprocess.Popen([str(student.python), "-m", "labkit", "ui", "--port", str(port)], cwd=student.release,
                           env=student.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           start_new_session=True)
+    shown = []
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and ui.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+        # The command says where to open the UI once /health answers: read until it does.
+        for line in ui.stdout:
+            shown.append(line)
+            if line.startswith("Open http://"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as answer:
                     assert answer.status == 200
-                    break
-            except OSError:
-                time.sleep(0.5)
-        assert ui.poll() is None, ui.communicate()[0]
-        time.sleep(2)  # the command checks /health four times a second, then says where to open it
+                break
     finally:
         os.killpg(ui.pid, signal.SIGINT)
-        output = ui.communicate(timeout=60)[0]
+        output = "".join(shown) + ui.communicate(timeout=60)[0]
     assert f"Open http://127.0.0.1:{port}" in output and ui.returncode == 0, output
 
 
