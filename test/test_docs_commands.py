@@ -16,8 +16,8 @@ literally, and why:
   as a fresh `python`, which test_grader.py (the grader), the untouched store (task 1)
   and test_release.py (every script and the grader, in a fresh virtual environment) run;
 - `python -m labkit ui` (with or without `--port N`) is the command test/test_ui_command.py
-  starts four times (health, the printed address, Ctrl+C, SIGTERM, SIGHUP), and `make ui`
-  runs it (make --dry-run shows its recipe): here they must be that command;
+  starts three times (on a brand-new store, the printed address, Ctrl+C, SIGTERM, SIGHUP),
+  and `make ui` runs it (make --dry-run shows its recipe): here they must be that command;
 - the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
   which runs the guides' curl lines itself; here they must match README's section;
 - MLflow's own commands the guide shows (`mlflow server`, `mlflow models serve` after
@@ -29,6 +29,7 @@ literally, and why:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -232,11 +233,14 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
             time.sleep(0.5)
 
 
-def serve_and_stop(argv: list[str], port: int, env: dict, cwd: Path = ROOT) -> None:
+def serve_and_stop(argv: list[str], port: int, env: dict, cwd: Path = ROOT, then=None) -> None:
+    """Start a server, wait for its /health, call ``then(base_url)`` if given, stop it."""
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/health", process)
+        if then is not None:
+            then(f"http://127.0.0.1:{port}")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -284,18 +288,30 @@ def on_port(command: str, option: str, port: int) -> str:
     return changed
 
 
-def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, monkeypatch):
+def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, solutions_store, monkeypatch):
+    """Typed as written in a folder that holds a store (a copy of the solutions' one: its tables
+    made, so the server does not spend seconds making them; a brand-new store's start is
+    test_ui_command.py's), it serves that folder's store: the lab's experiments."""
     from labkit.commands.cli import shown_command, ui_command
+    from labkit.lab import EXPERIMENTS
 
     (command,) = set(of_kind("mlflow-server"))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", lab_store.uri)
     runs = ui_command(5000)
     assert as_typed(command, lab_store.folder) == ["mlflow", *runs[3:]], shown_command(runs)
     assert shlex.split(shown_command(runs)) == as_typed(command, lab_store.folder)
+    shutil.copyfile(solutions_store.db, lab_store.db)
+    shown = []
+
+    def experiments(base: str) -> None:
+        with urllib.request.urlopen(base + "/api/2.0/mlflow/experiments/search?max_results=100",
+                                    timeout=30) as answer:
+            shown.extend(e["name"] for e in json.loads(answer.read())["experiments"])
+
     port = free_port()
     serve_and_stop(["bash", "-c", on_port(command, "--port", port)], port,
-                   venv_path_env(lab_store.env()), cwd=lab_store.folder)
-    assert lab_store.db.exists()  # the store of the folder it was typed in
+                   venv_path_env(lab_store.env()), cwd=lab_store.folder, then=experiments)
+    assert set(EXPERIMENTS.values()) <= set(shown), shown  # the store of the folder it was typed in
 
 
 def test_the_guides_models_serve_is_the_command_serve_model_runs(solutions_store):
