@@ -11,17 +11,25 @@ literally, and why:
   suite's own virtual environment: make is run with --dry-run and pip with --dry-run
   (which resolves every pin against what is installed);
 - make targets that depend on setup run with `-o .venv/.installed` for the same reason;
-- servers (`python -m labkit ui`, `make ui`) are started, checked on /health, stopped;
-  `python -m labkit ui` gets a free port (`--port N`); `make ui` uses 5000 as written;
+- the task scripts and the grader run from the repository root in processes forked from
+  one that has already imported the lab's libraries (conftest.run_python): the same code
+  as a fresh `python`, which test_grader.py (the grader), the untouched store (task 1)
+  and test_release.py (every script and the grader, in a fresh virtual environment) run;
+- `python -m labkit ui` (with or without `--port N`) is the command test/test_ui_command.py
+  starts three times (on a brand-new store, the printed address, Ctrl+C, SIGTERM, SIGHUP),
+  and `make ui` runs it (make --dry-run shows its recipe): here they must be that command;
 - the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
   which runs the guides' curl lines itself; here they must match README's section;
 - MLflow's own commands the guide shows (`mlflow server`, `mlflow models serve` after
-  `export MLFLOW_TRACKING_URI=...`) must be the commands the lab's code runs, and are run
-  as written (in the store's folder, which stands for the repository root; on a free port).
+  `export MLFLOW_TRACKING_URI=...`) must be the commands the lab's code runs. `mlflow server`
+  is run as written (in the store's folder, which stands for the repository root; on a
+  free port); `mlflow models serve` is the argv test/serve_model.py starts, which
+  test/test_model_deployment.py serves and checks with test/test_requests.py.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -34,6 +42,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import run_python
 from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
 
 from labkit.net import free_port
@@ -81,6 +90,13 @@ def shell(command: str, env: dict, cwd=ROOT, timeout: float = 300) -> subprocess
                           text=True, timeout=timeout)
 
 
+def warm(command: str, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """A guide's `python SCRIPT ARGS` from the repository root, forked warm (conftest.run_python)."""
+    argv = shlex.split(command)
+    assert argv[0] == "python", command
+    return run_python(argv[1:], env, ROOT, timeout)
+
+
 def test_every_command_of_the_guide_has_a_runner():
     assert len(GUIDE_COMMANDS) > 15
     for command in GUIDE_COMMANDS:
@@ -102,13 +118,14 @@ def test_the_editable_install_of_make_setup_prints_no_setuptools_banner(tmp_path
     """`-e .` of requirements.txt, built as pip builds it (an isolated setuptools): no
     "BuildBackendWarning: Editable installation" banner, and the lab importable from anywhere."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=180)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=180)
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    # As the Makefile does: the pip of today shows a build backend's warnings, older ones hid them.
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True,
-                   capture_output=True, timeout=600)
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    # The pip `make setup` upgraded this environment to (the pip of today shows a build backend's
+    # warnings, older ones hid them), installing into the new environment: no second pip to
+    # bootstrap and upgrade there.
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                             "--no-deps", "-e", str(ROOT)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     shown = result.stdout + result.stderr
     assert "BuildBackendWarning" not in shown and "*****" not in shown, shown
@@ -151,7 +168,7 @@ def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
     outputs = {}
     for command in GUIDE_COMMANDS:
         if runner_of(command) in ("task", "grade") and command not in outputs:
-            outputs[command] = shell(command, lab_store.env())
+            outputs[command] = warm(command, lab_store.env())
     tasks = [c for c in outputs if runner_of(c) == "task"]
     grades = [c for c in outputs if runner_of(c) == "grade"]
     assert len(tasks) == 4 and len(grades) == 5
@@ -161,7 +178,7 @@ def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
         result = outputs[command]
         assert result.returncode == 1 and "Score: 0/" in result.stdout, result.stdout + result.stderr
     # Each guide shows what the grader prints in its language (LAB.es.md: with LAB_LANG=es).
-    spanish = shell("python grader/check.py task1", lab_store.env(LAB_LANG="es"))
+    spanish = warm("python grader/check.py task1", lab_store.env(LAB_LANG="es"))
     for guide, result in ((ENGLISH, outputs["python grader/check.py task1"]), (SPANISH, spanish)):
         printed = [any_run_name(line) for line in result.stdout.splitlines()]
         (sample,) = [b.body for b in blocks(text(guide)) if b.lang == "text"]
@@ -216,25 +233,32 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
             time.sleep(0.5)
 
 
-def serve_and_stop(argv: list[str], port: int, env: dict, cwd: Path = ROOT) -> None:
+def serve_and_stop(argv: list[str], port: int, env: dict, cwd: Path = ROOT, then=None) -> None:
+    """Start a server, wait for its /health, call ``then(base_url)`` if given, stop it."""
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/health", process)
+        if then is not None:
+            then(f"http://127.0.0.1:{port}")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
-def test_the_ui_commands_serve_the_store(lab_store):
-    # `python -m labkit ui` and `... ui --port 5001` differ only by the port: one start.
+def test_the_ui_commands_are_the_one_test_ui_command_starts():
+    """`python -m labkit ui` and `... ui --port 5050` differ only by the port, and `make ui` runs
+    the same command: test/test_ui_command.py starts it (a fresh store, the printed address,
+    Ctrl+C, SIGTERM, SIGHUP) and test_release.py in a student's fresh environment."""
     without_port = {re.sub(r" --port \d+$", "", c) for c in of_kind("ui")}
-    for command in sorted(without_port):
-        port = free_port()
-        serve_and_stop([sys.executable, *command.split()[1:], "--port", str(port)], port,
-                       lab_store.env())
+    assert without_port == {"python -m labkit ui"}, without_port
     (make_ui,) = set(of_kind("make-ui"))
-    serve_and_stop(["make", "-o", ".venv/.installed", *make_ui.split()[1:]], 5000, lab_store.env())
+    dry = subprocess.run(["make", "--dry-run", "-o", ".venv/.installed", *make_ui.split()[1:]], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines() == [".venv/bin/python -m labkit ui"], dry.stdout
+    ui_tests = (ROOT / "test" / "test_ui_command.py").read_text(encoding="utf-8")
+    assert '"-m", "labkit", "ui", "--port", str(port)' in ui_tests
 
 
 def test_the_serving_commands_are_the_readme_ones_run_by_the_deployment_test():
@@ -264,24 +288,37 @@ def on_port(command: str, option: str, port: int) -> str:
     return changed
 
 
-def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, monkeypatch):
+def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, solutions_store, monkeypatch):
+    """Typed as written in a folder that holds a store (a copy of the solutions' one: its tables
+    made, so the server does not spend seconds making them; a brand-new store's start is
+    test_ui_command.py's), it serves that folder's store: the lab's experiments."""
     from labkit.commands.cli import shown_command, ui_command
+    from labkit.lab import EXPERIMENTS
 
     (command,) = set(of_kind("mlflow-server"))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", lab_store.uri)
     runs = ui_command(5000)
     assert as_typed(command, lab_store.folder) == ["mlflow", *runs[3:]], shown_command(runs)
     assert shlex.split(shown_command(runs)) == as_typed(command, lab_store.folder)
+    shutil.copyfile(solutions_store.db, lab_store.db)
+    shown = []
+
+    def experiments(base: str) -> None:
+        with urllib.request.urlopen(base + "/api/2.0/mlflow/experiments/search?max_results=100",
+                                    timeout=30) as answer:
+            shown.extend(e["name"] for e in json.loads(answer.read())["experiments"])
+
     port = free_port()
     serve_and_stop(["bash", "-c", on_port(command, "--port", port)], port,
-                   venv_path_env(lab_store.env()), cwd=lab_store.folder)
-    assert lab_store.db.exists()  # the store of the folder it was typed in
+                   venv_path_env(lab_store.env()), cwd=lab_store.folder, then=experiments)
+    assert set(EXPERIMENTS.values()) <= set(shown), shown  # the store of the folder it was typed in
 
 
-def test_the_guides_models_serve_is_the_labs_and_answers_the_request_checks(solutions_store):
-    """`export MLFLOW_TRACKING_URI=...` then `mlflow models serve ...`, typed as the bonus says,
-    serve the staged model well enough for `python test/test_requests.py` to pass."""
-    from labkit.commands.serving import DEFAULT_PORT, serve_command
+def test_the_guides_models_serve_is_the_command_serve_model_runs(solutions_store):
+    """`export MLFLOW_TRACKING_URI=...` then `mlflow models serve ...`, typed as the bonus says, are
+    the store and the argv test/serve_model.py serves with (labkit.commands.serving.ModelServer):
+    test/test_model_deployment.py starts it on the solutions' store and passes test_requests.py."""
+    from labkit.commands.serving import DEFAULT_PORT, ModelServer, serve_command
 
     from labkit.lab import STAGING_URI
 
@@ -290,16 +327,6 @@ def test_the_guides_models_serve_is_the_labs_and_answers_the_request_checks(solu
     folder = solutions_store.folder
     assert as_typed(export, folder) == ["export", f"MLFLOW_TRACKING_URI={solutions_store.uri}"]
     assert as_typed(serve, folder) == ["mlflow", *serve_command(STAGING_URI, DEFAULT_PORT)[3:]]
-    port = free_port()
-    env = venv_path_env({k: v for k, v in solutions_store.env().items() if k != "MLFLOW_TRACKING_URI"})
-    server = subprocess.Popen(["bash", "-c", f"{export} && {on_port(serve, '-p', port)}"], cwd=folder,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/ping", server)
-        checks = shell(f"python test/test_requests.py --url http://127.0.0.1:{port}",
-                       solutions_store.env(), timeout=600)
-        assert checks.returncode == 0, checks.stdout[-3000:] + checks.stderr[-2000:]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+    assert ModelServer(solutions_store.uri, port=DEFAULT_PORT).command == serve_command(STAGING_URI, DEFAULT_PORT)
+    deployment = (ROOT / "test" / "test_model_deployment.py").read_text(encoding="utf-8")
+    assert "ServeModelProcess(solutions_store" in deployment and "run_script(REQUESTS_SCRIPT" in deployment

@@ -133,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_script(script: Path, store, *args: str, timeout: float = 180):
-    return subprocess.run([sys.executable, str(script), *args], env=store.env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    """``python SCRIPT ARGS`` on ``store``, forked warm (conftest.run_python: the same code as a
+    fresh interpreter, without its seconds of imports; test_release.py runs serve_model.py and
+    test_requests.py fresh in a student's environment)."""
+    from conftest import run_python  # pytest's: this file is also the students' script
+
+    return run_python([str(script), *args], store.env(), ROOT, timeout)
 
 
 def test_automatic_deployment_passes_every_check(solutions_store):

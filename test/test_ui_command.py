@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -44,29 +45,34 @@ def ui_store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ui_server(ui_store):
-    lab_store = ui_store
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "labkit", "ui", "--port", str(port)],
-        env=lab_store.env(), cwd=lab_store.folder, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+def module_ui(ui_store):
+    """`python -m labkit ui` on a brand-new store, shared by the tests below: the last one stops it
+    with SIGTERM (stopping it whole is checked there, as for Ctrl+C and SIGHUP)."""
+    ui = UICommand(ui_store, free_port())
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                get(base + "/health", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("the UI did not start:\n" + process.stdout.read())
-                time.sleep(0.5)
-        yield base, port
+        yield ui, ui.wait_for_address()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+        kill_everything(ui.process, ui.server)
+
+
+@pytest.fixture(scope="module")
+def ui_server(module_ui):
+    ui, address = module_ui
+    return address, ui.port
+
+
+@pytest.fixture
+def started_store(ui_server, ui_store, lab_store):
+    """A store the UI has already opened once (a copy of the module's, its tables made): the
+    command's start on a brand-new store is the module's UI above; each signal case then
+    waits for the server, not for MLflow's table migrations again."""
+    source, copy = sqlite3.connect(ui_store.db), sqlite3.connect(lab_store.db)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    return lab_store
 
 
 def test_scripts_can_log_artifacts_to_an_experiment_made_in_the_ui(ui_server, ui_store):
@@ -105,6 +111,7 @@ class UICommand:
 
     def __init__(self, lab_store, port: int, prefix: list[str] | None = None) -> None:
         self.port = port
+        self.server: list[int] = []  # the server's processes under the command, once looked up
         self.process = subprocess.Popen(
             [*(prefix or [sys.executable]), "-m", "labkit", "ui", "--port", str(port)],
             env=lab_store.env(), cwd=lab_store.folder, stdout=subprocess.PIPE,
@@ -131,37 +138,48 @@ class UICommand:
         raise AssertionError("no 'Open http://...' line:\n" + "\n".join(self.lines))
 
 
-@pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
-@pytest.mark.parametrize("how", ["Ctrl+C", "SIGTERM", "SIGHUP"])
-def test_the_ui_answers_when_it_says_so_and_stops_whole(how, lab_store):
+def answers_and_stops_whole(ui: UICommand, lab_store, how: str) -> None:
     """Does the address printed answer at once, and does the command take the whole server
-    down with it (mlflow server, uvicorn, its workers) when stopped?"""
-    port = free_port()
-    # Ctrl+C goes to the terminal's whole foreground group; started as a CI runner's
-    # background shell starts it, with SIGINT ignored, it must still stop on it.
-    ui = UICommand(lab_store, port, prefix=SIGINT_IGNORED if how == "Ctrl+C" else None)
-    server: list[int] = []
+    down with it (mlflow server, uvicorn, its workers) when stopped by ``how``?"""
+    address = ui.wait_for_address()
+    assert get(address + "/health", timeout=5) == b"OK"  # printed once it answers, not before
+    # MLflow's own command, as printed (and as LAB.md shows it, test_docs_commands.py)
+    typed = ["mlflow", "server", "--backend-store-uri", lab_store.uri, "--default-artifact-root",
+             (lab_store.folder / "mlartifacts").as_uri(), "--host", "127.0.0.1", "--port", str(ui.port),
+             "--workers", "1"]
+    assert "  " + shlex.join(typed) in ui.lines, "\n".join(ui.lines)
+    ui.server = descendants(ui.process.pid)
+    assert ui.server, "no server process under the command"
+    # One worker, no job runner: `mlflow server` and uvicorn (MLflow's defaults make 15).
+    assert len(ui.server) <= 2, describe(ui.server)
+    if how == "Ctrl+C":
+        os.killpg(ui.process.pid, signal.SIGINT)
+    else:
+        ui.process.send_signal(getattr(signal, how))
+    code = ui.process.wait(timeout=30)
+    left = wait_gone(ui.server, timeout=5)
+    assert not left, f"still running after {how} to the UI command:\n{describe(left)}"
+    assert code == 0, "\n".join(ui.lines)
+    with pytest.raises(OSError):
+        get(address + "/health", timeout=2)
+
+
+@pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
+@pytest.mark.parametrize("how", ["Ctrl+C", "SIGHUP"])
+def test_the_ui_answers_when_it_says_so_and_stops_whole(how, started_store):
+    """Ctrl+C goes to the terminal's whole foreground group; started as a CI runner's background
+    shell starts it, with SIGINT ignored, the command must still stop on it. (SIGTERM: the
+    module's UI, the last test.)"""
+    ui = UICommand(started_store, free_port(), prefix=SIGINT_IGNORED if how == "Ctrl+C" else None)
     try:
-        address = ui.wait_for_address()
-        assert get(address + "/health", timeout=5) == b"OK"  # printed once it answers, not before
-        # MLflow's own command, as printed (and as LAB.md shows it, test_docs_commands.py)
-        typed = ["mlflow", "server", "--backend-store-uri", lab_store.uri, "--default-artifact-root",
-                 (lab_store.folder / "mlartifacts").as_uri(), "--host", "127.0.0.1", "--port", str(port),
-                 "--workers", "1"]
-        assert "  " + shlex.join(typed) in ui.lines, "\n".join(ui.lines)
-        server = descendants(ui.process.pid)
-        assert server, "no server process under the command"
-        # One worker, no job runner: `mlflow server` and uvicorn (MLflow's defaults make 15).
-        assert len(server) <= 2, describe(server)
-        if how == "Ctrl+C":
-            os.killpg(ui.process.pid, signal.SIGINT)
-        else:
-            ui.process.send_signal(getattr(signal, how))
-        code = ui.process.wait(timeout=30)
-        left = wait_gone(server, timeout=5)
-        assert not left, f"still running after {how} to the UI command:\n{describe(left)}"
-        assert code == 0, "\n".join(ui.lines)
-        with pytest.raises(OSError):
-            get(address + "/health", timeout=2)
+        answers_and_stops_whole(ui, started_store, how)
     finally:
-        kill_everything(ui.process, server)
+        kill_everything(ui.process, ui.server)
+
+
+@pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
+def test_the_modules_ui_answered_on_a_new_store_and_stops_whole_on_sigterm(module_ui, ui_store):
+    """The module's UI, started on a brand-new store (MLflow made its tables) and used by the
+    tests above, said where to open it once it answered, and SIGTERM takes it down whole."""
+    ui, _ = module_ui
+    answers_and_stops_whole(ui, ui_store, "SIGTERM")

@@ -1,7 +1,8 @@
 """Does the real MLflow UI, opened with the lab's command, show what LAB.md tells students to look for?
 
 Drives Debian's chromium through Playwright against `python -m labkit ui` on the shared
-solutions store: one UI start, five pages, the same capture as tools/screenshots.py.
+solutions store: one UI start (by a process of the tool's, terminated at the end: it must
+stop its UI), every page, the same capture as tools/screenshots.py.
 """
 
 from __future__ import annotations
@@ -26,14 +27,48 @@ def load_tool():
 
 
 screenshots = load_tool()
+# The tool waits on every page for the network to go quiet, at most SETTLE_MS (3 s), so that its
+# committed pictures show no half-drawn table; the UI keeps polling, so it always waits that long.
+# Here each page is checked on the texts it shows (waited for) and its capture on being a PNG of
+# it: half a second is plenty, and the 11 pages save half a minute.
+screenshots.SETTLE_MS = 500
+
+
+STOPPED_UI = """
+import sys, time
+sys.path.insert(0, {tools!r})
+import screenshots
+screenshots.exit_on_termination()
+with screenshots.lab_ui({uri!r}) as base:
+    print(base, flush=True)
+    time.sleep(600)
+"""
 
 
 @pytest.fixture(scope="module")
-def captured(solutions_store, tmp_path_factory):
+def tool_ui(solutions_store, tmp_path_factory):
+    """The tool's UI (screenshots.lab_ui: `python -m labkit ui`) on the solutions' store, started by a
+    process of the tool's: the pages are captured on it, then the last test terminates the tool."""
+    import subprocess
+
+    code = STOPPED_UI.format(tools=str(ROOT / "tools"), uri=solutions_store.uri)
+    tool = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env=solutions_store.env(), cwd=tmp_path_factory.mktemp("tool"))
+    try:
+        base = tool.stdout.readline().strip()
+        assert base.startswith("http://127.0.0.1:"), base
+        yield tool, base
+    finally:
+        if tool.poll() is None:
+            tool.terminate()  # the tool stops its UI on SIGTERM (the last test checks it does)
+            tool.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def captured(tool_ui, solutions_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("screenshots")
-    with screenshots.lab_ui(solutions_store.uri) as base:
-        shots = screenshots.capture(base, solutions_store.uri, out)
-    return shots, out
+    _, base = tool_ui
+    return screenshots.capture(base, solutions_store.uri, out), out
 
 
 def test_every_page_shows_the_names_the_guide_promises(captured):
@@ -57,31 +92,15 @@ def test_the_committed_screenshots_are_the_ones_the_tool_makes(captured):
     )
 
 
-
-STOPPED_UI = """
-import sys, time
-sys.path.insert(0, {tools!r})
-import screenshots
-screenshots.exit_on_termination()
-with screenshots.lab_ui({uri!r}) as base:
-    print(base, flush=True)
-    time.sleep(600)
-"""
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_a_terminated_screenshot_tool_stops_its_ui(solutions_store, tmp_path):
-    """SIGTERM to the tool (a timeout, a closed terminal) must not leave the UI serving."""
+def test_a_terminated_screenshot_tool_stops_its_ui(tool_ui):
+    """SIGTERM to the tool (a timeout, a closed terminal) must not leave the UI serving (the
+    module's UI, which the pages above were captured on)."""
     import signal
-    import subprocess
     import time
     import urllib.request
 
-    code = STOPPED_UI.format(tools=str(ROOT / "tools"), uri=solutions_store.uri)
-    tool = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env=solutions_store.env(), cwd=tmp_path)
-    base = tool.stdout.readline().strip()
-    assert base.startswith("http://127.0.0.1:"), base
+    tool, base = tool_ui
     urllib.request.urlopen(base + "/health", timeout=10).close()
     tool.send_signal(signal.SIGTERM)
     assert tool.wait(timeout=60) == 128 + signal.SIGTERM

@@ -166,6 +166,12 @@ def top_of(page, text: str) -> float:
     return box["y"]
 
 
+def in_order(page, names: list[str]) -> bool:
+    """Are the runs ``names`` shown top to bottom in this order?"""
+    tops = [top_of(page, name) for name in names]
+    return tops == sorted(tops)
+
+
 def task3_runs(uri: str) -> tuple[dict[str, str], str]:
     """Run name -> run id of the task-3 runs (best r2 first), and their experiment id."""
     from mlflow import MlflowClient
@@ -246,8 +252,8 @@ def sorted_page(page, base, experiment_id, best_first, shot, out):
     page.get_by_text(lab.METRIC_R2, exact=True).first.click()
     page.keyboard.press("Escape")
     expect_texts(page, shot)
-    tops = [top_of(page, name) for name in best_first]
-    if tops != sorted(tops):
+    # The table re-renders once the sorted runs come back: wait for that order, as long as for a text.
+    if not wait_until(lambda: in_order(page, best_first), WAIT_MS / 1000, every=0.2):
         raise UIMismatch(f"{shot.file}: runs are not in r2 order {best_first} at {page.url}")
     page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 400})
 
