@@ -32,7 +32,7 @@ demo: setup                        ## the instructor's end-to-end demo: all solu
 test: setup-dev                    ## the whole suite, 667 tests (16.5 min on a quiet 2-core machine; figures: README)
 	$(PY) -m pytest -n 2 --dist loadgroup test
 
-test-fast: setup-dev               ## the everyday tier, 491 tests (2:48 quiet): no slow, PostgreSQL, server or browser test
+test-fast: setup-dev               ## the everyday tier, 492 tests (2:36 nearly quiet): no slow, PostgreSQL, server or browser test
 	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow and not postgres and not browser" test
 
 ui: setup                          ## the MLflow UI on the lab's store, http://127.0.0.1:5000

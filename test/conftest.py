@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,23 @@ class LabStore:
 
         return MlflowClient(tracking_uri=self.uri)
 
+    def copy_to(self, folder: Path) -> "LabStore":
+        """This store's database copied into ``folder``, its experiments' artifact locations moved
+        to ``folder``'s mlartifacts/ (where labkit puts them beside a database); no artifact is copied."""
+        folder.mkdir(parents=True, exist_ok=True)
+        copy = LabStore(folder)
+        old, new = (self.folder / "mlartifacts").as_uri(), (folder / "mlartifacts").as_uri()
+        with closing(sqlite3.connect(self.db)) as source, closing(sqlite3.connect(copy.db)) as target:
+            source.backup(target)
+            with target:  # one transaction, committed
+                moved = target.execute(
+                    "UPDATE experiments SET artifact_location = ? || substr(artifact_location, ?) "
+                    "WHERE substr(artifact_location, 1, ?) = ?", (new, len(old) + 1, len(old), old)).rowcount
+            total = target.execute("SELECT count(*) FROM experiments").fetchone()[0]
+        assert moved == total, f"an experiment of {self.db} keeps its artifacts elsewhere"
+        (folder / "mlartifacts").mkdir(exist_ok=True)
+        return copy
+
 
 # The tier of whole files (see pyproject.toml's markers; `make test-fast` leaves these out).
 FILE_MARKS = {
@@ -112,7 +131,16 @@ from suite_rules import pytest_runtest_makereport, pytest_runtest_setup  # noqa:
 
 @pytest.fixture
 def lab_store(tmp_path) -> LabStore:
+    """A folder with no store yet: the first script run on it makes the database, as a student's does."""
     return LabStore(tmp_path)
+
+
+@pytest.fixture
+def ready_store(store_template, tmp_path) -> LabStore:
+    """A store whose database a script's start has made (the lab's experiments, artifacts beside
+    it) and nothing ran in: a copy of ``store_template``. Making MLflow's tables costs a
+    script's seconds; tests about what happens after that ask for this one (lab_store: none yet)."""
+    return store_template.copy_to(tmp_path)
 
 
 def built_once(tmp_path_factory, name: str, build) -> LabStore:
@@ -138,6 +166,15 @@ def built_once(tmp_path_factory, name: str, build) -> LabStore:
     saved = json.loads(done.read_text(encoding="utf-8"))
     store.outputs, store.errors = saved["outputs"], saved["errors"]
     return store
+
+
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory) -> LabStore:
+    """The database `labkit.start` makes on a new store (MLflow's tables, the lab's experiments),
+    made once per session (built_once); ready_store copies it."""
+    make = "from labkit.store import prepare_lab_store; prepare_lab_store()"
+    return built_once(tmp_path_factory, "store_template", lambda store: {
+        "made": run_python(["-c", make], store.env(), store.folder)})
 
 
 @pytest.fixture(scope="session")

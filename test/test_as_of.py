@@ -28,7 +28,7 @@ def now() -> datetime:
 
 
 def graded(store, task: str, *args: str, **env: str) -> dict:
-    result = run_check(store.env(**env), task, "--json", *args, fresh=bool(env))
+    result = run_check(store.env(**env), task, "--json", *args)  # forked warm, TZ read afresh (zygote)
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
 
@@ -37,34 +37,34 @@ def points(report: dict) -> dict[str, int]:
     return {r["id"]: r["points"] for r in report["results"]}
 
 
-def test_a_run_after_the_deadline_does_not_count_and_one_before_it_does(lab_store):
+def test_a_run_after_the_deadline_does_not_count_and_one_before_it_does(ready_store):
     """Untouched task 1, the deadline, then the solution: graded as of the deadline, the late
     run changes nothing; as of a later time, it counts."""
-    lab_store.run_task("task1", folder=CODE_DIR)
+    ready_store.run_task("task1", folder=CODE_DIR)
     deadline = now()
     as_of = ("--as-of", deadline.isoformat())
-    before = graded(lab_store, "task1", *as_of)
-    lab_store.run_task("task1")  # the solution, after the deadline
-    after = graded(lab_store, "task1", *as_of)
+    before = graded(ready_store, "task1", *as_of)
+    ready_store.run_task("task1")  # the solution, after the deadline
+    after = graded(ready_store, "task1", *as_of)
 
     assert before["results"] == after["results"], "a run after the deadline changed the grade"
     assert after["score"] == 0 and after["as_of"] == shown(deadline)
     assert (before["late_runs"], after["late_runs"]) == (0, 1), "the report counts the run it left out"
     jsonschema.validate(after, load_schema("report.schema.json"))
-    assert graded(lab_store, "task1")["score"] == len(TASK1), "without --as-of the late run counts"
-    later = graded(lab_store, "task1", "--as-of", now().isoformat())
+    assert graded(ready_store, "task1")["score"] == len(TASK1), "without --as-of the late run counts"
+    later = graded(ready_store, "task1", "--as-of", now().isoformat())
     assert later["score"] == len(TASK1), "a run before the deadline counts"
     assert all(r["evidence"] for r in later["results"]), "each pass names the runs it stood on"
 
 
-def test_a_deadline_without_an_offset_is_local_time(lab_store):
+def test_a_deadline_without_an_offset_is_local_time(ready_store):
     """Is `2025-03-14T23:59` read in the computer's time zone (TZ), not in UTC?"""
-    lab_store.run_task("task1")
+    ready_store.run_task("task1")
     utc_wall = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
     tokyo_wall = (datetime.now(timezone.utc) + timedelta(hours=9, seconds=1)).replace(tzinfo=None)
     # In Tokyo (UTC+9, POSIX TZ "JST-9"), the UTC wall clock names a time 9 hours ago.
-    assert graded(lab_store, "task1", "--as-of", utc_wall, TZ="JST-9")["score"] == 0
-    report = graded(lab_store, "task1", "--as-of", tokyo_wall.isoformat(timespec="seconds"), TZ="JST-9")
+    assert graded(ready_store, "task1", "--as-of", utc_wall, TZ="JST-9")["score"] == 0
+    report = graded(ready_store, "task1", "--as-of", tokyo_wall.isoformat(timespec="seconds"), TZ="JST-9")
     assert report["score"] == len(TASK1) and report["as_of"].endswith("+09:00")
 
 

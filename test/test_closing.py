@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SOLUTIONS_DIR, TASK_SCRIPTS
+from conftest import SOLUTIONS_DIR, TASK_SCRIPTS, run_python
 
 from labkit.crash import todo_at
 from labkit.tracking import UI_RECORD
@@ -29,22 +29,23 @@ labkit.finish("task2")
 
 
 def run_script(store, source: str, name: str = "task2_sweep.py", **env) -> subprocess.CompletedProcess:
+    """The script run as ``python NAME`` in the store's folder (forked warm: conftest.run_python;
+    the crash line comes from the excepthook labkit installs, which the fork runs as python does)."""
     script = store.folder / name
     script.write_text(source, encoding="utf-8")
-    return subprocess.run([sys.executable, str(script)], cwd=store.folder, env=store.env(**env),
-                          capture_output=True, text=True, timeout=180)
+    return run_python([script], store.env(**env), store.folder)
 
 
-def test_the_summary_prints_the_metric_the_run_holds_not_the_scripts_variable(lab_store):
-    result = run_script(lab_store, WRONG_LOG)
+def test_the_summary_prints_the_metric_the_run_holds_not_the_scripts_variable(ready_store):
+    result = run_script(ready_store, WRONG_LOG)
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if "run 'rf-50'" in line]
     assert "rmse=23.750" in line and "(the script computed 25.102)" in line, line
     assert "mae: not logged" in line and "11.5" not in line, line
 
 
-def test_the_summary_speaks_spanish(lab_store):
-    result = run_script(lab_store, WRONG_LOG, LAB_LANG="es")
+def test_the_summary_speaks_spanish(ready_store):
+    result = run_script(ready_store, WRONG_LOG, LAB_LANG="es")
     (line,) = [line for line in result.stdout.splitlines() if "'rf-50'" in line]
     assert "rmse=23.750 (el script calculó 25.102)" in line and "mae: no guardada" in line, line
 
@@ -125,9 +126,9 @@ def untrusting_task3() -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_a_crash_ends_with_one_line_naming_the_todo_and_the_next_step(lab_store, lang):
+def test_a_crash_ends_with_one_line_naming_the_todo_and_the_next_step(ready_store, lang):
     source, todo_id = untrusting_task3()
-    result = run_script(lab_store, source, name=TASK_SCRIPTS["task3"], LAB_LANG=lang)
+    result = run_script(ready_store, source, name=TASK_SCRIPTS["task3"], LAB_LANG=lang)
     assert result.returncode == 1
     lines = result.stderr.rstrip().splitlines()
     assert "Traceback (most recent call last):" in result.stderr  # MLflow's own, first
@@ -147,9 +148,9 @@ def test_a_crash_ends_with_one_line_naming_the_todo_and_the_next_step(lab_store,
     assert "log_model" in "".join(source.splitlines()[line_number - 1: line_number + 1])
 
 
-def test_a_crash_outside_the_todos_says_so(lab_store):
+def test_a_crash_outside_the_todos_says_so(ready_store):
     source = "import mlflow\nimport labkit\nmlflow.set_tracking_uri(labkit.start('t'))\n\n{}['rmse']\n"
-    result = run_script(lab_store, source, name="task1_baseline.py")
+    result = run_script(ready_store, source, name="task1_baseline.py")
     last = result.stderr.rstrip().splitlines()[-1]
     assert last == ("task1_baseline.py stopped at line 5, outside the TODOs, on KeyError: 'rmse'. "
                     "Fix that line. Then run the script again; `python grader/check.py task1` says "

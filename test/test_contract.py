@@ -369,12 +369,12 @@ print("run id", run.info.run_id)
 """
 
 
-def test_the_lab_calls_of_a_script_leave_the_run_as_the_script_made_it(lab_store):
-    script = lab_store.folder / "probe.py"
+def test_the_lab_calls_of_a_script_leave_the_run_as_the_script_made_it(ready_store):
+    script = ready_store.folder / "probe.py"
     script.write_text(PROBE, encoding="utf-8")
-    result = lab_store.run(script)
+    result = ready_store.run(script)
     assert "Still open: TODO 9.9" in result.stdout
-    client = lab_store.client()
+    client = ready_store.client()
     experiment = client.get_experiment_by_name("probe")
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.params == {} and run.data.metrics == {}

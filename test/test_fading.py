@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -277,8 +276,9 @@ def test_a_task2_hint_command_prints_the_functions_documentation():
     """The command as a student types it (python meaning this environment's), with no network."""
     hint = shown()["2.2"].split("Hint:", 1)[1]
     command = re.search(r'python -c "(?P<code>[^"]+)"', hint)["code"]
-    result = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True,
-                            timeout=180, env={**os.environ, "PAGER": "cat"})
+    from conftest import ROOT, run_python  # here: `python test/test_fading.py` runs without pytest
+
+    result = run_python(["-c", command], {**os.environ, "PAGER": "cat"}, ROOT)  # forked warm
     assert result.returncode == 0, result.stderr
     assert "log_params" in result.stdout and "params" in result.stdout.split("log_params", 1)[1]
 

@@ -32,16 +32,16 @@ def shown(result) -> str:
 # --- one run holds a TODO's evidence -------------------------------------------------
 
 
-def test_metrics_in_a_second_run_of_the_same_name_fail_1_4_naming_both_runs(lab_store):
-    run_with(lab_store, "task1", {"1.4": """
+def test_metrics_in_a_second_run_of_the_same_name_fail_1_4_naming_both_runs(ready_store):
+    run_with(ready_store, "task1", {"1.4": """
         mlflow.end_run()
         with mlflow.start_run(run_name=RUN_NAME):
             mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2})
     """})
-    results = grade_results(lab_store, "task1")
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.4": FAIL}
     rationale = results["1.4"].rationale
-    ids = run_ids(lab_store, lab.EXPERIMENT_TASK1, lab.RUN_BASELINE)
+    ids = run_ids(ready_store, lab.EXPERIMENT_TASK1, lab.RUN_BASELINE)
     assert len(ids) == 2 and all(run_id[:8] in rationale for run_id in ids), rationale
     assert rationale.startswith("expected metrics rmse, mae and r2 in the run that holds TODO 1.3's params")
     assert rationale.endswith("which lacks TODO 1.3's params")
@@ -115,9 +115,9 @@ def test_metrics_without_the_dataset_say_what_to_add_without_the_solution_line(l
 # --- one mistake costs one TODO --------------------------------------------------------
 
 
-def test_a_todo_graded_on_its_own_names_the_one_it_builds_on(lab_store):
-    run_with(lab_store, "task1", {"1.3": "pass"})
-    results = grade_results(lab_store, "task1")
+def test_a_todo_graded_on_its_own_names_the_one_it_builds_on(ready_store):
+    run_with(ready_store, "task1", {"1.3": "pass"})
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.3": FAIL}
     assert results["1.4"].note == "graded on its own evidence: TODO 1.3, which it builds on, did not pass"
 

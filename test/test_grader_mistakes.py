@@ -29,22 +29,22 @@ def log_model(name="MODEL_NAME", example="input_example=X_test.head(5), ",
 # --- task 1 -------------------------------------------------------------------------
 
 
-def test_a_run_in_default_is_named_with_the_fix(lab_store):
-    lab_store.run_variant("task1", {"1.1"})
-    results = grade_results(lab_store, "task1")
+def test_a_run_in_default_is_named_with_the_fix(ready_store):
+    ready_store.run_variant("task1", {"1.1"})
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.1": FAIL}
     assert "found run 'baseline-linear-regression' in 'Default'" in results["1.1"].rationale
     assert "landed in Default" in results["1.1"].hint
     assert "mlflow.set_experiment(EXPERIMENT_NAME)" in results["1.1"].hint
 
 
-def test_metric_names_with_another_case_or_a_prefix_are_pointed_out(lab_store):
-    run_with(lab_store, "task1", {"1.4": """
+def test_metric_names_with_another_case_or_a_prefix_are_pointed_out(ready_store):
+    run_with(ready_store, "task1", {"1.4": """
         mlflow.log_metric("RMSE", rmse)
         mlflow.log_metric("test_mae", mae)
         mlflow.log_metric("r2", r2)
     """})
-    result = grade_results(lab_store, "task1")["1.4"]
+    result = grade_results(ready_store, "task1")["1.4"]
     assert result.status == FAIL
     assert result.rationale == (
         "expected metrics rmse, mae in run 'baseline-linear-regression', found: RMSE, r2, test_mae")
@@ -52,28 +52,28 @@ def test_metric_names_with_another_case_or_a_prefix_are_pointed_out(lab_store):
     assert "case-sensitive" in result.hint
 
 
-def test_a_param_with_another_value_names_the_constant(lab_store):
-    run_with(lab_store, "task1", {"1.3": """
+def test_a_param_with_another_value_names_the_constant(ready_store):
+    run_with(ready_store, "task1", {"1.3": """
         mlflow.log_param("model_type", MODEL_TYPE)
         mlflow.log_param("random_state", 7)
         mlflow.log_param("test_size", TEST_SIZE)
     """})
-    results = grade_results(lab_store, "task1")
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.3": FAIL}
     assert results["1.3"].rationale == (
         "expected param random_state = 42 in run 'baseline-linear-regression', found '7'")
     assert 'mlflow.log_param("random_state", RANDOM_STATE)' in results["1.3"].hint
 
 
-def test_a_run_still_running_is_named_with_the_next_step(lab_store):
-    run_snippet(lab_store, """
+def test_a_run_still_running_is_named_with_the_next_step(ready_store):
+    run_snippet(ready_store, """
         import os, mlflow
         mlflow.set_experiment("task1-baseline")
         mlflow.start_run(run_name="baseline-linear-regression")
         mlflow.log_param("model_type", "LinearRegression")
         os._exit(0)  # the process dies: the run stays RUNNING
     """)
-    results = grade_results(lab_store, "task1")
+    results = grade_results(ready_store, "task1")
     assert "is still RUNNING" in results["1.1"].note
     assert results["1.3"].status == FAIL
     assert "expected params random_state, test_size in run 'baseline-linear-regression' (RUNNING)" in (
@@ -83,10 +83,10 @@ def test_a_run_still_running_is_named_with_the_next_step(lab_store):
 # --- task 3 -------------------------------------------------------------------------
 
 
-def test_a_tree_model_that_skops_refused_gets_the_skops_hint(lab_store):
-    crashed = run_with(lab_store, "task3", {"3.2": log_model(trusted="[]")}, check=False)
+def test_a_tree_model_that_skops_refused_gets_the_skops_hint(ready_store):
+    crashed = run_with(ready_store, "task3", {"3.2": log_model(trusted="[]")}, check=False)
     assert crashed.returncode != 0 and "untrusted types" in crashed.stderr
-    results = grade_results(lab_store, "task3")
+    results = grade_results(ready_store, "task3")
     assert results["3.1"].status == FAIL
     assert results["3.1"].rationale.startswith("expected a run for GradientBoosting")
     assert "run 'RandomForest' crashed with MlflowException" in results["3.1"].rationale

@@ -42,9 +42,9 @@ def test_a_model_logged_with_pickle_is_refused_with_a_clear_rationale(lab_store)
     assert "log it in skops format" in result.hint and "serialization_format" in result.hint
 
 
-def test_the_trusted_types_stored_with_a_model_are_ignored(lab_store):
+def test_the_trusted_types_stored_with_a_model_are_ignored(ready_store):
     """builtins.print inside a model: MLflow saved it as trusted, the grader refuses it."""
-    run_snippet(lab_store, """
+    run_snippet(ready_store, """
         import mlflow
         from sklearn.linear_model import LinearRegression
         model = LinearRegression().fit([[1.0], [2.0]], [1, 2])
@@ -53,9 +53,9 @@ def test_the_trusted_types_stored_with_a_model_are_ignored(lab_store):
                                  skops_trusted_types=["builtins.print"],
                                  pip_requirements=["scikit-learn"])
     """)
-    client = lab_store.client()
+    client = ready_store.client()
     (logged,) = client.search_logged_models(experiment_ids=["0"])
-    files = ModelFiles(logged, lab_store.uri)
+    files = ModelFiles(logged, ready_store.uri)
     with pytest.raises(ModelNotLoadable, match="does not trust.*builtins.print"):
         files.load()
     files.close()

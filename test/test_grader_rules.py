@@ -33,22 +33,22 @@ def shown(result) -> str:
 # --- tolerance and feedback ---------------------------------------------------------
 
 
-def test_metrics_rounded_to_3_decimals_pass(lab_store):
-    run_with(lab_store, "task1", {"1.4": """
+def test_metrics_rounded_to_3_decimals_pass(ready_store):
+    run_with(ready_store, "task1", {"1.4": """
         mlflow.log_metric("rmse", round(rmse, 3))
         mlflow.log_metric("mae", round(mae, 4))
         mlflow.log_metric("r2", round(r2, 3))
     """})
-    assert failing(grade_results(lab_store, "task1")) == {}
+    assert failing(grade_results(ready_store, "task1")) == {}
 
 
-def test_a_typed_metric_fails_and_the_feedback_never_gives_the_value(lab_store):
-    run_with(lab_store, "task1", {"1.4": """
+def test_a_typed_metric_fails_and_the_feedback_never_gives_the_value(ready_store):
+    run_with(ready_store, "task1", {"1.4": """
         mlflow.log_metric("rmse", 14.0)
         mlflow.log_metric("mae", mae)
         mlflow.log_metric("r2", r2)
     """})
-    result = grade_results(lab_store, "task1")["1.4"]
+    result = grade_results(ready_store, "task1")["1.4"]
     assert result.status == FAIL
     assert "found 14 in run 'baseline-linear-regression'" in result.rationale
     assert "% below it" in result.rationale or "% above it" in result.rationale
@@ -57,14 +57,14 @@ def test_a_typed_metric_fails_and_the_feedback_never_gives_the_value(lab_store):
         assert shown_as not in shown(result), shown_as
 
 
-def test_metrics_of_the_training_split_are_called_that(lab_store):
-    run_with(lab_store, "task1", {"1.4": """
+def test_metrics_of_the_training_split_are_called_that(ready_store):
+    run_with(ready_store, "task1", {"1.4": """
         train_predictions = model.predict(X_train)
         mlflow.log_metric("rmse", root_mean_squared_error(y_train, train_predictions))
         mlflow.log_metric("mae", mean_absolute_error(y_train, train_predictions))
         mlflow.log_metric("r2", r2_score(y_train, train_predictions))
     """})
-    result = grade_results(lab_store, "task1")["1.4"]
+    result = grade_results(ready_store, "task1")["1.4"]
     assert result.status == FAIL
     assert "equal to the training-split rmse: the training split?" in result.rationale
     assert "X_test" in result.hint
@@ -73,32 +73,32 @@ def test_metrics_of_the_training_split_are_called_that(lab_store):
 # --- messages that name the real cause ----------------------------------------------
 
 
-def test_an_experiment_one_letter_off_is_named(lab_store):
-    run_with(lab_store, "task1", {"1.1": 'mlflow.set_experiment("task1-baselin")'})
-    results = grade_results(lab_store, "task1")
+def test_an_experiment_one_letter_off_is_named(ready_store):
+    run_with(ready_store, "task1", {"1.1": 'mlflow.set_experiment("task1-baselin")'})
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.1": FAIL}
     assert "found run 'baseline-linear-regression' in 'task1-baselin'" in results["1.1"].rationale
     assert 'EXPERIMENT_NAME is "task1-baseline"' in results["1.1"].hint
 
 
-def test_a_run_name_the_student_chose_is_never_called_generated(lab_store):
-    run_with(lab_store, "task1", {"1.2": 'with mlflow.start_run(run_name="my-baseline-42"):'})
-    results = grade_results(lab_store, "task1")
+def test_a_run_name_the_student_chose_is_never_called_generated(ready_store):
+    run_with(ready_store, "task1", {"1.2": 'with mlflow.start_run(run_name="my-baseline-42"):'})
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.2": FAIL}
     assert results["1.2"].rationale.endswith("found 'my-baseline-42'")
     assert "generate" not in shown(results["1.2"])
 
 
-def test_metrics_logged_after_the_with_block_name_the_run_they_went_to(lab_store):
-    run_with(lab_store, "task1", {"1.4": "pass"}, append="""
+def test_metrics_logged_after_the_with_block_name_the_run_they_went_to(ready_store):
+    run_with(ready_store, "task1", {"1.4": "pass"}, append="""
         mlflow.log_metric("rmse", rmse)
         mlflow.log_metric("mae", mae)
         mlflow.log_metric("r2", r2)
     """)
-    results = grade_results(lab_store, "task1")
+    results = grade_results(ready_store, "task1")
     assert failing(results) == {"1.4": FAIL}
-    stray = next(r for r in lab_store.client().search_runs(
-        [lab_store.client().get_experiment_by_name(lab.EXPERIMENT_TASK1).experiment_id])
+    stray = next(r for r in ready_store.client().search_runs(
+        [ready_store.client().get_experiment_by_name(lab.EXPERIMENT_TASK1).experiment_id])
         if r.info.run_name != lab.RUN_BASELINE)
     assert (f"your metric rmse, mae, r2 went to run '{stray.info.run_name}': it was logged after "
             "the `with` block ended") in results["1.4"].hint
@@ -201,10 +201,10 @@ def test_a_crashed_re_run_never_mixes_silently_with_the_older_one(lab_store):
         assert crash in result.note and "'rf-n80-d10-l2'" in result.note, result.note
 
 
-def test_a_crashed_first_run_is_named_in_the_verdict(lab_store):
-    assert run_with(lab_store, "task2", {"2.4": "mlflow.set_tags(SWEEP_TAGS.item())"},
+def test_a_crashed_first_run_is_named_in_the_verdict(ready_store):
+    assert run_with(ready_store, "task2", {"2.4": "mlflow.set_tags(SWEEP_TAGS.item())"},
                     check=False).returncode != 0
-    result = grade_results(lab_store, "task2")["2.1"]
+    result = grade_results(ready_store, "task2")["2.1"]
     assert result.status == FAIL
     assert result.rationale.startswith("expected runs rf-n50-d6-l1, rf-n80-d10-l2, rf-n100-dnone-l5")
     assert result.rationale.endswith(

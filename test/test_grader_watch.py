@@ -16,9 +16,9 @@ import threading
 import time
 
 import pytest
-from conftest import CODE_DIR, ROOT, SOLUTIONS_DIR, LabStore
+from conftest import ROOT, SOLUTIONS_DIR, LabStore
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
-from test_grader_support import copy_store, run_check, run_snippet, task3_store  # noqa: F401
+from test_grader_support import copy_store, run_check, run_snippet
 
 CHECK_PY = ROOT / "grader" / "check.py"
 WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a give-up
@@ -58,16 +58,25 @@ class Watcher:
         except queue.Empty:
             raise AssertionError(f"no report from the watcher in {seconds} s") from None
 
-    def report_after(self, action) -> str:
-        """The last report once ``action()`` is done and the watcher has graded its last change
-        (a report graded halfway through the action is followed by another)."""
+    def report_after(self, action, env: dict, task: str) -> str:
+        """The watcher's report of the store as ``action()`` left it: once the action is done, the
+        reports until one is what a fresh `check.py TASK` prints with ``env`` (a report graded
+        halfway through the action is followed by another); AssertionError if none is, within
+        WAIT_S. (That the watcher grades nothing more while the store holds still:
+        test_a_regrade_after_a_new_run_reuses_nothing_that_changed.)"""
         action()
-        report = self.next_report()
+        expected = run_check(env, task).stdout
+        seen = []
+        deadline = time.monotonic() + WAIT_S
         while True:
             try:
-                report = self.reports.get(timeout=5)
+                report = self.reports.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
+                raise AssertionError(f"no report as a fresh grade's in {WAIT_S} s; a fresh grade:\n"
+                                     f"{expected}\nthe watcher's last:\n{seen[-1] if seen else '(none)'}") from None
+            if report == expected:
                 return report
+            seen.append(report)
 
     def stop(self) -> tuple[int, str, str]:
         """Ctrl+C: the exit code, the lines outside reports, and stderr."""
@@ -87,23 +96,18 @@ def fingerprint(folder) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab_store, tmp_path):
+def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab_store, untouched_store, tmp_path):
     watcher = Watcher(lab_store, "task1")
     try:
         first = watcher.next_report()
         assert first.startswith("Cannot grade yet: No tracking store at"), first  # no store yet: it waits
-        report = watcher.report_after(lambda: lab_store.run_task("task1"))
+        report = watcher.report_after(lambda: lab_store.run_task("task1"), lab_store.env(), "task1")
         assert report.rstrip().endswith("Score: 4/4")
-        assert report == fresh(lab_store, "task1")
 
         # The store reset: another store's file put in its place (untouched code: 0/4).
-        other = LabStore(tmp_path / "other")
-        other.folder.mkdir()
-        other.run_task("task1", folder=CODE_DIR)
-        replaced = copy_store(other, tmp_path / "replacement")
-        report = watcher.report_after(lambda: os.replace(replaced.db, lab_store.db))
+        replaced = copy_store(untouched_store, tmp_path / "replacement")
+        report = watcher.report_after(lambda: os.replace(replaced.db, lab_store.db), lab_store.env(), "task1")
         assert report.rstrip().endswith("Score: 0/4"), report
-        assert report == fresh(lab_store, "task1")
     finally:
         code, rest, err = watcher.stop()
     assert code == 0, err
@@ -111,8 +115,8 @@ def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
-def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(task3_store, tmp_path):
-    store = copy_store(task3_store, tmp_path / "store")
+def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(solutions_store, tmp_path):
+    store = copy_store(solutions_store, tmp_path / "store")
     watcher = Watcher(store, "task3")
     try:
         report = watcher.next_report()
@@ -130,8 +134,7 @@ def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(task3_store, tmp_
             mlflow.set_tag("model_type", "RandomForest")
             mlflow.log_params({"n_estimators": 10, "max_depth": 2, "random_state": 42})
             mlflow.end_run(status="FAILED")
-        """))
-        assert report == fresh(store, "task3")
+        """), store.env(), "task3")
         assert "run 'RandomForest' ended FAILED" in report, report
     finally:
         code, _, err = watcher.stop()
@@ -163,9 +166,9 @@ def test_the_watcher_polls_a_tracking_server_and_grades_what_it_holds(sqlite_ser
         first = watcher.next_report()
         assert first.rstrip().endswith("Score: 0/4"), first  # an empty server: every TODO fails
         report = watcher.report_after(
-            lambda: lab_store.run(SOLUTIONS_DIR / "task1_baseline.py", MLFLOW_TRACKING_URI=sqlite_server.url))
+            lambda: lab_store.run(SOLUTIONS_DIR / "task1_baseline.py", MLFLOW_TRACKING_URI=sqlite_server.url),
+            env, "task1")
         assert report.rstrip().endswith("Score: 4/4"), report
-        assert report == run_check(env, "task1").stdout
     finally:
         code, _, err = watcher.stop()
     assert code == 0 and "Traceback" not in err

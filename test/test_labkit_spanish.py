@@ -46,27 +46,27 @@ def run_task1(lab_store, folder, **language: str) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize("language", [{"LAB_LANG": "es"}, {"LANG": "es_MX.UTF-8"}],
                          ids=["LAB_LANG=es", "LANG=es_MX"])
-def test_a_solution_says_its_start_and_summary_in_spanish(lab_store, language):
+def test_a_solution_says_its_start_and_summary_in_spanish(ready_store, language):
     """With LAB_LANG=es (Windows) or a Spanish LANG (LAB_LANG unset), labkit speaks Spanish."""
-    result = run_task1(lab_store, SOLUTIONS_DIR, **language)
+    result = run_task1(ready_store, SOLUTIONS_DIR, **language)
     lines = labkit_lines(result.stdout)
-    assert lines[0] == f"Almacenamiento de seguimiento (tracking store): {lab_store.uri}", result.stdout
+    assert lines[0] == f"Almacenamiento de seguimiento (tracking store): {ready_store.uri}", result.stdout
     assert "Error irreducible de los datos: RMSE de unos 14 ms" in result.stdout
     assert "Abre la interfaz con `python -m labkit ui` y luego califica con:" in result.stdout
     assert lines[-1] == "No queda ningún TODO pendiente en este script.", result.stdout
     assert_spanish(lines)
 
 
-def test_with_no_language_set_a_solution_speaks_english(lab_store):
-    result = run_task1(lab_store, SOLUTIONS_DIR)
+def test_with_no_language_set_a_solution_speaks_english(ready_store):
+    result = run_task1(ready_store, SOLUTIONS_DIR)
     lines = labkit_lines(result.stdout)
-    assert lines[0] == f"Tracking store: {lab_store.uri}", result.stdout
+    assert lines[0] == f"Tracking store: {ready_store.uri}", result.stdout
     assert lines[-1] == "No TODO left open in this script.", result.stdout
     assert "Irreducible error of the data" in result.stdout
 
 
-def test_an_untouched_script_says_in_spanish_which_todos_are_open(lab_store):
-    result = run_task1(lab_store, CODE_DIR, LAB_LANG="es")
+def test_an_untouched_script_says_in_spanish_which_todos_are_open(ready_store):
+    result = run_task1(ready_store, CODE_DIR, LAB_LANG="es")
     lines = labkit_lines(result.stdout)
     assert lines[-1] == "Siguen pendientes: TODO 1.1, 1.2, 1.3, 1.4. Busca 'TODO' en tu script.", result.stdout
     assert "Still open" not in result.stdout
@@ -106,8 +106,8 @@ def test_a_server_that_stops_mid_run_is_one_spanish_line(sqlite_server, tmp_path
 
 
 def labkit_command(args: list[str], env: dict[str, str], cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    """``python -m labkit ARGS`` (forked warm: conftest.run_python)."""
+    return run_python(["-m", "labkit", *args], env, cwd, timeout=120)
 
 
 def test_lang_es_makes_a_labkit_command_speak_spanish_whatever_the_environment(lab_store):
@@ -138,11 +138,9 @@ def test_the_scripts_the_demo_runs_speak_the_demos_language(monkeypatch):
 def test_argparse_says_its_own_words_in_spanish_and_english_by_language(args, tmp_path):
     """usage:, options: and argparse's errors follow the lab's language (issue 19)."""
     base = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES}
-    spanish = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**base, "LAB_LANG": "es"},
-                             capture_output=True, text=True, timeout=120)
+    spanish = run_python(args, {**base, "LAB_LANG": "es"}, tmp_path, timeout=120)
     assert spanish.returncode == 2 and spanish.stderr.startswith("uso: "), spanish.stderr
     assert re.search(r": error: (argumento command: valor no válido|argumentos no reconocidos)", spanish.stderr)
-    english = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**base, "LAB_LANG": "en"},
-                             capture_output=True, text=True, timeout=120)
+    english = run_python(args, {**base, "LAB_LANG": "en"}, tmp_path, timeout=120)
     assert english.stderr.startswith("usage: ") and ": error: " in english.stderr, english.stderr
     assert "uso:" not in english.stderr

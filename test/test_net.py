@@ -110,14 +110,15 @@ def test_wait_until_a_real_server_answers(http_server):
     """Does wait_until return once a server started later answers /health, and do calls
     signed in with auth=(user, password) pass where unsigned ones are refused?"""
     server, thread, url = http_server
-    assert not net.answers(url + "/health")  # bound, not serving yet: no answer
+    probe = 0.3  # seconds: a look at a socket that is bound but not served waits this long for nothing
+    assert not net.answers(url + "/health", timeout=probe)  # bound, not serving yet: no answer
     looks = []
 
     def answered() -> bool:
         looks.append(1)
         if len(looks) == 3:
             thread.start()  # the server starts while we wait
-        return net.answers(url + "/health")
+        return net.answers(url + "/health", timeout=probe)
 
     assert net.wait_until(answered, timeout=120, every=0.05) is True
     assert len(looks) >= 3

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore
+from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, LabStore, run_python
 
 from labkit import lab
 
@@ -226,7 +226,15 @@ def lab_env(repo: Path) -> dict[str, str]:
     return env
 
 
-def test_a_script_run_from_another_folder_lands_in_the_lab_store(tmp_path):
+def labkit_command(args, env, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labkit", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_script_run_from_another_folder_lands_in_the_lab_store_and_reset_backs_it_up(tmp_path):
+    """In a copy of the lab, run in fresh interpreters (the lab's folder is where labkit is): task 1
+    from two folders lands in the copy's store; `labkit reset` moves that store into a backup and
+    loses nothing, and a second reset has nothing to do."""
     repo = copy_of_the_lab(tmp_path)
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
@@ -246,6 +254,18 @@ def test_a_script_run_from_another_folder_lands_in_the_lab_store(tmp_path):
     for cwd in (elsewhere, repo / "solutions"):
         assert not (cwd / "mlflow.db").exists() and not (cwd / "mlruns").exists()
 
+    db_bytes = (repo / "mlflow.db").read_bytes()
+    result = labkit_command(["reset"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    (backup,) = (repo / "backups").iterdir()
+    assert str(backup) in result.stdout
+    assert (backup / "mlflow.db").read_bytes() == db_bytes
+    assert len(list((backup / "mlartifacts").rglob(lab.FIGURE_PRED_VS_ACTUAL))) == 2
+    assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()
+    again = labkit_command(["reset"], env, tmp_path)
+    assert again.returncode == 0 and "Nothing to reset" in again.stdout
+    assert len(list((repo / "backups").iterdir())) == 1
+
 
 def test_mlflow_tracking_uri_overrides_the_lab_store(tmp_path):
     repo = copy_of_the_lab(tmp_path)
@@ -258,32 +278,9 @@ def test_mlflow_tracking_uri_overrides_the_lab_store(tmp_path):
     assert not (repo / "mlflow.db").exists()
 
 
-def labkit_command(args, env, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_reset_moves_the_store_into_a_backup_and_loses_nothing(tmp_path):
-    repo = copy_of_the_lab(tmp_path)
-    env = lab_env(repo)
-    subprocess.run([sys.executable, str(repo / "solutions" / TASK_SCRIPTS["task1"])],
-                   cwd=tmp_path, env=env, check=True, capture_output=True, timeout=180)
-    db_bytes = (repo / "mlflow.db").read_bytes()
-    result = labkit_command(["reset"], env, tmp_path)
-    assert result.returncode == 0, result.stderr
-    (backup,) = (repo / "backups").iterdir()
-    assert str(backup) in result.stdout
-    assert (backup / "mlflow.db").read_bytes() == db_bytes
-    assert list((backup / "mlartifacts").rglob(lab.FIGURE_PRED_VS_ACTUAL))
-    assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()
-    again = labkit_command(["reset"], env, tmp_path)
-    assert again.returncode == 0 and "Nothing to reset" in again.stdout
-    assert len(list((repo / "backups").iterdir())) == 1
-
-
 def test_reset_refuses_a_tracking_server(tmp_path):
     env = {**lab_env(ROOT), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
-    result = labkit_command(["reset"], env, tmp_path)
+    result = run_python(["-m", "labkit", "reset"], env, tmp_path, timeout=120)  # the lab itself, forked warm
     assert result.returncode == 2
     assert "tracking server" in result.stdout and "Traceback" not in result.stderr
 

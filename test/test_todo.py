@@ -1,15 +1,17 @@
 """Does a script list exactly the TODOs still open in it, and stand in for a missing run?"""
 
-import subprocess
-import sys
+import os
+
+from conftest import run_python
 
 
 def open_todos_of(tmp_path, body: str) -> str:
+    """What ``open_todos()`` says at the end of a script run as ``python script.py`` (forked warm)."""
     script = tmp_path / "script.py"
     script.write_text("from labkit.todo import todo, open_todos\n" + body
                       + "print(open_todos())\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            check=True, timeout=60)
+    result = run_python([script], dict(os.environ), tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
@@ -22,10 +24,10 @@ def test_a_finished_script_has_none_open(tmp_path):
     assert open_todos_of(tmp_path, "x = 1  # TODO 1.1 done: the comment stays\n") == "[]"
 
 
-def test_a_todo_block_ends_the_run_mlflow_started_inside_it(lab_store):
+def test_a_todo_block_ends_the_run_mlflow_started_inside_it(ready_store):
     import mlflow
 
-    mlflow.set_tracking_uri(lab_store.uri)
+    mlflow.set_tracking_uri(ready_store.uri)
     from labkit.todo import todo
 
     with todo("1.2"):
@@ -35,11 +37,11 @@ def test_a_todo_block_ends_the_run_mlflow_started_inside_it(lab_store):
     assert mlflow.get_run(started).info.status == "FINISHED"
 
 
-def test_after_a_todo_block_the_last_active_run_is_the_one_mlflow_started_in_it(lab_store):
+def test_after_a_todo_block_the_last_active_run_is_the_one_mlflow_started_in_it(ready_store):
     """Task 3 keeps `mlflow.last_active_run()` after each block, done or still a stub."""
     import mlflow
 
-    mlflow.set_tracking_uri(lab_store.uri)
+    mlflow.set_tracking_uri(ready_store.uri)
     from labkit.todo import todo
 
     with todo("3.1") as run:
@@ -49,15 +51,15 @@ def test_after_a_todo_block_the_last_active_run_is_the_one_mlflow_started_in_it(
     assert mlflow.last_active_run().info.run_id == started
 
 
-def test_a_stub_alone_starts_no_run(lab_store):
+def test_a_stub_alone_starts_no_run(ready_store):
     import mlflow
 
-    mlflow.set_tracking_uri(lab_store.uri)
+    mlflow.set_tracking_uri(ready_store.uri)
     from labkit.todo import todo
 
     todo("4.1")
     with todo("4.2"):
         pass
     assert mlflow.active_run() is None
-    client = lab_store.client()
+    client = ready_store.client()
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []

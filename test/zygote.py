@@ -1,5 +1,5 @@
-"""Run Python scripts (or ``-m MODULE``) in processes forked from one that has already imported
-the lab's libraries.
+"""Run Python scripts (or ``-m MODULE``, ``-c CODE``) in processes forked from one that has
+already imported the lab's libraries.
 
 Each task script spends most of its seconds importing MLflow, scikit-learn, pandas and
 matplotlib, and the tests run hundreds of them. multiprocessing's ``forkserver``
@@ -21,6 +21,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+import types
 from pathlib import Path
 
 PRELOAD = [
@@ -59,6 +61,7 @@ def _child(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        time.tzset()  # the local time zone of this environment's TZ, as a new interpreter reads it
         for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
             target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(target, fd)
@@ -67,20 +70,31 @@ def _child(request: dict) -> None:
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)
         argv = list(request["argv"])
+        # A new, empty __main__ that stays __main__ to the end, as in a new interpreter: the
+        # excepthook and atexit handlers see the script as __main__ (labkit's crash line does).
+        main = sys.modules["__main__"] = types.ModuleType("__main__")
         try:
             if argv[0] == "-m":  # python -m MODULE ARGS: the folder first on sys.path, as python does
                 sys.argv = [argv[1], *argv[2:]]
                 sys.path[0] = os.getcwd()
-                runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+                runpy._run_module_as_main(argv[1])  # what `python -m` itself calls
+            elif argv[0] == "-c":  # python -c CODE ARGS: "" first on sys.path, argv[0] "-c"
+                sys.argv = ["-c", *argv[2:]]
+                sys.path[0] = ""
+                exec(compile(argv[1], "<string>", "exec"), main.__dict__)
             else:
                 sys.argv = argv
                 sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))
-                runpy.run_path(argv[0], run_name="__main__")
+                main.__file__ = argv[0]
+                with open(argv[0], "rb") as source:
+                    script = compile(source.read(), argv[0], "exec")
+                exec(script, main.__dict__)
             code = 0
         except SystemExit as exc:
             code = _exit_code(exc)
         except BaseException:  # noqa: BLE001 - what the interpreter itself would do
-            sys.excepthook(*sys.exc_info())
+            exc_type, exc, tb = sys.exc_info()
+            sys.excepthook(exc_type, exc, tb.tb_next)  # from the script's frames on, not this one's
             code = 1
         atexit._run_exitfuncs()  # a multiprocessing child skips them; a script's process runs them
     finally:
