@@ -142,6 +142,8 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
     except (requests.RequestException, ValueError):
         return  # a server that stops answering now is reported by the client itself
     code = response.status_code
+    if code == 404 and user and f"username={user} not found" in response.text:
+        code = 401  # a worker still holding a deleted user's sign-in (60 s): refused all the same
     if code == 401 and user:
         raise StoreError(_(
             "The tracking server at {uri} did not accept user '{user}'. Are "

@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_lang(parser)
     common = argparse.ArgumentParser(add_help=False)
     add_lang(common)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(shown) + "}")
+    hidden = {} if instructor else {"metavar": "{" + ",".join(shown) + "}"}  # argparse lists every choice
+    sub = parser.add_subparsers(dest="command", required=True, **hidden)
     ui = sub.add_parser("ui", parents=[common], help=_("open the MLflow UI on the lab's store"))
     ui.add_argument("--port", type=int, default=5000, help=_("the port to serve on (default 5000)"))
     ui.add_argument("--host", default="127.0.0.1", help=_("the address to listen on (default 127.0.0.1)"))
