@@ -253,7 +253,8 @@ def test_the_ui_commands_are_the_one_test_ui_command_starts():
     without_port = {re.sub(r" --port \d+$", "", c) for c in of_kind("ui")}
     assert without_port == {"python -m labkit ui"}, without_port
     (make_ui,) = set(of_kind("make-ui"))
-    dry = subprocess.run(["make", "--dry-run", "-o", ".venv/.installed", *make_ui.split()[1:]], cwd=ROOT,
+    dry = subprocess.run(["make", "--no-print-directory", "--dry-run", "-o", ".venv/.installed",  # run under make (CI)
+                          *make_ui.split()[1:]], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [".venv/bin/python -m labkit ui"], dry.stdout
