@@ -23,7 +23,7 @@ from pathlib import Path
 from classroom import object_store, status
 from classroom.private import PRIVATE_UMASK, open_private, private_folder
 from labkit.i18n import Domain
-from labkit.net import answers, request, stop_tree, wait_until
+from labkit.net import answers, refused, request, stop_tree, wait_until
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -322,23 +322,12 @@ def health(url: str, timeout: float = 2.0) -> bool:
     return answers(url.rstrip("/") + "/health", timeout=timeout)
 
 
-def _error_code(answer) -> str | None:
-    """MLflow's error_code in an answer's JSON body, if it has one."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return None
-    return body.get("error_code") if isinstance(body, dict) else None
-
-
 def signed_in_user(url: str, username: str, password: str) -> dict | None:
     """The server's answer to "who am I?" for these credentials ({"username", "is_admin"}),
     None if it refuses them. Raises ServerError when the server has no sign-in."""
     answer = request("GET", url.rstrip("/") + "/api/2.0/mlflow/users/current", auth=(username, password))
-    if answer.status_code == 401:
+    if refused(answer, username):
         return None
-    if answer.status_code == 404 and _error_code(answer) == "RESOURCE_DOES_NOT_EXIST":
-        return None  # a sign-in a worker still holds for a user deleted since (its cache lasts 60 s)
     if answer.status_code == 404:
         raise ServerError(_("The server at {url} has no sign-in (basic auth). "
                             "Was it started with `python -m classroom serve`?", url=url))

@@ -66,6 +66,15 @@ def request(method: str, url: str, *, auth: tuple[str, str] | None = None,
     return requests.request(method, url, auth=auth, timeout=timeout, **options)
 
 
+def refused(response: requests.Response, user: str | None) -> bool:
+    """True when the server refuses this sign-in: 401, or the 404 "User with username=<user> not
+    found" that a server worker still holding a deleted user's sign-in (MLflow's 60 s cache of
+    checked passwords) answers to every call."""
+    if response.status_code == 401:
+        return True
+    return bool(user) and response.status_code == 404 and f"username={user} not found" in response.text
+
+
 def signed_in(user: str, password: str) -> requests.Session:
     """A session whose every call is signed in as ``user`` (HTTP basic auth)."""
     session = requests.Session()

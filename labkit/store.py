@@ -26,7 +26,7 @@ import requests
 
 from labkit import lab as names
 from labkit.i18n import Domain
-from labkit.net import fail_fast, request
+from labkit.net import fail_fast, refused, request
 from labkit.paths import ARTIFACTS_DIR, BACKUPS_DIR, STORE_DB
 
 _, N_, _n = Domain("labkit").functions()
@@ -141,9 +141,7 @@ def check_sign_in(uri: str, timeout: float = 5.0) -> None:
                            timeout=timeout)
     except (requests.RequestException, ValueError):
         return  # a server that stops answering now is reported by the client itself
-    code = response.status_code
-    if code == 404 and user and f"username={user} not found" in response.text:
-        code = 401  # a worker still holding a deleted user's sign-in (60 s): refused all the same
+    code = 401 if refused(response, user) else response.status_code
     if code == 401 and user:
         raise StoreError(_(
             "The tracking server at {uri} did not accept user '{user}'. Are "
