@@ -140,6 +140,34 @@ def test_a_spanish_script_is_the_english_program_with_spanish_texts(script):
     assert not english_comments & set(re.findall(r"#.*", spanish()[script])), "an English comment is left"
 
 
+def test_a_figures_title_is_in_the_scripts_language():
+    """Is every title a script gives a labkit.plots figure translated (the Spanish release's
+    figures said "Baseline: LinearRegression")?"""
+    import ast
+    import inspect
+
+    import labkit.plots
+
+    def titles(source: str) -> list[str]:
+        """The string given as a labkit.plots function's ``title`` parameter, by position or name."""
+        found = []
+        for node in ast.walk(ast.parse(source)):
+            name = ast.unparse(node.func) if isinstance(node, ast.Call) else ""
+            if not name.startswith("labkit.plots."):
+                continue
+            parameters = list(inspect.signature(getattr(labkit.plots, name.split(".")[-1])).parameters)
+            given = dict(zip(parameters, node.args)) | {k.arg: k.value for k in node.keywords}
+            title = given.get("title")
+            if isinstance(title, ast.Constant) and isinstance(title.value, str):
+                found.append(title.value)
+        return found
+
+    english = {name: titles((CODE_DIR / name).read_text(encoding="utf-8")) for name in spanish()}
+    assert any(english.values()), "no script gives a figure a title of its own: nothing to check"
+    for name, source in spanish().items():
+        assert not set(english[name]) & set(titles(source)), f"{name}: a figure's title is still English"
+
+
 def test_the_program_comparison_sees_a_changed_name_and_a_changed_field():
     source = (SOLUTIONS_DIR / "task4_registry.py").read_text(encoding="utf-8")
     same = script_texts.program(source)

@@ -2,8 +2,8 @@
 
 A solution's texts are its docstrings, its blocks of comment lines, the comments after code,
 its ``# %%`` cell titles, each TODO's text and hint (the ``# BEGIN TODO`` line and the comment
-lines under it, its STUB left alone), and the strings it gives ``print`` and ``labkit.start``
-(read as an f-string's body: ``{expressions}`` included). ``texts(source)`` finds them (with
+lines under it, its STUB left alone), and the strings it gives ``print``, ``labkit.start`` and
+``labkit.plots.pred_vs_actual`` (a figure's title) (read as an f-string's body: ``{expressions}`` included). ``texts(source)`` finds them (with
 tokenize and ast) as ``Text``s, each knowing how to write a translation in its place;
 ``program(source)`` is what a script does whatever the language of those texts.
 labkit/maintainers/translation.py keeps their translations.
@@ -21,7 +21,7 @@ from typing import Callable
 
 from labkit.maintainers.markers import BEGIN, parse
 
-TRANSLATED_CALLS = {"print", "labkit.start"}  # their string arguments are the script's own lines
+TRANSLATED_CALLS = {"print", "labkit.start", "labkit.plots.pred_vs_actual"}  # their strings: the script's own lines, a figure's title
 CELL = re.compile(r"^(?P<head>\s*# %%)(?P<title>.*)$")
 WIDTH = 99  # the longest line of the English solutions
 
