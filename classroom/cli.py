@@ -19,6 +19,8 @@ _, N_, _n = Domain("classroom").functions()
 
 DEFAULT_STATE = Path(os.environ.get("CLASS_STATE", ".classroom"))
 DEFAULT_CONNECTIONS = DEFAULT_STATE / "connections"
+GRADING_TIMEOUT_S = 120  # per student, in the gradebook and the board
+ASSIGNMENT = "MLflow tracking lab"  # its name in the Canvas and Moodle files
 
 
 def parse_args(argv):
@@ -76,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     provision.add_argument("--public-url", help=_("the URL students use, if not --server"))
     provision.add_argument("--out", type=Path, default=DEFAULT_CONNECTIONS,
                            help=_("where each student's <username>.env goes, and messages/ (a message to send each "
-                                  "student, and messages.csv for a mail merge); private: never commit it"))
+                                  "student, and messages.csv for a mail merge); private: never commit it "
+                                  "(default: {default})", default=DEFAULT_CONNECTIONS))
     provision.add_argument("--reset-password", action="append", default=[], metavar="USERNAME",
                            help=_("give this student a new password and connection file"))
     provision.add_argument("--lab-url", help=_("the guide's address, for the students' messages "
@@ -94,9 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     # 0.73 s per student with 3 at once on 2 cores, 1.06 s with 2).
     gradebook.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
                            help=_("students graded at once (default: cores + 1)"))
-    gradebook.add_argument("--timeout", type=float, default=120.0, help=_("seconds allowed per student"))
-    gradebook.add_argument("--assignment", default="MLflow tracking lab",
-                           help=_("the assignment's name in the Canvas and Moodle files"))
+    gradebook.add_argument("--timeout", type=float, default=float(GRADING_TIMEOUT_S),
+                       help=_("seconds allowed per student (default: {default})", default=GRADING_TIMEOUT_S))
+    gradebook.add_argument("--assignment", default=ASSIGNMENT,
+                           help=_("the assignment's name in the Canvas and Moodle files (default: {default})",
+                                  default=ASSIGNMENT))
     gradebook.add_argument("--as-of", metavar="TIME",
                            help=_("the deadline: grade only runs that ended by then ({format})", format=FORMAT))
     _state(gradebook, _("private folder for the grading user's password (grading.env)"))
@@ -111,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--every", type=float, default=30.0, help=_("seconds between refreshes (default: 30)"))
     board.add_argument("--jobs", type=int, default=(os.cpu_count() or 2) + 1,
                        help=_("students graded at once (default: cores + 1, as the gradebook)"))
-    board.add_argument("--timeout", type=float, default=120.0, help=_("seconds allowed per student"))
+    board.add_argument("--timeout", type=float, default=float(GRADING_TIMEOUT_S),
+                       help=_("seconds allowed per student (default: {default})", default=GRADING_TIMEOUT_S))
     board.add_argument("--as-of", metavar="TIME",
                        help=_("the deadline: show grades as the gradebook --as-of gives them ({format})",
                               format=FORMAT))

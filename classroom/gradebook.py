@@ -147,6 +147,7 @@ class Gradebook:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "gradescope").mkdir(exist_ok=True)
         rows: dict[str, dict] = {}
+        ran_solutions: set[str] = set()  # the summary's flagged: runs of solutions/, not a deactivation
         started = time.monotonic()
         with open(self.out / CSV_NAME, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
@@ -155,14 +156,17 @@ class Gradebook:
                 futures = {pool.submit(self.grade_student, s): s for s in students}
                 for future in as_completed(futures):
                     student = futures[future]
-                    row, _outcome = future.result()
+                    row, outcome = future.result()
                     rows[student.username] = row
+                    if outcome.report is not None and flags(outcome.report):
+                        ran_solutions.add(student.username)
                     writer.writerow(row)
                     handle.flush()
                     self._show(len(rows), len(students), row)
         ordered = [rows[s.username] for s in students]
         self._write_sorted(ordered)
-        self._summary(ordered, time.monotonic() - started)
+        self._summary(ordered, time.monotonic() - started,
+                      [s.username for s in students if s.username in ran_solutions])
         return ordered
 
     def grade_student(self, student: Student) -> tuple[dict, Outcome]:
@@ -228,9 +232,10 @@ class Gradebook:
         flagged = " " + _("(flagged: {flags})", flags=row["flags"]) if row.get("flags") else ""
         print(f"[{done:>{width}}/{total}] {row['student']}: {score}{flagged}", file=self.progress, flush=True)
 
-    def _summary(self, rows: list[dict], seconds: float) -> None:
+    def _summary(self, rows: list[dict], seconds: float, flagged: list[str]) -> None:
+        """``flagged``: the students whose graded runs came from solutions/ (a deactivated
+        student's flag is their row's, not this line's)."""
         graded = sum(1 for r in rows if r["status"] == GRADED)
-        flagged = [r["student"] for r in rows if r.get("flags")]
         as_of = " " + _("as of {time}", time=shown(self.as_of)) if self.as_of is not None else ""
         flagged_text = "; " + _n("{count} flagged, their graded runs logged from {folder}/: {students} (column flags)",
                                  "{count} flagged, their graded runs logged from {folder}/: {students} (column flags)",

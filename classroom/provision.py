@@ -152,6 +152,10 @@ class Provisioner:
             return Outcome(student, "left-inactive", _(
                 "(deactivated): `--reset-password {username}` lets them back in",
                 username=student.username))
+        if note is not None and note.get("status") == inactive.DEACTIVATED:  # a new database lost the user
+            return Outcome(student, "left-inactive", _(
+                "(deactivated): `--reset-password {username}` lets them back in",
+                username=student.username))
         if note is not None and note.get("status") == inactive.REMOVED:
             return Outcome(student, "left-inactive", _(
                 "(removed on {since}): `--reset-password {username}` makes them again, "

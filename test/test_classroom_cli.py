@@ -84,6 +84,12 @@ def test_every_option_of_every_command_says_what_it_is():
             for name, command in commands.choices.items() for action in command._actions
             if not action.help]
     assert bare == [], bare
+    # ...and, when it has a default, that default (issue 21: `--timeout` and `--roster` said none)
+    silent = [f"{name} {'/'.join(action.option_strings)}"
+              for name, command in commands.choices.items() for action in command._actions
+              if action.option_strings and action.nargs != 0 and action.default not in (None, [], "", argparse.SUPPRESS)
+              and "default" not in action.help]
+    assert silent == [], silent
 def test_audit_reads_the_logs_of_both_servers_behind_one_address(tmp_path):
     """Two servers on one machine (INSTRUCTORS.md, "Two servers"): does `audit --state .classroom`
     list the denials of both servers' logs (.classroom/server-a, server-b) together, in time order,

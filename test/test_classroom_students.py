@@ -208,6 +208,8 @@ def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
     assert book.returncode == 0, book.stderr
     row = next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
     assert row["status"] == "graded" and row["flags"].startswith("deactivated on "), row
+    summary = next(line for line in book.stderr.splitlines() if line.startswith("Graded "))
+    assert "solutions/" not in summary, f"a deactivation is not a run of the solutions: {summary}"
 
     # Provision run again for the roster (a student added later) leaves them out, in one line...
     kept_out = classroom.classroom(*provision, "--state", str(classroom.state))
@@ -314,3 +316,22 @@ def test_provision_makes_the_grading_user_again_with_its_kept_password(classroom
                                  "--state", str(classroom.state))
     assert graded.returncode == 0, graded.stderr
     assert read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"] == kept
+
+
+def test_a_student_deactivated_before_a_new_database_is_not_let_back_in(classroom):
+    """A class started again on a new database (a throwaway one, say) has lost every user: does
+    provision still leave out a student the instructor deactivated (the walk-through's `erin` was
+    given a new password and message), as it leaves out one removed?"""
+    from classroom import inactive
+
+    roster = classroom.folder / "roster_gone.csv"
+    write_roster(roster, ["gone"])
+    inactive.mark(classroom.state, "gone", inactive.DEACTIVATED)  # as `deactivate` left it; no such user now
+    try:
+        done = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
+                                   "--out", str(classroom.connections), "--state", str(classroom.state))
+        assert done.returncode == 0, done.stderr
+        assert "gone: not let back in (deactivated): `--reset-password gone` lets them back in" in done.stdout
+        assert not (classroom.connections / "gone.env").exists(), "no password for a deactivated student"
+    finally:
+        inactive.clear(classroom.state, "gone")
