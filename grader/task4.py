@@ -91,6 +91,11 @@ def accepted(ctx) -> list:
     """The task-3 runs whose model 4.2-4.4 accept: the best runs a task-4 run picked; when no
     pick is the best (4.1 fails or waits), the runs the task-4 runs picked, so that a wrong
     pick costs 4.1 alone."""
+    return _picks(ctx)[0]
+
+
+def _picks(ctx) -> tuple[list, bool]:
+    """(the runs ``accepted`` gives, whether they are best runs some task-4 run picked)."""
     def find():
         best, picked = [], []
         for run in runs(ctx).runs:
@@ -102,7 +107,7 @@ def accepted(ctx) -> list:
             except Fail:
                 continue
             best.extend(b for b in best_runs(ctx, ev.start(run)) if b not in best)
-        return best or picked
+        return (best, True) if best else (picked, False)
 
     return ctx.memo("accepted", find)
 
@@ -192,7 +197,9 @@ def best_model_registered(ctx):
     if not targets:  # no pick, no model to register
         raise Waits("4.1", _("expected a task-4 run that records its pick, found none"))
     if not any(ctx.store.logged_models(r) for r in targets):
-        raise Waits("3.2", _("expected a logged model in {runs}, found none", runs=ev.names(targets)))
+        # A wrong pick without a model (a crashed run, say) is 4.1's to fix, not 3.2's (3.2 may pass).
+        todo = "3.2" if _picks(ctx)[1] else "4.1"
+        raise Waits(todo, _("expected a logged model in {runs}, found none", runs=ev.names(targets)))
     if not versions:
         others = [n for n in ctx.store.registered_model_names() if n != REGISTERED_MODEL]
         hint = (_("you registered '{found}': register under REGISTERED_MODEL (\"{name}\")",
