@@ -153,7 +153,8 @@ def test_a_todo_block_runs_to_a_blank_line_a_step_or_a_dedent():
         None, "3.1", "3.1", "3.1", None, "3.2", "3.2", "3.2", "3.2", None, None, None]
 
 
-def test_ctrl_c_in_a_run_is_noted_as_python_prints_it_and_read_as_ctrl_c(lab_store):
+def test_ctrl_c_in_a_run_is_noted_as_python_prints_it_and_read_as_ctrl_c(ready_store):
+    lab_store = ready_store  # its tables made: the script does not spend seconds making them
     source = ("import mlflow\nimport labkit\nmlflow.set_tracking_uri(labkit.start('t'))\n"
               "mlflow.set_experiment('task1-baseline')\n"
               "with mlflow.start_run(run_name='baseline'):\n    raise KeyboardInterrupt\n")
