@@ -16,7 +16,7 @@ literally, and why:
   as a fresh `python`, which test_grader.py (the grader), the untouched store (task 1)
   and test_release.py (every script and the grader, in a fresh virtual environment) run;
 - `python -m labkit ui` (with or without `--port N`) is the command test/test_ui_command.py
-  starts three times (on a brand-new store, the printed address, Ctrl+C, SIGTERM, SIGHUP),
+  starts twice (on a brand-new store, the printed address, Ctrl+C, SIGTERM, SIGHUP),
   and `make ui` runs it (make --dry-run shows its recipe): here they must be that command;
 - the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
   which runs the guides' curl lines itself; here they must match README's section;
@@ -112,27 +112,9 @@ def test_make_setup_creates_the_venv_and_installs_the_requirements():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "pip install" in result.stdout and "requirements.txt" in result.stdout
-
-
-def test_the_editable_install_of_make_setup_prints_no_setuptools_banner(tmp_path):
-    """`-e .` of requirements.txt, built as pip builds it (an isolated setuptools): no
-    "BuildBackendWarning: Editable installation" banner, and the lab importable from anywhere."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=180)
-    python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    # The pip `make setup` upgraded this environment to (the pip of today shows a build backend's
-    # warnings, older ones hid them), installing into the new environment: no second pip to
-    # bootstrap and upgrade there.
-    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                             "--no-deps", "-e", str(ROOT)], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    shown = result.stdout + result.stderr
-    assert "BuildBackendWarning" not in shown and "*****" not in shown, shown
-    where = "import importlib.util as u; print(u.find_spec('labkit').submodule_search_locations[0])"
-    probe = subprocess.run([str(python), "-c", where], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=60)
-    assert probe.stdout.strip() == str(ROOT / "labkit"), probe.stderr
+    # What it installs, `-e .` among the requirements, test_release.py's smoke test installs as a
+    # student does (the same requirements.txt and pyproject.toml, in a fresh virtual environment):
+    # no setuptools banner, the lab importable from any folder.
 
 
 def test_the_venv_commands_make_a_venv_that_activates(tmp_path):

@@ -20,6 +20,7 @@ from test_dead_server import TaskScript, one_line, sqlite_server  # noqa: F401 -
 
 from labkit import i18n
 from labkit.commands import cli
+from labkit.tracking import UI_RECORD
 
 LANGUAGE_VARIABLES = ("LAB_LANG", *i18n.GETTEXT_VARIABLES)
 
@@ -48,6 +49,9 @@ def run_task1(lab_store, folder, **language: str) -> subprocess.CompletedProcess
                          ids=["LAB_LANG=es", "LANG=es_MX"])
 def test_a_solution_says_its_start_and_summary_in_spanish(ready_store, language):
     """With LAB_LANG=es (Windows) or a Spanish LANG (LAB_LANG unset), labkit speaks Spanish."""
+    # The UI noted for the store answers no more: the script says to open one, whatever serves
+    # 127.0.0.1:5000 on this machine (where it looks when no UI is noted).
+    (ready_store.folder / UI_RECORD).write_text(f"http://127.0.0.1:{free_port()}\n", encoding="utf-8")
     result = run_task1(ready_store, SOLUTIONS_DIR, **language)
     lines = labkit_lines(result.stdout)
     assert lines[0] == f"Almacenamiento de seguimiento (tracking store): {ready_store.uri}", result.stdout

@@ -10,7 +10,8 @@ lines, found by the TODO markers themselves, not by the release's own check.
 A Spanish release (``--lang es``) is written too: its code/ is generated from the same
 solutions with Spanish texts. It is held to the same checks; its task 1 runs and is graded
 from its folder (the suite's Python, the release first on PYTHONPATH: one fresh virtual
-environment, the English one, is enough to show the install), and the other scripts are shown
+environment, the English one, is enough to show the install; its commands forked in turn from
+one interpreter that imported the release's libraries), and the other scripts are shown
 to be the English program (the same syntax tree apart from docstrings, comments and printed
 strings), which the English smoke test runs.
 """
@@ -237,6 +238,14 @@ def student_python(release: Path, folder: Path) -> Path:
     install = subprocess.run([str(python), "-m", "pip", "install", "-r", "requirements.txt"],
                              cwd=release, capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-3000:]
+    # `-e .`, built as pip builds it (an isolated setuptools, the pyproject.toml of the lab, which
+    # `make setup` installs too): no "BuildBackendWarning: Editable installation" banner, and the
+    # lab importable from any folder (found, not imported: the task runs below import it).
+    shown = install.stdout + install.stderr
+    assert "BuildBackendWarning" not in shown and "*****" not in shown, shown
+    where = "import importlib.util as u; print(u.find_spec('labkit').submodule_search_locations[0])"
+    probe = subprocess.run([str(python), "-c", where], cwd=folder, capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == str(release / "labkit"), probe.stdout + probe.stderr
     return python
 
 
@@ -251,30 +260,44 @@ class Student:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHON", "VIRTUAL_ENV"))}
         self.env.update(MLFLOW_TRACKING_URI="sqlite:///" + (folder / "store" / "mlflow.db").as_posix(),
                         PYTHONUTF8="1", LAB_LANG=lang)
-        where = self.run("-c", "import labkit, grader; print(labkit.__file__, grader.__file__)").stdout
-        assert where.count(str(release)) == 2, f"the release's own packages must be the ones imported: {where}"
 
     def run(self, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run([str(self.python), *argv], cwd=self.release, env=self.env, capture_output=True,
                               text=True, timeout=timeout)
 
-    def run_warm(self, *commands: list[str]) -> list[subprocess.CompletedProcess]:
-        """Each ``python ARGV`` of ``commands``, in turn, from the release's folder, in a process
-        forked from one of the student's Python that has imported the lab's libraries (the
-        release's, through its install) and theirs: test/zygote.py, run by the student's Python."""
-        batch = self.run("-c", WARM_RUNS, str(ROOT / "test"), json.dumps(commands), timeout=900)
-        assert batch.returncode == 0, batch.stdout[-2000:] + batch.stderr[-3000:]
-        ran = json.loads(batch.stdout.splitlines()[-1])
-        return [subprocess.CompletedProcess(argv, code, out, err) for argv, (code, out, err) in zip(commands, ran)]
+    def run_warm(self, *commands: list[str] | tuple[list[str], dict]) -> list[subprocess.CompletedProcess]:
+        """Each ``python ARGV`` of ``commands`` (or ``(ARGV, env changes)``), in turn, forked warm
+        from the student's Python (run_warm below)."""
+        return run_warm(self.python, self.release, self.env, commands)
 
 
+# Each command: its argv, and the variables it sets (None: unset) on the batch's environment.
 WARM_RUNS = """
 import json, os, sys
 sys.path.insert(1, sys.argv[1])  # test/zygote.py, after the release's folder
 import zygote
-ran = [zygote.run(argv, dict(os.environ), os.getcwd(), 300) for argv in json.loads(sys.argv[2])]
+ran = []
+for argv, changes in json.loads(sys.argv[2]):
+    env = {k: v for k, v in {**os.environ, **changes}.items() if v is not None}
+    ran.append(zygote.run(argv, env, os.getcwd(), 300))
 print(json.dumps([[r.returncode, r.stdout, r.stderr] for r in ran]))
 """
+
+
+def run_warm(python: Path | str, release: Path, env: dict[str, str],
+             commands) -> list[subprocess.CompletedProcess]:
+    """Each ``python ARGV`` of ``commands`` (or ``(ARGV, env changes)``), in turn, from the release's
+    folder, in a process forked from one of ``python`` that has imported the lab's libraries (the
+    release's: its install, or PYTHONPATH) and theirs once: test/zygote.py, run by that Python. The
+    same code as a fresh interpreter per command (a new __main__, its own environment, folder and
+    exit code), without its seconds of imports; a student's fresh interpreter is the English smoke
+    test's task 1."""
+    commands = [(list(c), {}) if isinstance(c, list) else (list(c[0]), dict(c[1])) for c in commands]
+    batch = subprocess.run([str(python), "-c", WARM_RUNS, str(ROOT / "test"), json.dumps(commands)],
+                           cwd=release, env=env, capture_output=True, text=True, timeout=900)
+    assert batch.returncode == 0, batch.stdout[-2000:] + batch.stderr[-3000:]
+    ran = json.loads(batch.stdout.splitlines()[-1])
+    return [subprocess.CompletedProcess(argv, code, out, err) for (argv, _), (code, out, err) in zip(commands, ran)]
 
 
 @pytest.mark.slow
@@ -289,10 +312,13 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
     (first, script), *others = TASK_SCRIPTS.items()
     result = student.run(f"code/{script}")
     assert result.returncode == 0, f"{first}\n{result.stdout}\n{result.stderr[-3000:]}"
-    *ran, graded, serving, helped, demo, generate = student.run_warm(
-        *[[f"code/{script}"] for _, script in others], ["grader/check.py", "all", "--json"],
+    where, *ran, graded, serving, helped, demo, generate, english = student.run_warm(
+        ["-c", WHERE], *[[f"code/{script}"] for _, script in others], ["grader/check.py", "all", "--json"],
         ["test/serve_model.py", "--port", str(free_port())], ["test/test_requests.py", "--help"],
-        ["-m", "labkit", "demo"], ["-m", "labkit", "generate"])
+        ["-m", "labkit", "demo"], ["-m", "labkit", "generate"],
+        (["grader/check.py", "task9"], NO_LANGUAGE))  # an English release with no language set
+    assert where.stdout.count(str(student.release)) == 2, (
+        f"the release's own packages must be the ones imported: {where.stdout}{where.stderr}")
     for (task, _), result in zip(others, ran):
         assert result.returncode == 0, f"{task}\n{result.stdout}\n{result.stderr[-3000:]}"
     assert_untouched_grade(graded, list(TASK_SCRIPTS))
@@ -303,7 +329,13 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
     for result in (demo, generate):
         assert result.returncode == 2 and "no solutions/" in result.stdout, result
         assert "Traceback" not in result.stderr, result.stderr
+    assert english.stderr.startswith("usage: ") and "invalid choice: 'task9'" in english.stderr, english.stderr
     open_the_ui(student)
+
+
+WHERE = "import labkit, grader; print(labkit.__file__, grader.__file__)"
+LANGUAGE_VARIABLES = ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+NO_LANGUAGE = {**dict.fromkeys(LANGUAGE_VARIABLES), "LANG": "C.UTF-8"}  # None: unset
 
 
 def assert_untouched_grade(graded: subprocess.CompletedProcess, tasks: list[str]) -> None:
@@ -358,7 +390,7 @@ def test_the_gradebook_knows_a_solutions_script_by_the_path_mlflow_recorded(sour
 
 def student_env(release: Path, **language) -> dict[str, str]:
     """A student's environment in ``release``: its own packages first, no language set but ``language``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("LAB_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    env = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES}
     return {**env, "PYTHONPATH": str(release), "LANG": "C.UTF-8", **language}
 
 
@@ -372,18 +404,46 @@ def test_a_spanish_release_records_its_language_and_an_english_one_none(spanish_
     assert not (release / "locale" / "default-language").exists()
 
 
-@pytest.mark.slow  # six fresh interpreters in the release
-def test_a_spanish_release_speaks_spanish_with_nothing_set(spanish_release):
+HELP_COMMANDS = (["-m", "labkit", "--help"], ["-m", "classroom", "--help"], ["grader/check.py", "--help"])
+
+
+@pytest.fixture(scope="module")
+def spanish_runs(spanish_release, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """What the Spanish release's commands print, run from its folder with its packages first, no
+    language set and the C locale (student_env), forked warm in turn from one Python that imported
+    the release's libraries once (run_warm: a new __main__, environment and exit code each; the
+    English smoke test starts a student's fresh interpreter): the grader with no store, with a wrong
+    task, with --lang en, the commands' help, untouched task 1 on a store of its own and its grade."""
+    store = {"MLFLOW_TRACKING_URI": "sqlite:///" + (tmp_path_factory.mktemp("es-store") / "mlflow.db").as_posix(),
+             "PYTHONUTF8": "1"}
+    commands = {
+        "where": (["-c", WHERE], {}),
+        "cannot grade": (["grader/check.py", "task1"], {}),
+        "wrong task": (["grader/check.py", "task9"], {}),
+        **{" ".join(argv): (argv, {}) for argv in HELP_COMMANDS},
+        "--lang en": (["grader/check.py", "task1", "--lang", "en"], {}),
+        "task1": ([f"code/{TASK_SCRIPTS['task1']}"], store),
+        "graded": (["grader/check.py", "task1", "--json"], store),
+    }
+    ran = run_warm(sys.executable, spanish_release, student_env(spanish_release), list(commands.values()))
+    runs = dict(zip(commands, ran))
+    assert runs["where"].stdout.count(str(spanish_release)) == 2, (
+        f"the release's own packages must be the ones imported: {runs['where'].stdout}{runs['where'].stderr}")
+    return runs
+
+
+@pytest.mark.slow  # the release's commands, forked from an interpreter of its own (spanish_runs)
+def test_a_spanish_release_speaks_spanish_with_nothing_set(spanish_runs):
     """The grader, argparse's own words, python -m labkit and python -m classroom, with no
     LAB_LANG and the C locale, in the release's folder: Spanish."""
-    graded = run_in(spanish_release, ["grader/check.py", "task1"])
+    graded = spanish_runs["cannot grade"]
     assert graded.returncode == 2 and graded.stderr.startswith("No se puede calificar: "), graded.stderr
-    wrong = run_in(spanish_release, ["grader/check.py", "task9"])
+    wrong = spanish_runs["wrong task"]
     assert wrong.returncode == 2
     assert wrong.stderr.startswith("uso: python grader/check.py"), wrong.stderr
     assert "error: argumento task: valor no válido: 'task9' (elige entre 'task1'" in wrong.stderr
-    for command in (["-m", "labkit", "--help"], ["-m", "classroom", "--help"], ["grader/check.py", "--help"]):
-        shown = run_in(spanish_release, command)
+    for command in HELP_COMMANDS:
+        shown = spanish_runs[" ".join(command)]
         assert shown.returncode == 0, shown.stderr
         for words in ("uso: ", "opciones:", "-h, --help", "muestra este mensaje de ayuda y termina"):
             assert words in shown.stdout, (command, words, shown.stdout)
@@ -392,17 +452,16 @@ def test_a_spanish_release_speaks_spanish_with_nothing_set(spanish_release):
             assert "{ui,reset,data}" in shown.stdout and not re.search(r"\b(demo|generate)\b", shown.stdout), shown.stdout
 
 
-@pytest.mark.slow  # a task script and the grader in fresh interpreters
-def test_the_spanish_releases_task_1_runs_and_grades_in_spanish_with_nothing_set(spanish_release, tmp_path):
+@pytest.mark.slow  # a task script and the grader (spanish_runs)
+def test_the_spanish_releases_task_1_runs_and_grades_in_spanish_with_nothing_set(spanish_runs, spanish_release):
     """Untouched task 1 of the Spanish release, run from its folder with no language set, speaks
     Spanish and grades 0 with a hint on every TODO; its other scripts are the English program
     (the same syntax tree apart from docstrings, comments and printed strings) with the TODOs in
     Spanish, which the English release's smoke test runs."""
-    store = {"MLFLOW_TRACKING_URI": "sqlite:///" + (tmp_path / "mlflow.db").as_posix(), "PYTHONUTF8": "1"}
-    ran = run_in(spanish_release, [f"code/{TASK_SCRIPTS['task1']}"], **store)
+    ran = spanish_runs["task1"]
     assert ran.returncode == 0, ran.stdout + ran.stderr[-3000:]
     assert "Se guardó el run de referencia:" in ran.stdout, "task 1 printed no Spanish"
-    assert_untouched_grade(run_in(spanish_release, ["grader/check.py", "task1", "--json"], **store), ["task1"])
+    assert_untouched_grade(spanish_runs["graded"], ["task1"])
     for script in TASK_SCRIPTS.values():
         text = (spanish_release / "code" / script).read_text(encoding="utf-8")
         assert script_texts.program(text) == script_texts.program((CODE_DIR / script).read_text(encoding="utf-8"))
@@ -425,11 +484,11 @@ def test_lab_lang_and_a_locale_still_choose_in_a_spanish_release(spanish_release
     assert json.loads(chosen) == [language for _, language in cases], shown.stdout
 
 
-def test_lang_en_wins_in_a_spanish_release_and_an_english_release_speaks_english(spanish_release, release):
-    chosen = run_in(spanish_release, ["grader/check.py", "task1", "--lang", "en"])
+@pytest.mark.slow  # the grader (spanish_runs)
+def test_lang_en_wins_in_a_spanish_release(spanish_runs):
+    """(An English release speaks English with nothing set: the smoke test's grader of task9.)"""
+    chosen = spanish_runs["--lang en"]
     assert chosen.stderr.startswith("Cannot grade: "), chosen.stderr
-    english = run_in(release, ["grader/check.py", "task9"])
-    assert english.stderr.startswith("usage: ") and "invalid choice: 'task9'" in english.stderr
 
 
 def test_the_figures_of_a_spanish_release_have_spanish_titles_and_axes(spanish_release):

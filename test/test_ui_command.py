@@ -1,5 +1,11 @@
 """Does `python -m labkit ui` serve the lab's store without the mlflow-artifacts pitfall,
-say where to open it only once it answers, and stop whole on Ctrl+C, SIGTERM and SIGHUP?"""
+say where to open it only once it answers (and note it for the task scripts), and stop whole
+on Ctrl+C, SIGTERM and SIGHUP?
+
+Two real UIs: the module's, on a brand-new store (the tests share it; SIGTERM stops it), and
+one stopped with Ctrl+C. SIGHUP becomes the same KeyboardInterrupt as those two (checked in a
+process that does only that), so the same stop follows.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +23,11 @@ import urllib.request
 
 import pytest
 from procs import POSIX, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
+from test_closing import WRONG_LOG, run_script
 
 from labkit.commands.cli import ui_port_suggestion
 from labkit.net import free_port
+from labkit.tracking import UI_RECORD
 
 # Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_ui_command")
@@ -47,7 +55,7 @@ def ui_store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def module_ui(ui_store):
     """`python -m labkit ui` on a brand-new store, shared by the tests below: the last one stops it
-    with SIGTERM (stopping it whole is checked there, as for Ctrl+C and SIGHUP)."""
+    with SIGTERM (stopping it whole is checked there, as for Ctrl+C)."""
     ui = UICommand(ui_store, free_port())
     try:
         yield ui, ui.wait_for_address()
@@ -101,6 +109,19 @@ def test_the_ui_refuses_a_port_in_use_with_a_next_step(ui_server, ui_store):
     assert suggested not in (port, 5001), result.stdout
 
 
+def test_a_script_run_while_the_ui_serves_its_store_points_at_that_ui(ui_server, ui_store):
+    """The UI notes its address beside the store; a task script's end then gives that address and
+    links its run there, instead of telling the student to open a UI (a noted UI that no longer
+    answers: test_closing.py). The SIGTERM test below checks the stopped UI forgets it."""
+    base, _ = ui_server
+    assert (ui_store.folder / UI_RECORD).read_text(encoding="utf-8").strip() == base
+    opened = run_script(ui_store, WRONG_LOG)  # forked warm, as test_closing.py's scripts
+    assert opened.returncode == 0, opened.stderr
+    assert "Open the UI" not in opened.stdout, opened.stdout
+    assert f"See your runs at {base}, then grade with:" in opened.stdout, opened.stdout
+    assert f"{base}/#/experiments/" in opened.stdout  # the run's link goes to that UI
+
+
 def test_the_port_suggested_when_5000_is_taken_is_not_the_model_servers():
     """The serving bonus listens on 5001: a UI moved there would take its port."""
     assert ui_port_suggestion(5000) not in (5000, 5001)
@@ -148,6 +169,8 @@ def answers_and_stops_whole(ui: UICommand, lab_store, how: str) -> None:
              (lab_store.folder / "mlartifacts").as_uri(), "--host", "127.0.0.1", "--port", str(ui.port),
              "--workers", "1"]
     assert "  " + shlex.join(typed) in ui.lines, "\n".join(ui.lines)
+    record = lab_store.folder / UI_RECORD  # where the task scripts look for a UI that serves the store
+    assert record.read_text(encoding="utf-8").strip() == address
     ui.server = descendants(ui.process.pid)
     assert ui.server, "no server process under the command"
     # One worker, no job runner: `mlflow server` and uvicorn (MLflow's defaults make 15).
@@ -162,19 +185,56 @@ def answers_and_stops_whole(ui: UICommand, lab_store, how: str) -> None:
     assert code == 0, "\n".join(ui.lines)
     with pytest.raises(OSError):
         get(address + "/health", timeout=2)
+    assert not record.exists(), f"the UI stopped by {how} left its address behind"
 
 
 @pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
-@pytest.mark.parametrize("how", ["Ctrl+C", "SIGHUP"])
-def test_the_ui_answers_when_it_says_so_and_stops_whole(how, started_store):
+def test_the_ui_answers_when_it_says_so_and_stops_whole_on_ctrl_c(started_store):
     """Ctrl+C goes to the terminal's whole foreground group; started as a CI runner's background
     shell starts it, with SIGINT ignored, the command must still stop on it. (SIGTERM: the
-    module's UI, the last test.)"""
-    ui = UICommand(started_store, free_port(), prefix=SIGINT_IGNORED if how == "Ctrl+C" else None)
+    module's UI, the last test; SIGHUP, a closed terminal, the same stop: the test before it.)"""
+    ui = UICommand(started_store, free_port(), prefix=SIGINT_IGNORED)
     try:
-        answers_and_stops_whole(ui, started_store, how)
+        answers_and_stops_whole(ui, started_store, "Ctrl+C")
     finally:
         kill_everything(ui.process, ui.server)
+
+
+# What `python -m labkit ui` does with the signals that stop it (labkit.net.stop_on_signals), in a
+# process that does only that; ``nohup`` starts it with SIGHUP ignored.
+SIGNALLED = """
+import signal, sys, time
+if sys.argv[1] == "nohup":
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+from labkit.net import stop_on_signals
+stop_on_signals()
+print("waiting", flush=True)
+try:
+    time.sleep(120)
+except KeyboardInterrupt:
+    print("stopped", flush=True)
+"""
+
+
+@pytest.mark.skipif(not POSIX, reason="a closed terminal's SIGHUP")
+@pytest.mark.parametrize("started", ["terminal", "nohup"])
+def test_sighup_stops_the_ui_command_as_sigterm_does_unless_nohup_ignores_it(started):
+    """A closed terminal's SIGHUP becomes the same KeyboardInterrupt as SIGTERM and Ctrl+C, whose
+    stop takes the whole server down (the UIs above and below: the command calls stop_on_signals
+    first, or SIGTERM would leave its server running); under nohup, SIGHUP stays ignored."""
+    process = subprocess.Popen([sys.executable, "-c", SIGNALLED, started], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout.readline() == "waiting\n"
+        process.send_signal(signal.SIGHUP)
+        if started == "nohup":
+            with pytest.raises(subprocess.TimeoutExpired):
+                process.wait(timeout=1)
+            process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and out == "stopped\n", (process.returncode, out)
 
 
 @pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")

@@ -45,6 +45,9 @@ WAIT_MS = 30_000
 # The UI keeps polling some pages, so "no requests for 500 ms" may never come: wait that
 # long at most for it, then capture the page as it is.
 SETTLE_MS = 3_000
+# Then a last pause for the page's own animations (a re-rendered table, a scrolled view), so that
+# the committed pictures show none half-way. 0 for neither wait: the texts are still waited for.
+PAUSE_MS = 500
 
 # The labels LAB.md tells students to click (the UI's own words), and where they are.
 UI_LABELS = {
@@ -154,9 +157,15 @@ def expect_texts(page, shot: Shot) -> None:
 
 def settle(page) -> None:
     """Let the page finish its requests, so a capture shows no half-loaded header or table."""
-    with contextlib.suppress(Exception):  # a page that keeps polling: capture it as it is
-        page.wait_for_load_state("networkidle", timeout=SETTLE_MS)
-    page.wait_for_timeout(500)
+    if SETTLE_MS > 0:  # Playwright's timeout=0 would wait for ever
+        with contextlib.suppress(Exception):  # a page that keeps polling: capture it as it is
+            page.wait_for_load_state("networkidle", timeout=SETTLE_MS)
+    pause(page)
+
+
+def pause(page, times: int = 1) -> None:
+    if PAUSE_MS > 0:
+        page.wait_for_timeout(PAUSE_MS * times)
 
 
 def top_of(page, text: str) -> float:
@@ -240,7 +249,7 @@ def sweep_page(page, base, uri, shot, out):
     box.fill(SWEEP_FILTER)
     with page.expect_response(lambda response: "runs/search" in response.url, timeout=WAIT_MS):
         box.press("Enter")
-    page.wait_for_timeout(1000)  # let the table re-render the filtered runs
+    pause(page, 2)  # let the table re-render the filtered runs (the count is waited for below)
     expect_texts(page, shot)
     page.screenshot(path=out / shot.file, clip={"x": 0, "y": 0, "width": 1600, "height": 420})
 
@@ -316,7 +325,7 @@ def sweep_compare_page(page, base, uri, shot, out):
         expect_texts(page, shot)
         details = page.get_by_text("Run details").first
         details.evaluate("el => el.scrollIntoView({block: 'start'})")
-        page.wait_for_timeout(500)
+        pause(page)
         top = details.bounding_box()["y"] - 16
         bottom = page.get_by_text("train_time_s", exact=True).last.bounding_box()
         page.screenshot(path=out / shot.file, clip={"x": 0, "y": top, "width": 1600,
