@@ -177,6 +177,23 @@ def store_template(tmp_path_factory) -> LabStore:
         "made": run_python(["-c", make], store.env(), store.folder)})
 
 
+def checked(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def server_db_template(tmp_path_factory) -> LabStore:
+    """The database a new `mlflow server --artifacts-destination DIR` makes at its first start
+    (MLflow's tables, its Default experiment under mlflow-artifacts:/), made once per session by
+    the function the server itself calls (built_once): a test's server starts on a copy and skips
+    the migrations (test_dead_server's sqlite_server)."""
+    make = ("import os; from mlflow.server.handlers import initialize_backend_stores; "
+            "uri = os.environ['MLFLOW_TRACKING_URI']; initialize_backend_stores(uri, uri, 'mlflow-artifacts:/')")
+    return built_once(tmp_path_factory, "server_db_template", lambda store: {
+        "made": checked(run_python(["-c", make], store.env(), store.folder))})
+
+
 @pytest.fixture(scope="session")
 def solutions_store(tmp_path_factory) -> LabStore:
     """A store in which all four solutions ran once, in order (``outputs``, ``errors``: what each printed).

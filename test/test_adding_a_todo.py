@@ -182,15 +182,15 @@ print(json.dumps({uri: {r.id: r.status for r in grade(["task2"], tracking_uri=ur
 """
 
 
-def grade_task2(copy: Path, scripts: dict[str, Path], folder: Path) -> dict[str, dict[str, str]]:
-    """Run each script on a store of its own (at once: two cores), then grade them with the
-    copy's grader; the statuses of task 2's TODOs per script's key."""
+def grade_task2(copy: Path, scripts: dict[str, Path], folder: Path, template) -> dict[str, dict[str, str]]:
+    """Run each script on a store of its own (a copy of conftest's store_template: MLflow's tables
+    made already; at once: two cores), then grade them with the copy's grader; the statuses of
+    task 2's TODOs per script's key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(PYTHONPATH=str(copy), PYTHONUTF8="1")
     uris, running = {}, []
     for key, script in scripts.items():
-        (folder / key).mkdir()
-        uris[key] = "sqlite:///" + (folder / key / "mlflow.db").as_posix()
+        uris[key] = template.copy_to(folder / key).uri
         running.append(subprocess.Popen([sys.executable, str(script)], cwd=folder / key, text=True,
                                         env={**env, "MLFLOW_TRACKING_URI": uris[key]},
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE))
@@ -202,7 +202,7 @@ def grade_task2(copy: Path, scripts: dict[str, Path], folder: Path) -> dict[str,
 
 
 @pytest.mark.slow
-def test_a_throwaway_todo_2_5_touches_five_files_by_hand_and_is_graded_shown_and_counted(tmp_path):
+def test_a_throwaway_todo_2_5_touches_five_files_by_hand_and_is_graded_shown_and_counted(store_template, tmp_path):
     copy = tmp_path / "lab"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "mlflow.db*", "mlartifacts", "backups", "hint_levels.json"))
@@ -245,6 +245,7 @@ def test_a_throwaway_todo_2_5_touches_five_files_by_hand_and_is_graded_shown_and
     reverted = tmp_path / "reverted_task2_sweep.py"
     reverted.write_text(render((copy / "solutions/task2_sweep.py").read_text(encoding="utf-8"), {"2.5"}),
                         encoding="utf-8")
-    graded = grade_task2(copy, {"right": copy / "solutions/task2_sweep.py", "wrong": reverted}, tmp_path)
+    graded = grade_task2(copy, {"right": copy / "solutions/task2_sweep.py", "wrong": reverted}, tmp_path,
+                         store_template)
     assert graded["right"] == dict.fromkeys(["2.1", "2.2", "2.3", "2.4", "2.5"], "pass"), graded
     assert graded["wrong"] == {**graded["right"], "2.5": "fail"}, graded

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,9 +156,16 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
+def new_server_db(template, folder: Path) -> str:
+    """A copy of the database a new server makes at its first start (conftest's
+    server_db_template): the server skips MLflow's migrations, nothing else changes."""
+    shutil.copyfile(template.db, folder / "server.db")
+    return "sqlite:///" + (folder / "server.db").as_posix()
+
+
 @pytest.fixture
-def sqlite_server(tmp_path):
-    server = TrackingServer("sqlite:///" + (tmp_path / "server.db").as_posix(), tmp_path)
+def sqlite_server(tmp_path, server_db_template):
+    server = TrackingServer(new_server_db(server_db_template, tmp_path), tmp_path)
     try:
         yield server
     finally:
@@ -242,13 +250,13 @@ def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp
 
 
 @pytest.mark.slow  # a real `mlflow server` of its own
-def test_a_server_that_refuses_the_host_name_says_so_not_the_workspace(tmp_path):
+def test_a_server_that_refuses_the_host_name_says_so_not_the_workspace(server_db_template, tmp_path):
     """Behind nginx, a server started without --allowed-hosts for the students' name answers 403
     "Invalid Host header" before any sign-in: is that named (with the fix), not "may not use
     workspace ... Is MLFLOW_WORKSPACE your own?"."""
     from labkit.store import StoreError, check_sign_in
 
-    server = TrackingServer("sqlite:///" + (tmp_path / "server.db").as_posix(), tmp_path,
+    server = TrackingServer(new_server_db(server_db_template, tmp_path), tmp_path,
                             "--allowed-hosts", "mlflow.example.edu")
     try:
         with pytest.raises(StoreError) as refused:

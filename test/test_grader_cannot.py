@@ -69,6 +69,7 @@ def test_a_path_through_a_file_is_not_a_folder(tmp_path):
     assert_cannot_grade(result, f"{blocker} is a file, not a folder")
 
 
+@pytest.mark.slow  # a fresh interpreter without root's capabilities, as a student runs it
 def test_an_unreadable_folder(solutions_store, tmp_path):
     """Root reads any folder: as root, the grader runs without the capabilities that allow it."""
     locked = tmp_path / "locked"

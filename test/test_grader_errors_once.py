@@ -28,9 +28,9 @@ def flat(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def refused(tmp_path_factory) -> LabStore:
+def refused(store_template, tmp_path_factory) -> LabStore:
     """Task 3 without skops_trusted_types, run twice: the RandomForest run crashes each time."""
-    store = LabStore(tmp_path_factory.mktemp("skops_refused"))
+    store = store_template.copy_to(tmp_path_factory.mktemp("skops_refused"))
     source = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
     variant, count = TRUSTED_LINE.subn("", source)
     assert count == 1, "the task-3 solution no longer passes skops_trusted_types on a line of its own"

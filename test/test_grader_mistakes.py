@@ -94,29 +94,29 @@ def test_a_tree_model_that_skops_refused_gets_the_skops_hint(ready_store):
 
 
 @pytest.mark.slow
-def test_a_model_without_a_signature_fails_3_2(lab_store):
-    run_with(lab_store, "task3", {"3.2": log_model(example="")})
-    results = grade_results(lab_store, "task3")
+def test_a_model_without_a_signature_fails_3_2(ready_store):
+    run_with(ready_store, "task3", {"3.2": log_model(example="")})
+    results = grade_results(ready_store, "task3")
     assert failing(results) == {"3.2": FAIL}
     assert "expected a signature on the model of run 'LinearRegression'" in results["3.2"].rationale
     assert "an input example, a few rows of X_test" in results["3.2"].hint
 
 
 @pytest.mark.slow
-def test_a_model_logged_under_another_name_fails_3_2(lab_store):
-    run_with(lab_store, "task3", {"3.2": log_model(name='"rf_model"')})
-    results = grade_results(lab_store, "task3")
+def test_a_model_logged_under_another_name_fails_3_2(ready_store):
+    run_with(ready_store, "task3", {"3.2": log_model(name='"rf_model"')})
+    results = grade_results(ready_store, "task3")
     assert failing(results) == {"3.2": FAIL}
     assert results["3.2"].rationale == (
         "expected a model named 'model' in run 'LinearRegression', found 'rf_model'")
 
 
 @pytest.mark.slow
-def test_a_typed_task3_metric_fails_against_the_refit(lab_store):
-    run_with(lab_store, "task3", {"3.3": """
+def test_a_typed_task3_metric_fails_against_the_refit(ready_store):
+    run_with(ready_store, "task3", {"3.3": """
         mlflow.log_metrics({**metrics, "r2": 0.99}, model_id=model_info.model_id, dataset=test_dataset)
     """})
-    results = grade_results(lab_store, "task3")
+    results = grade_results(ready_store, "task3")
     assert failing(results) == {"3.3": FAIL}
     assert ("expected the test-split r2 of a LinearRegression re-fit from the run's params, "
             "found 0.99 in run 'LinearRegression'") in results["3.3"].rationale

@@ -34,9 +34,9 @@ def test_the_staging_model_of_the_solutions_loads_and_predicts_like_a_refit(solu
 
 
 @pytest.mark.slow
-def test_a_model_logged_with_pickle_is_refused_with_a_clear_rationale(lab_store):
-    run_with(lab_store, "task3", {"3.2": LOG_WITH_CLOUDPICKLE})
-    result = grade_results(lab_store, "task3")["3.2"]
+def test_a_model_logged_with_pickle_is_refused_with_a_clear_rationale(ready_store):
+    run_with(ready_store, "task3", {"3.2": LOG_WITH_CLOUDPICKLE})
+    result = grade_results(ready_store, "task3")["3.2"]
     assert result.status == "fail"
     assert "logged with cloudpickle; the grader only loads skops" in result.rationale
     assert "log it in skops format" in result.hint and "serialization_format" in result.hint

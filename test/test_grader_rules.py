@@ -108,20 +108,20 @@ def test_metrics_logged_after_the_with_block_name_the_run_they_went_to(ready_sto
 
 
 @pytest.mark.slow
-def test_a_typed_number_in_any_sweep_run_fails_and_names_that_run(lab_store):
-    run_with(lab_store, "task2", {"2.3": """
+def test_a_typed_number_in_any_sweep_run_fails_and_names_that_run(ready_store):
+    run_with(ready_store, "task2", {"2.3": """
         if n_estimators == 80:
             rmse = 11.5
         mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2, "train_time_s": train_time})
     """})
-    results = grade_results(lab_store, "task2")
+    results = grade_results(ready_store, "task2")
     assert failing(results) == {"2.3": FAIL}
     assert "found 11.5 in run 'rf-n80-d10-l2'" in results["2.3"].rationale
 
 
 @pytest.mark.slow
-def test_task3_models_trained_on_a_part_of_the_data_fail_with_their_honest_metrics(lab_store):
-    run_with(lab_store, "task3", {"3.2": """
+def test_task3_models_trained_on_a_part_of_the_data_fail_with_their_honest_metrics(ready_store):
+    run_with(ready_store, "task3", {"3.2": """
         model.fit(X_train[:300], y_train[:300])
         predictions[model_name] = model.predict(X_test)
         metrics = {
@@ -134,7 +134,7 @@ def test_task3_models_trained_on_a_part_of_the_data_fail_with_their_honest_metri
             skops_trusted_types=SKOPS_TRUSTED_TYPES, pip_requirements=PIP_REQUIREMENTS,
         )
     """})
-    results = grade_results(lab_store, "task3")
+    results = grade_results(ready_store, "task3")
     assert failing(results) == {"3.2": FAIL, "3.3": FAIL}
     assert "trained on other rows?" in results["3.2"].rationale
     assert "the metrics of the model logged in this run" in results["3.3"].rationale
@@ -143,15 +143,15 @@ def test_task3_models_trained_on_a_part_of_the_data_fail_with_their_honest_metri
 
 
 @pytest.mark.slow
-def test_one_model_logged_in_every_run_is_named_not_called_typed(lab_store):
-    run_with(lab_store, "task3", {"3.2": """
+def test_one_model_logged_in_every_run_is_named_not_called_typed(ready_store):
+    run_with(ready_store, "task3", {"3.2": """
         model_info = mlflow.sklearn.log_model(
             MODELS["LinearRegression"], name=MODEL_NAME, input_example=X_test.head(5),
             serialization_format="skops", skops_trusted_types=SKOPS_TRUSTED_TYPES,
             pip_requirements=PIP_REQUIREMENTS,
         )
     """})
-    results = grade_results(lab_store, "task3")
+    results = grade_results(ready_store, "task3")
     assert failing(results) == {"3.2": FAIL}  # the metrics are those of each run's own model
     assert results["3.2"].rationale == (
         "expected a RandomForestRegressor in run 'RandomForest', found a LinearRegression")
@@ -162,8 +162,8 @@ def test_one_model_logged_in_every_run_is_named_not_called_typed(lab_store):
 
 
 @pytest.mark.slow
-def test_a_crash_in_3_2s_call_keeps_3_1_and_is_named(lab_store):
-    crashed = run_with(lab_store, "task3", {"3.2": """
+def test_a_crash_in_3_2s_call_keeps_3_1_and_is_named(ready_store):
+    crashed = run_with(ready_store, "task3", {"3.2": """
         model_info = mlflow.sklearn.log_model(
             model, name=MODEL_NAME, input_example=X_test.head(5), serialization_format="skops",
             skops_trusted_types=SKOPS_TRUSTED_TYPES if model_name != "GradientBoosting" else [],
@@ -171,7 +171,7 @@ def test_a_crash_in_3_2s_call_keeps_3_1_and_is_named(lab_store):
         )
     """}, check=False)
     assert crashed.returncode != 0
-    results = grade_results(lab_store, "task3")
+    results = grade_results(ready_store, "task3")
     assert failing(results) == {"3.2": FAIL, "3.3": SKIP}
     # the lab's one-line reading of MLflow's error, then the error itself, whole (errors.quote)
     crash = "run 'GradientBoosting' crashed with MlflowException: skops refused to save types it was not told to trust"
@@ -191,10 +191,10 @@ CRASH_AT_50 = """
 
 
 @pytest.mark.slow
-def test_a_crashed_re_run_never_mixes_silently_with_the_older_one(lab_store):
-    lab_store.run_task("task2")
-    assert run_with(lab_store, "task2", {"2.4": CRASH_AT_50}, check=False).returncode != 0
-    results = grade_results(lab_store, "task2")
+def test_a_crashed_re_run_never_mixes_silently_with_the_older_one(ready_store):
+    ready_store.run_task("task2")
+    assert run_with(ready_store, "task2", {"2.4": CRASH_AT_50}, check=False).returncode != 0
+    results = grade_results(ready_store, "task2")
     assert failing(results) == {}
     crash = "run 'rf-n50-d6-l1' crashed with AttributeError: 'dict' object has no attribute 'item'"
     for result in results.values():
@@ -261,11 +261,9 @@ def test_re_running_tasks_in_any_order_never_costs_points(task3_copy):
                                                  output_format="list"):
             mlflow.register_model(model.model_uri, "api-response-time")  # "registered in task 3"
     """)
-    task3_copy.run_task("task3")
     task3_copy.run_task("task4")
-    task3_copy.run_task("task3")  # task 3 after task 4
+    task3_copy.run_task("task3")  # task 3 twice, the second after task 4
     task3_copy.run_task("task1")
-    task3_copy.run_task("task1")  # a task twice
     results = grade_results(task3_copy, "task1", "task3", "task4")
     assert failing(results) == {}
 
@@ -345,10 +343,9 @@ def test_the_deprecated_stage_passes_with_a_note(task3_copy):
 
 
 @pytest.mark.slow
-def test_runs_added_to_explore_never_cost_points(lab_store):
-    for task in ("task1", "task2", "task3", "task4"):
-        lab_store.run_task(task)
-    run_snippet(lab_store, """
+def test_runs_added_to_explore_never_cost_points(solutions_store, tmp_path):
+    store = solutions_store.copy_to(tmp_path / "store")  # the four solutions, then exploring
+    run_snippet(store, """
         import mlflow
         from sklearn.tree import DecisionTreeRegressor
         mlflow.set_experiment("scratch")
@@ -370,15 +367,14 @@ def test_runs_added_to_explore_never_cost_points(lab_store):
                                      skops_trusted_types=["sklearn.tree._tree.Tree"],
                                      pip_requirements=["scikit-learn"])
     """)
-    results = grade_results(lab_store, "all")
+    results = grade_results(store, "all")
     assert failing(results) == {}, {i: r.rationale for i, r in results.items()}
     assert len(results) == len(todo_ids())
 
 
 @pytest.mark.slow
-def test_a_moved_lab_folder_still_grades_and_missing_files_are_named(tmp_path):
-    before = LabStore(tmp_path / "lab")
-    before.folder.mkdir()
+def test_a_moved_lab_folder_still_grades_and_missing_files_are_named(store_template, tmp_path):
+    before = store_template.copy_to(tmp_path / "lab")  # its artifacts beside it, as the lab's
     before.run_task("task3")
     before.run_task("task4")
     moved = tmp_path / "moved"

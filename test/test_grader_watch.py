@@ -115,6 +115,7 @@ def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
+@pytest.mark.slow  # a watcher in a fresh interpreter; the fast tier keeps the one that grades each change
 def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(solutions_store, tmp_path):
     store = copy_store(solutions_store, tmp_path / "store")
     watcher = Watcher(store, "task3")
@@ -148,6 +149,7 @@ def test_watch_refuses_json_and_one_shot_needs_a_task(lab_store):
     assert result.returncode == 2 and "which task?" in result.stderr
 
 
+@pytest.mark.slow  # a watcher in a fresh interpreter; the fast tier reads the catalog in test_grader_spanish
 def test_the_watcher_speaks_spanish(lab_store):
     watcher = Watcher(lab_store, "task1", "--lang", "es")
     try:

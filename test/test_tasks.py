@@ -231,25 +231,28 @@ def labkit_command(args, env, cwd) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_a_script_run_from_another_folder_lands_in_the_lab_store_and_reset_backs_it_up(tmp_path):
+@pytest.mark.slow  # fresh interpreters in a copy of the lab, as a student runs the scripts
+def test_a_script_run_from_another_folder_lands_in_the_lab_store_unless_mlflow_tracking_uri_says(tmp_path):
     """In a copy of the lab, run in fresh interpreters (the lab's folder is where labkit is): task 1
-    from two folders lands in the copy's store; `labkit reset` moves that store into a backup and
-    loses nothing, and a second reset has nothing to do."""
+    from another folder lands in the copy's store; with MLFLOW_TRACKING_URI set, from the scripts'
+    folder, it lands there instead; `labkit reset` from another folder backs up the copy's store
+    (test_reset_backs_up_the_store_and_a_second_reset_has_nothing_to_do holds the rest of reset)."""
     repo = copy_of_the_lab(tmp_path)
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
     env = lab_env(repo)
     script = repo / "solutions" / TASK_SCRIPTS["task1"]
-    for cwd in (elsewhere, repo / "solutions"):
-        subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, check=True,
+    other = LabStore(tmp_path / "other")
+    other.folder.mkdir()
+    for cwd, extra in ((elsewhere, {}), (repo / "solutions", {"MLFLOW_TRACKING_URI": other.uri})):
+        subprocess.run([sys.executable, str(script)], cwd=cwd, env={**env, **extra}, check=True,
                        capture_output=True, timeout=180)
     store = LabStore(repo)
-    runs = runs_of(store, lab.EXPERIMENT_TASK1)
-    assert len(runs) == 2
+    (run,) = runs_of(store, lab.EXPERIMENT_TASK1)
+    assert len(runs_of(other, lab.EXPERIMENT_TASK1)) == 1
     csv = (repo / "data" / "devops_metrics.csv").resolve()
-    for run in runs:  # the data the run read is the copy's CSV, named in the dataset's source
-        for dataset in datasets_of(run).values():
-            assert Path(json.loads(dataset.source)["uri"]).resolve() == csv
+    for dataset in datasets_of(run).values():  # the data the run read is the copy's CSV, named in the dataset's source
+        assert Path(json.loads(dataset.source)["uri"]).resolve() == csv
     assert (repo / "mlartifacts").is_dir()
     for cwd in (elsewhere, repo / "solutions"):
         assert not (cwd / "mlflow.db").exists() and not (cwd / "mlruns").exists()
@@ -260,22 +263,24 @@ def test_a_script_run_from_another_folder_lands_in_the_lab_store_and_reset_backs
     (backup,) = (repo / "backups").iterdir()
     assert str(backup) in result.stdout
     assert (backup / "mlflow.db").read_bytes() == db_bytes
-    assert len(list((backup / "mlartifacts").rglob(lab.FIGURE_PRED_VS_ACTUAL))) == 2
     assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()
-    again = labkit_command(["reset"], env, tmp_path)
+
+
+def test_reset_backs_up_the_store_and_a_second_reset_has_nothing_to_do(ready_store, tmp_path):
+    """`labkit reset` on the store MLFLOW_TRACKING_URI names (forked warm): the store moves into a
+    backup beside it, database and artifacts, nothing lost; a second reset has nothing to do."""
+    ready_store.run_task("task1")
+    db_bytes = ready_store.db.read_bytes()
+    result = run_python(["-m", "labkit", "reset"], ready_store.env(), tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (backup,) = (ready_store.folder / "backups").iterdir()
+    assert str(backup) in result.stdout
+    assert (backup / "mlflow.db").read_bytes() == db_bytes
+    assert len(list((backup / "mlartifacts").rglob(lab.FIGURE_PRED_VS_ACTUAL))) == 1
+    assert not ready_store.db.exists() and not (ready_store.folder / "mlartifacts").exists()
+    again = run_python(["-m", "labkit", "reset"], ready_store.env(), tmp_path, timeout=120)
     assert again.returncode == 0 and "Nothing to reset" in again.stdout
-    assert len(list((repo / "backups").iterdir())) == 1
-
-
-def test_mlflow_tracking_uri_overrides_the_lab_store(tmp_path):
-    repo = copy_of_the_lab(tmp_path)
-    other = LabStore(tmp_path / "other")
-    other.folder.mkdir()
-    env = {**lab_env(repo), "MLFLOW_TRACKING_URI": other.uri}
-    subprocess.run([sys.executable, str(repo / "solutions" / TASK_SCRIPTS["task1"])],
-                   cwd=tmp_path, env=env, check=True, capture_output=True, timeout=180)
-    assert len(runs_of(other, lab.EXPERIMENT_TASK1)) == 1
-    assert not (repo / "mlflow.db").exists()
+    assert len(list((ready_store.folder / "backups").iterdir())) == 1
 
 
 def test_reset_refuses_a_tracking_server(tmp_path):
