@@ -12,9 +12,21 @@ Two such classes, one per xdist group that asks for ``classroom`` (WORLDS), so t
 tests was a floor of 7 minutes under `make test`): "classroom", its artifacts in a folder (or
 with ``CLASS_TEST_ARTIFACTS=s3`` in a bucket), and "classroom-s3", its artifacts in a bucket of
 moto's S3 server (test/s3_storage.py), for the tests where the storage matters (backups,
-restores, the storage's keys). A module's group chooses its class; each worker builds only the
-classes of the groups it runs, the first time one of their tests asks, and stops them when the
-session ends. A test that changes a student restores them or makes a student of its own.
+restores, the storage's keys).
+
+The bucket's class is also the class of two servers behind one address (INSTRUCTORS.md, "Two
+servers"): two `mlflow server`s on its databases and bucket, and a real nginx running the site
+the lab ships (deploy/nginx-class.conf; test/nginx_proxy.py). Its students, gradebook and board
+use nginx's address only (``room.url``). Every student's task 1 runs first (on both servers);
+then server A (``room.servers[0]``) stops once the first student's task 2 is done, while the
+others work; the rest of the class's work, and every test of the group, goes through server B
+(``room.server``) until a test starts A again. What nginx saw is kept in ``room.two_servers``
+for test_classroom_two_servers.py. (That module built a class of its own, 2.5 minutes of a quiet
+machine's `make test`, for what this class does in its build.)
+
+A module's group chooses its class; each worker builds only the classes of the groups it runs,
+the first time one of their tests asks, and stops them when the session ends. A test that
+changes a student restores them or makes a student of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -37,12 +50,22 @@ sys.path.insert(0, str(ROOT))  # classroom/ is run from the repository
 from classroom.connection import read_env_file  # noqa: E402
 from classroom.postgres import Cluster, free_port  # noqa: E402
 from classroom.server import ServerConfig, ServerProcess  # noqa: E402
+from grader.registry import todo_ids  # noqa: E402
 from labkit.lab import SCRIPT_FILES  # noqa: E402
 
 CODE_DIR, SOLUTIONS_DIR = ROOT / "code", ROOT / "solutions"
 SCRIPTS = list(SCRIPT_FILES.values())
 STUDENTS = ["complete", "partial", "untouched", "typed", "empty", "evil"]
 WITHOUT_EMAIL = {"empty"}
+TODO_IDS = todo_ids()
+# The TODOs each student's work passes (every class: `evil` is graded in test_classroom.py).
+EXPECTED_PASSES = {
+    "complete": set(TODO_IDS),
+    "partial": set(todo_ids(["task1", "task2"])),
+    "untouched": set(),
+    "typed": set(todo_ids(["task1"])) - {"1.4"},  # the typed rmse fails 1.4 only
+    "empty": set(),
+}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -134,14 +157,41 @@ print(info.model_uri)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def log_one_model(room: "Classroom", username: str) -> None:
+    """A student's work past task 3 in a second: one run of task 3's experiment with a fitted
+    linear model logged (skops, as the solution logs it), its metrics attached, and a text artifact.
+    For the tests that need logged models to back up, not the task's own checks (its script
+    takes ten seconds of a quiet machine: three fits, three models)."""
+    script = room.folder / f"one_model_{username}.py"
+    script.write_text("""
+import mlflow
+from sklearn.linear_model import LinearRegression
+from labkit import lab
+
+split = lab.split_data()
+model = LinearRegression().fit(split.X_train, split.y_train)
+mlflow.set_experiment(lab.EXPERIMENT_TASK3)
+with mlflow.start_run(run_name=lab.LINEAR_REGRESSION):
+    mlflow.log_param(lab.PARAM_MODEL_TYPE, lab.LINEAR_REGRESSION)
+    info = mlflow.sklearn.log_model(model, name=lab.MODEL_NAME, input_example=split.X_test.head(5),
+                                    serialization_format="skops", pip_requirements=["scikit-learn"])
+    mlflow.log_metrics(lab.regression_metrics(split.y_test, model.predict(split.X_test)), model_id=info.model_id)
+    mlflow.log_text("a note", "notes/one.txt")
+""", encoding="utf-8")
+    room.run_script(username, script)
+
+
 S3_ARTIFACTS = "s3://class-artifacts/mlflow"
 
 
-# The class of each xdist group: where its artifacts go (None: a folder), and its students (the
-# bucket's class needs no `evil`: refusing a hostile model does not depend on the storage).
+# The class of each xdist group: where its artifacts go (None: a folder), its students (the
+# bucket's class needs no `evil`: refusing a hostile model does not depend on the storage), its
+# number of servers (two: behind nginx, one stopped mid-class), and how many of the untouched
+# code/ scripts `untouched` runs (all four on the bucket's class; on the folder's, task 1 only:
+# its tests need a student with no point and a run, and code/ on a class server is the other's).
 WORLDS = {
-    "classroom": (S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None, STUDENTS),
-    "classroom-s3": (S3_ARTIFACTS, [s for s in STUDENTS if s != "evil"]),
+    "classroom": (S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None, STUDENTS, 1, 1),
+    "classroom-s3": (S3_ARTIFACTS, [s for s in STUDENTS if s != "evil"], 2, len(SCRIPTS)),
 }
 _built: dict[str, object] = {}  # group -> its Classroom, or the exception its build raised
 _gradebooks: dict[str, object] = {}
@@ -177,10 +227,14 @@ def classroom(request, tmp_path_factory) -> Classroom:
     return _built[group]
 
 
-def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS):
+def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS, servers: int = 1,
+                untouched: int = len(SCRIPTS)):
     """The class of ``students`` (``room.students``), their work done; artifacts in
-    ``folder/artifacts``, or in ``artifacts`` (s3://) on a moto S3 server started for it (``room.s3``)."""
+    ``folder/artifacts``, or in ``artifacts`` (s3://) on a moto S3 server started for it (``room.s3``);
+    with ``servers=2``, two servers behind nginx (``room.servers``, ``room.nginx``; the module's docstring);
+    ``untouched``: how many code/ scripts, from task 1, the untouched student runs."""
     admin_password = secrets.token_urlsafe(16)
+    secret_key = secrets.token_hex(16)  # the same on both servers: INSTRUCTORS.md, "Two servers"
     with ExitStack() as stack:
         postgres = stack.enter_context(Cluster())
         s3 = None
@@ -188,43 +242,95 @@ def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS):
             from s3_storage import MotoS3
 
             s3 = stack.enter_context(MotoS3())
-        config = ServerConfig(
+        states = [folder / "state"] if servers == 1 else [folder / f"server-{n}" for n in "ab"[:servers]]
+        processes = [ServerProcess(ServerConfig(
             database_uri=postgres.uri("mlflow"), auth_database_uri=postgres.uri("mlflow_auth"),
             artifacts=artifacts or folder / "artifacts", admin_password=admin_password,
-            secret_key=secrets.token_hex(16), port=free_port(), state=folder / "state",
+            secret_key=secret_key, port=free_port(), state=state,
             storage=s3.storage if s3 else {},
-        )
-        with ServerProcess(config) as server:
-            room = Classroom(folder, server, admin_password)
-            room.database_password = postgres.password
-            room.s3 = s3
-            room.students = list(students)
-            write_roster(room.roster, room.students)
-            room.provision_first = room.classroom("provision", "--roster", str(room.roster),
-                                                  "--server", room.url, "--out", str(room.connections))
-            assert room.provision_first.returncode == 0, room.provision_first.stderr
-            room.marker = folder / "evil-code-ran"
-            _run_class_work(room)
-            yield room
+        )) for state in states]
+        for server in processes:  # one after the other: the first creates the databases' tables
+            stack.callback(server.stop)
+            server.start()
+        room = Classroom(folder, processes[-1], admin_password)  # the one that keeps running
+        room.servers, room.nginx = processes, None
+        if servers > 1:
+            from nginx_proxy import Nginx
+
+            room.nginx = stack.enter_context(Nginx(folder / "nginx", [f"127.0.0.1:{p.config.port}" for p in processes]))
+            room.url = room.nginx.url  # everyone uses the one address
+        room.database_password = postgres.password
+        room.s3 = s3
+        room.students = list(students)
+        write_roster(room.roster, room.students)
+        room.provision_first = room.classroom("provision", "--roster", str(room.roster),
+                                              "--server", room.url, "--out", str(room.connections))
+        assert room.provision_first.returncode == 0, room.provision_first.stderr
+        room.marker = folder / "evil-code-ran"
+        _run_class_work(room, untouched)
+        yield room
 
 
-def _run_class_work(room: Classroom) -> None:
-    """Each student's scripts in order; the students in parallel."""
+def _run_class_work(room: Classroom, untouched: int = len(SCRIPTS)) -> None:
+    """Each student's scripts in order; the students in parallel. With two servers: every task 1
+    first, then server A stops once the first student's task 2 is done, while the others work."""
     plans = {
         "complete": [SOLUTIONS_DIR / s for s in SCRIPTS],
         "partial": [SOLUTIONS_DIR / SCRIPTS[0], SOLUTIONS_DIR / SCRIPTS[1], CODE_DIR / SCRIPTS[2]],
-        "untouched": [CODE_DIR / s for s in SCRIPTS],
+        "untouched": [CODE_DIR / s for s in SCRIPTS[:untouched]],
         "typed": [typed_task1(room.folder)],
     }
+    order = [u for u in ["complete", "untouched", "partial", "typed", "evil"] if u in room.students]
+
+    def run(username: str, scripts) -> None:
+        for script in scripts:
+            try:
+                room.run_script(username, script)
+            except AssertionError as failed:
+                if room.nginx is None:
+                    raise
+                log = room.nginx.folder / "error.log"
+                raise AssertionError(f"{failed}\n--- nginx's error log\n{log.read_text()[-3000:]}") from None
 
     def work(username: str) -> None:
         if username == "evil":
             log_evil_student(room.student_env("evil"), room.marker)
-        for script in plans.get(username, []):
-            room.run_script(username, script)
+        run(username, plans.get(username, []))
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        list(pool.map(work, [u for u in ["complete", "untouched", "partial", "typed", "evil"] if u in room.students]))
+    if room.nginx is None:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(work, order))
+        return
+    assert "evil" not in order, "the two servers' class has no hostile model"
+    addresses = [f"127.0.0.1:{s.config.port}" for s in room.servers]
+    with ThreadPoolExecutor(max_workers=3) as pool:  # task 1, on both servers
+        list(pool.map(lambda u: run(u, plans[u][:1]), order))
+    served = room.nginx.upstreams()
+    first_done = threading.Event()
+
+    def rest(username: str) -> None:
+        run(username, plans[username][1:2])
+        if len(plans[username]) > 1:
+            first_done.set()
+        run(username, plans[username][2:])
+
+    # Two at a time, as in the guide's two-server class test before it: the stop falls while one
+    # student works and another waits. A request under way on A when it stops can fail (nginx
+    # resends no POST; the students' scripts fail fast, MLflow's retries off: labkit/net.py).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        work_left = [pool.submit(rest, u) for u in order]
+        while not first_done.wait(timeout=0.5) and not all(w.done() for w in work_left):
+            pass
+        if not first_done.is_set():
+            for done in work_left:
+                done.result()  # a student's script failed: its error
+            raise AssertionError("no student finished task 2")
+        at_stop = room.nginx.upstreams()
+        room.servers[0].stop()
+        for done in work_left:
+            done.result()
+    room.two_servers = {"addresses": addresses, "task1": served, "at_stop": at_stop,
+                        "after_work": room.nginx.upstreams(), "a_down": room.servers[0].process.poll() is not None}
 
 
 @pytest.fixture(scope="module")

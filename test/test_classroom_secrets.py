@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from classroom_world import SOLUTIONS_DIR, write_roster
+from classroom_world import log_one_model, write_roster
 from classroom.connection import read_env_file
 
 pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres]
@@ -59,7 +59,7 @@ def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classro
     made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
                                "--out", str(classroom.connections))
     assert made.returncode == 0, made.stderr
-    classroom.run_script("keeper", SOLUTIONS_DIR / "task3_compare.py")  # its reset backs up logged models
+    log_one_model(classroom, "keeper")  # its reset backs up a logged model
     _log_a_run(classroom, "goner")  # its remove backs up a run (the same backup: one task-3 run is enough)
     here = tmp_path / "instructor-cwd"  # where the instructor types the commands (.classroom/ goes here)
     here.mkdir()
@@ -74,7 +74,8 @@ def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classro
         board.stop()
 
     server_state = classroom.server.config.state
-    created = [server_state, classroom.state, classroom.connections, gradebook[0], here / ".classroom"]
+    created = [*(server.config.state for server in classroom.servers), classroom.state, classroom.connections,
+               gradebook[0], here / ".classroom"]
     if classroom.s3 is None:  # a folder's artifacts (this group's class keeps them in a bucket)
         created.append(Path(classroom.server.config.artifacts))
     assert (server_state / "server.log").stat().st_size > 0 and (here / ".classroom" / "backups").is_dir()
