@@ -85,6 +85,9 @@ def server_failure(exc: BaseException) -> str | None:
             return server_down_message(uri, reason)
         if _is_database_down(error):
             return database_down_message(uri)
+        gateway = re.search(r"too many (50[24]) error responses", text)
+        if gateway:  # a proxy (nginx, two servers behind it) whose server stopped under this request
+            return server_down_message(uri, _("HTTP {code} from the proxy in front of it", code=gateway[1]))
     return None
 
 

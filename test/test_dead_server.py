@@ -267,3 +267,44 @@ def test_a_server_that_refuses_the_host_name_says_so_not_the_workspace(server_db
     assert "refuses the host name '127.0.0.1'" in message, message
     assert "--allowed-hosts 127.0.0.1" in message, message
     assert "MLFLOW_WORKSPACE" not in message, message
+
+
+def test_a_proxy_whose_server_stopped_is_one_line(tmp_path):
+    """Two servers behind nginx: a request under way on the server that stops comes back
+    502 from nginx, which does not resend a POST, and the lab's client does not retry (fail
+    fast). Does the student get the one line that says to run the script again (it then goes
+    to the server still up), not MLflow's traceback of "too many 502 error responses"?"""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Gateway(BaseHTTPRequestHandler):  # what nginx answers when its upstream is gone
+        def _bad_gateway(self):
+            body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            self.send_response(502)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _bad_gateway
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    script = tmp_path / "log_mid_run.py"  # what a task script does mid-run, with the lab's crash note
+    script.write_text("import mlflow\nfrom labkit.crash import install_crash_note\nfrom labkit.net import fail_fast\n"
+                      "fail_fast()\ninstall_crash_note()\nmlflow.MlflowClient().log_param('0' * 32, 'n', 1)\n",
+                      encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(MLFLOW_TRACKING_URI=url, PYTHONUTF8="1")
+    try:
+        done = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        proxy.shutdown()
+    assert done.returncode != 0
+    assert one_line(done.stderr) == (f"The tracking server at {url} stopped answering during this run (HTTP 502 "
+                                     "from the proxy in front of it). Is it still running? Ask your instructor, "
+                                     "then run this script again."), done.stderr
