@@ -132,6 +132,12 @@ class Gradebook:
         self.progress = progress
         self.as_of = as_of  # the deadline: only what was made by then counts
         self.server_down = False
+        # By workspace: what the last grade of that student read off their logged models (a model's
+        # class, params, predictions on the test split; grader/context.py ``ModelFacts``), handed to
+        # that student's next grading child only, so that a re-grade loads only the models that are
+        # new. Keyed by model id and state: a new model, or the alias moved, is a new key.
+        self.models: dict[str, dict] = {}
+        self.first_row_s: float | None = None  # seconds grade_all took to its first row (bench/bench_board.py)
 
     def student_env(self, student: Student) -> dict[str, str]:
         """The grading child's settings: the server, the student's workspace, the grading
@@ -160,6 +166,8 @@ class Gradebook:
                     rows[student.username] = row
                     if outcome.report is not None and flags(outcome.report):
                         ran_solutions.add(student.username)
+                    if self.first_row_s is None:
+                        self.first_row_s = time.monotonic() - started
                     writer.writerow(row)
                     handle.flush()
                     self._show(len(rows), len(students), row)
@@ -190,7 +198,10 @@ class Gradebook:
     def _grade_one(self, student: Student) -> Outcome:
         if self.server_down:
             return Outcome(NOT_GRADED, error=_("not graded: the server at {url} stopped answering", url=self.url))
-        outcome = grade_isolated(self.student_env(student), self.timeout, self.deadline_of(student))
+        known = self.models.pop(student.workspace, None)
+        outcome = grade_isolated(self.student_env(student), self.timeout, self.deadline_of(student), known)
+        if outcome.status == GRADED and outcome.models:
+            self.models[student.workspace] = outcome.models
         if outcome.status == CANNOT_GRADE:
             if not health(self.url):
                 self.server_down = True

@@ -37,6 +37,7 @@ class Outcome:
     error: str = ""
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    models: dict | None = None  # what the grade read off the student's logged models (classroom/child.py)
 
 
 _context = None
@@ -73,9 +74,11 @@ def start_fork_server() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def grade_isolated(env: dict[str, str], timeout: float, as_of=None) -> Outcome:
+def grade_isolated(env: dict[str, str], timeout: float, as_of=None, known: dict | None = None) -> Outcome:
     """Grade every task with ``env`` (tracking URI, workspace, credentials) in a child process;
-    with ``as_of`` (an aware datetime), only what was made by that deadline counts."""
+    with ``as_of`` (an aware datetime), only what was made by that deadline counts. ``known``: the
+    facts the same student's last grade read off their logged models (``Outcome.models``), never
+    another student's."""
     import time
 
     from classroom.child import grade_and_send
@@ -83,7 +86,7 @@ def grade_isolated(env: dict[str, str], timeout: float, as_of=None) -> Outcome:
     started = time.monotonic()
     ctx = context()
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=grade_and_send, args=(env, sender, as_of), daemon=True)
+    child = ctx.Process(target=grade_and_send, args=(env, sender, as_of, known), daemon=True)
     child.start()
     sender.close()
     outcome = _receive(receiver, child, timeout)

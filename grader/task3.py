@@ -16,6 +16,7 @@ from labkit.lab import (
     EXPERIMENT_TASK3, MODEL_NAME, MODEL_TYPES, PARAM_MODEL_TYPE, SCRIPTS, TEST_METRICS,
     TARGET, estimator_class, logged_hyperparams,
 )
+from grader.context import estimator_name
 from grader.models import ModelNotLoadable
 from labkit.i18n import Domain
 
@@ -128,8 +129,8 @@ def models_logged(ctx):
 def _unlike_run(run, model, model_type: str) -> tuple[str, str] | None:
     """How the logged model differs from what its run says it is: ``("type", its class
     name)``, else ``("params", the hyperparameters that differ from the logged ones)``."""
-    if type(model).__name__ != estimator_class(model_type).__name__:
-        return "type", type(model).__name__
+    if estimator_name(model) != estimator_class(model_type).__name__:
+        return "type", estimator_name(model)
     logged = logged_hyperparams(model_type, run.data.params)
     own = model.get_params()
     differ = sorted(k for k, v in logged.items() if k in own and own[k] != v)
@@ -237,9 +238,8 @@ def _model_of(ctx, run):
                       run=where, status=logged.status)
         raise Fail(rationale + (f": {ev.crash(run)}" if crashed else ""),
                    ev.crash_hint(run, TASK) if crashed else MODEL_HINT)
-    files = ctx.files(logged)
     try:
-        signed = files.has_signature()
+        signed = ctx.signed(logged)
     except ModelNotLoadable as exc:
         raise Fail(_("expected the model files of {run}, found that {problem}", run=where, problem=exc),
                    _("the lab's artifacts folder lost them: run {script} again", script=SCRIPTS[TASK])) from None

@@ -27,12 +27,14 @@ TODO_IDS = todo_ids()
 # --- change detection ------------------------------------------------------------------
 
 @pytest.fixture
-def client(lab_store, monkeypatch):
+def client(ready_store, monkeypatch):
+    """A client of a store as a script's start leaves it (the lab's experiments, no run): a copy of
+    the session's template, not MLflow's tables made again for each test."""
     from mlflow import MlflowClient
 
     for key in ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE"):
         monkeypatch.delenv(key, raising=False)
-    return MlflowClient(tracking_uri=lab_store.uri)
+    return MlflowClient(tracking_uri=ready_store.uri)
 
 
 def a_finished_run(client, experiment: str, **metrics):
@@ -97,9 +99,8 @@ def test_the_registry_counts_once_task_4_has_a_run(client):
 
 def test_started_tasks_are_the_tasks_with_a_run(client):
     """Is a task started exactly when its experiment holds a run (task 1: or Default)?"""
-    assert fingerprint(client).started == frozenset()
-    client.create_experiment(lab.EXPERIMENT_TASK2)  # an experiment without a run starts nothing
-    assert fingerprint(client).started == frozenset()
+    assert client.get_experiment_by_name(lab.EXPERIMENT_TASK2), "the lab's experiments, without a run"
+    assert fingerprint(client).started == frozenset()  # an experiment without a run starts nothing
     a_finished_run(client, lab.EXPERIMENT_TASK3)
     assert fingerprint(client).started == {"task3"}
     assert started_tasks({lab.DEFAULT_EXPERIMENT}) == {"task1"}, "a forgotten set_experiment"
@@ -121,14 +122,14 @@ def test_with_a_deadline_only_runs_that_ended_by_then_count(client):
     assert fingerprint(client).started == {"task1", "task2"}, "without a deadline it counts"
 
 
-def test_a_look_from_the_database_reads_again_only_a_workspace_whose_rows_changed(client, lab_store):
+def test_a_look_from_the_database_reads_again_only_a_workspace_whose_rows_changed(client, ready_store):
     """From the database (classroom/board_database.py), after a survey, is a workspace nobody touched
     given its last fingerprint without a search, and does every change a TODO can see (and the
     registry's) make the look read the workspace again, giving the fingerprint a fresh look gives?"""
     from classroom.board_database import DatabaseLooker, ReadOnlyStores
 
     run = a_finished_run(client, lab.EXPERIMENT_TASK4, rmse=1.0)
-    stores = ReadOnlyStores(lab_store.uri)
+    stores = ReadOnlyStores(ready_store.uri)
     searches = []
     search = stores.search_experiments
     stores.search_experiments = lambda *args, **kwargs: searches.append(1) or search(*args, **kwargs)
@@ -335,28 +336,41 @@ def guide_command() -> list[str]:
     return shlex.split(lines[0])[4:]
 
 
-def test_the_guide_names_only_options_the_board_has():
+def classroom_command(capsys, *args: str) -> tuple[int, str, str]:
+    """``python -m classroom ARGS`` in this process (no interpreter to start): its exit code, stdout
+    and stderr. The command's private umask is put back after it."""
+    from classroom.cli import main
+
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's --help
+            code = exc.code
+    finally:
+        os.umask(umask)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_guide_names_only_options_the_board_has(capsys):
     """Does every option the guide's board section names exist in `python -m classroom board --help`?"""
     import re
-    import subprocess
-    import sys
 
     text = GUIDE.read_text(encoding="utf-8")
     section = text[text.index("### Live, during the session: the progress board"):]
     section = section[:section.index("\n#", 1)]
     named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", section))
     assert {"--roster", "--server", "--port", "--host", "--every"} <= named
-    shown = subprocess.run([sys.executable, "-m", "classroom", "board", "--help"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
-    assert shown.returncode == 0, shown.stderr
-    assert named <= set(re.findall(r"--[a-z][a-z-]*", shown.stdout)), named
+    code, shown, errors = classroom_command(capsys, "board", "--help")
+    assert code == 0, errors
+    assert named <= set(re.findall(r"--[a-z][a-z-]*", shown)), named
 
 
-def test_a_port_in_use_is_one_line(tmp_path):
+def test_a_port_in_use_is_one_line(tmp_path, capsys):
     """Does a board whose port is taken say so in one line that names --port, before signing in?"""
     import socket
-    import subprocess
-    import sys
 
     roster = tmp_path / "roster.csv"
     write_roster(roster, ["alice"])
@@ -364,11 +378,21 @@ def test_a_port_in_use_is_one_line(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        board = subprocess.run([sys.executable, "-m", "classroom", "board", "--roster", str(roster),
-                                "--server", "http://127.0.0.1:9", "--port", str(port)], cwd=ROOT,
-                               capture_output=True, text=True, timeout=120)
-    assert board.returncode == 2
-    assert board.stderr.strip().count("\n") == 0 and "--port" in board.stderr, board.stderr
+        code, _out, errors = classroom_command(capsys, "board", "--roster", str(roster),
+                                               "--server", "http://127.0.0.1:9", "--port", str(port))
+    assert code == 2
+    assert errors.strip().count("\n") == 0 and "--port" in errors, errors
+
+
+def test_the_start_up_line_says_how_the_board_looks_and_why():
+    """Does the board's start-up line say it looks from the database when the read-only role is
+    given, and otherwise over HTTP, naming the variable that would make it faster?"""
+    from classroom.board_database import VARIABLE, DatabaseLooker
+    from classroom.board_server import looking_way
+
+    from_database, over_http = looking_way(DatabaseLooker(stores=None)), looking_way(None)
+    assert "database" in from_database and "read-only" in from_database
+    assert "HTTP" in over_http and VARIABLE in over_http and "INSTRUCTORS.md" in over_http
 
 
 class RunningBoard:
@@ -391,6 +415,8 @@ class RunningBoard:
             start_new_session=True)
         self.banner = self.process.stdout.readline()
         assert self.url in self.banner, self.banner + self.process.stdout.read()
+        self.way = self.process.stdout.readline()  # how it looks for changed work (board_server.looking_way)
+        self.banner += self.way
 
     def json(self, path: str = "board.json", method: str = "GET") -> dict:
         import json
@@ -489,6 +515,7 @@ def test_the_board_shows_the_class_and_regrades_only_who_changed(classroom, boar
     student's new cells, with nobody else graded again but the one who could not be graded?"""
     from playwright.sync_api import sync_playwright
 
+    assert "over HTTP" in board.way and "CLASS_BOARD_DATABASE_URI" in board.way, board.way  # not given here
     first = board.wait_for(lambda s: s["refreshes"] >= 1)
     assert {r["student"] for r in first["rows"] if r["status"] == "graded"} == set(STATES)
     graded_at = {r["student"]: r["graded_at"] for r in first["rows"]}

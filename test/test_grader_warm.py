@@ -56,10 +56,99 @@ def test_a_warm_grade_refits_nothing_and_gives_the_cold_verdicts(solutions_env):
 
 def test_a_grading_child_of_the_warm_fork_server_grades_as_a_cold_one(solutions_env):
     """Does a real grading child (forked from the fork server that warmed up) give the report the
-    grader gives in this process without warm re-fits?"""
+    grader gives in this process without warm re-fits, and so does one handed the facts the first
+    read off the student's models?"""
     from classroom.isolation import GRADED, grade_isolated
     from grader.core import grade
 
     outcome = grade_isolated(solutions_env, timeout=600)
     assert outcome.status == GRADED, outcome.error
-    assert verdicts(outcome.report) == verdicts(to_json(grade(["all"])))
+    cold = verdicts(to_json(grade(["all"])))
+    assert verdicts(outcome.report) == cold
+    # What it read off the three task-3 models, handed to the next grading child (the board's re-grade).
+    assert len([facts for facts in outcome.models.values() if "class" in facts]) == 3, outcome.models
+    again = grade_isolated(solutions_env, timeout=600, known=outcome.models)
+    assert again.status == GRADED, again.error
+    assert verdicts(again.report) == cold and again.models.keys() == outcome.models.keys()
+
+
+# A student who re-ran task 3 with a worse model: a new run (named after its model type, as the loop
+# names them) whose LinearRegression learned from 40 rows, with honest metrics, logged as the lab logs.
+WORSE_MODEL = """
+    import mlflow
+    from labkit import lab
+
+    data = lab.split_data()
+    mlflow.set_experiment(lab.EXPERIMENT_TASK3)
+    with mlflow.start_run(run_name=lab.LINEAR_REGRESSION):
+        model = lab.make_model(lab.LINEAR_REGRESSION).fit(data.X_train[:40], data.y_train[:40])
+        mlflow.set_tag(lab.PARAM_MODEL_TYPE, lab.LINEAR_REGRESSION)
+        mlflow.log_params(model.get_params())
+        info = mlflow.sklearn.log_model(model, name=lab.MODEL_NAME, serialization_format="skops",
+                                        skops_trusted_types=lab.SKOPS_TRUSTED_TYPES,
+                                        input_example=data.X_test.head(5))
+        mlflow.log_metrics(lab.regression_metrics(data.y_test, model.predict(data.X_test)), model_id=info.model_id)
+    print(info.model_id)
+"""
+
+# The student moves the staging alias to a new version of that worse model.
+MOVE_ALIAS = """
+    import mlflow
+    from labkit import lab
+
+    model_id = {model_id!r}
+    version = mlflow.register_model(f"models:/{{model_id}}", lab.REGISTERED_MODEL)
+    mlflow.MlflowClient().set_registered_model_alias(lab.REGISTERED_MODEL, lab.ALIAS, version.version)
+"""
+
+
+def test_a_regrade_handed_the_last_grades_model_facts_gives_the_cold_verdicts(solutions_store, tmp_path,
+                                                                               monkeypatch):
+    """Does a grade handed what the student's last grade read off their logged models (the board's
+    re-grade, classroom/gradebook.py) load no model it was handed, and give exactly the verdicts of
+    a cold grade: on the same store, after the student logs a new, worse task-3 model (that one is
+    loaded), and after they move the staging alias to it?"""
+    from test_grader_support import copy_store, run_snippet
+
+    from grader.context import Kept, handed_back, solutions_refits, warm
+    from grader.core import grade
+    from grader.models import ModelFiles
+
+    store = copy_store(solutions_store, tmp_path / "store")
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    loaded: list[str] = []
+    load = ModelFiles.load
+    monkeypatch.setattr(ModelFiles, "load", lambda files: loaded.append(files.location) or load(files))
+    items = warm(solutions_refits())
+
+    def regrade(known):
+        loaded.clear()
+        kept = Kept(dict(items), known)
+        try:
+            return to_json(grade(["all"], kept=kept)), handed_back(kept)
+        finally:
+            kept.close()
+
+    cold = verdicts(to_json(grade(["all"])))
+    first, facts = regrade(None)
+    assert verdicts(first) == cold and len(loaded) == 3, loaded  # the three task-3 models
+    again, facts = regrade(facts)
+    assert verdicts(again) == cold
+    assert loaded == [], "a model whose facts were handed in is not loaded again"
+
+    new_model = run_snippet(store, WORSE_MODEL).stdout.split()[-1]
+    cold = verdicts(to_json(grade(["all"])))
+    worse, facts = regrade(facts)
+    assert verdicts(worse) == cold
+    assert loaded and all(new_model in location for location in loaded), loaded
+
+    run_snippet(store, MOVE_ALIAS.format(model_id=new_model))
+    cold = verdicts(to_json(grade(["all"])))
+    moved, facts = regrade(facts)
+    assert verdicts(moved) == cold
+    staging = [next(v for v in verdicts(report) if v[0] == "4.4") for report in (again, moved)]
+    assert staging[0] != staging[1], "4.4 scores the model the alias points to now"
+    # Registering a version changes the logged model (MLflow tags it): a new key, loaded again; none other.
+    assert all(new_model in location for location in loaded), loaded
