@@ -25,6 +25,7 @@ from pathlib import Path
 from classroom.board import Board
 from classroom.board_database import VARIABLE, DatabaseLooker, database_looker
 from labkit.i18n import Domain, language
+from labkit.net import stop_on_signals
 
 _, N_, _n = Domain("classroom").functions()
 
@@ -265,6 +266,7 @@ def run(args) -> int:
     from classroom.roster import read_roster
     from grader.deadline import parse_deadline
 
+    stop_on_signals()  # Ctrl+C, `kill` and a closed terminal stop it, even started in the background (`&`)
     as_of = parse_deadline(args.as_of) if args.as_of is not None else None
     students = read_roster(args.roster)
     server = open_port(args.host, args.port)

@@ -398,7 +398,8 @@ def test_the_start_up_line_says_how_the_board_looks_and_why():
 class RunningBoard:
     """`python -m classroom board`, started as the guide says, on the test class."""
 
-    def __init__(self, room, roster: Path, *extra: str) -> None:
+    def __init__(self, room, roster: Path, *extra: str, sigint_ignored: bool = False) -> None:
+        import signal
         import subprocess
         import sys
 
@@ -412,7 +413,9 @@ class RunningBoard:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "classroom", "board", *args, "--state", str(room.state), *extra],
             cwd=ROOT, env=room.admin_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            start_new_session=True,
+            # as a shell without job control starts a background job (`... board ... &` in a script)
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
         self.banner = self.process.stdout.readline()
         assert self.url in self.banner, self.banner + self.process.stdout.read()
         self.way = self.process.stdout.readline()  # how it looks for changed work (board_server.looking_way)
@@ -621,13 +624,14 @@ def group_members(group: int) -> list[str]:
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX's")
 def test_ctrl_c_stops_the_board_and_its_grading(classroom):
     """Does Ctrl+C in the middle of the first pass stop the board and every process it started
-    (its grading children and their fork server gone, its port free)?"""
+    (its grading children and their fork server gone, its port free), even when it was started
+    with SIGINT ignored, as a background job of a script is (it used to go on)?"""
     import socket
     import time
 
     roster = classroom.folder / "roster_board_stop.csv"
     write_roster(roster, ["complete", "partial", "typed", "empty"])
-    running = RunningBoard(classroom, roster)
+    running = RunningBoard(classroom, roster, sigint_ignored=True)
     try:
         running.wait_for(lambda s: s["running"] is not None and s["refreshes"] == 0, timeout=120)
         code, output = running.interrupt()
