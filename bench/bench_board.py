@@ -17,7 +17,7 @@ commands use it:
    HTTP; N others do the same and a refresh looks from the database.
 
 Each figure is printed with its wall and CPU seconds (CPU: everything the bench started, the
-board, its grading children, the class server and PostgreSQL, read from /proc: on a loaded
+board, its grading children, the class server and PostgreSQL, read with psutil: on a loaded
 machine compare those), next to its target and to the gradebook's figure of the same run (its
 seconds per student times the students graded). The gradebook's time to its first row counts
 the grading children's fork server starting (imports, the warm-up re-fits).
@@ -43,6 +43,8 @@ import tempfile
 import time
 from multiprocessing import Pool
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,19 +77,15 @@ def timed(action):
 
 def tree_cpu(roots: list[int]) -> float:
     """CPU seconds used so far by the processes under ``roots`` (this process, PostgreSQL's
-    postmaster): their own and their finished children's, read from /proc (Linux). On a loaded
+    postmaster): their own and their finished children's, as psutil reads them. On a loaded
     machine wall seconds stretch with the other work; CPU seconds barely do."""
-    clock = os.sysconf("SC_CLK_TCK")
     table: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for process in psutil.process_iter(["ppid", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if times is None:  # gone meanwhile, or not ours to read
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # after the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15), counted from 0 at state
-        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / clock)
+        table[process.pid] = (process.info["ppid"] or 0,
+                              times.user + times.system + times.children_user + times.children_system)
     total, wanted = 0.0, set(roots)
     for pid, (parent, seconds) in table.items():
         chain, seen = pid, 0

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from mlflow import MlflowClient
+from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 from requests.exceptions import RequestException
 
@@ -206,8 +207,6 @@ class Store:
         """Every experiment of the store by name, deleted ones too (as get_experiment_by_name finds
         them; a name is unique among both), in the order the search gives: one search for what the
         checks would ask one name at a time (each a request to a tracking server)."""
-        from mlflow.entities import ViewType
-
         found = every_page(self.client.search_experiments, view_type=ViewType.ALL, max_results=PAGE)
         return MappingProxyType({e.name: e for e in found})
 

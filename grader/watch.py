@@ -16,6 +16,7 @@ How a change is seen, without ever writing to the store:
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from grader.context import Kept
 from grader.core import grade
 from grader.errors import CannotGrade
 from labkit.i18n import Domain
+from labkit.net import stop_on_signals
 from labkit.store import is_remote, sqlite_path, tracking_uri
 
 _, N_, _n = Domain("grader").functions()
@@ -117,6 +119,8 @@ def wait_for_change(changes, seen, sleep=time.sleep) -> tuple:
 
 def watch(tasks: list[str], as_of=None, stream=None) -> int:
     """Grade ``tasks`` now and after every change to the store, until Ctrl+C (exit 0)."""
+    if threading.current_thread() is threading.main_thread():
+        stop_on_signals()  # Ctrl+C and `kill` stop it, even started where SIGINT is ignored (`... &` in a script)
     stream = stream or sys.stdout
     uri = tracking_uri()
     changes = changes_of(uri)

@@ -27,12 +27,15 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGIN
 
 
 class Watcher:
-    """``python grader/check.py --watch TASK`` on a store; its reports as they are printed."""
+    """``python grader/check.py --watch TASK`` on a store; its reports as they are printed. Started
+    with SIGINT ignored, as a background job of a script (or a CI runner) starts it: Ctrl+C stops it
+    all the same."""
 
     def __init__(self, store: LabStore, task: str, *args: str, env: dict | None = None) -> None:
         self.proc = subprocess.Popen([sys.executable, str(CHECK_PY), "--watch", task, *args], cwd=ROOT,
                                      env=env or store.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, encoding="utf-8")
+                                     text=True, encoding="utf-8",
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         self.reports: queue.Queue[str] = queue.Queue()
         self.rest: list[str] = []  # every line that is not part of a report
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -208,8 +208,8 @@ if sys.argv[1] == "nohup":
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 from labkit.net import stop_on_signals
 stop_on_signals()
-print("waiting", flush=True)
-try:
+try:  # the signal may come as soon as "waiting" is read
+    print("waiting", flush=True)
     time.sleep(120)
 except KeyboardInterrupt:
     print("stopped", flush=True)
