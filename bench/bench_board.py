@@ -79,20 +79,20 @@ def tree_cpu(roots: list[int]) -> float:
     """CPU seconds used so far by the processes under ``roots`` (this process, PostgreSQL's
     postmaster): their own and their finished children's, as psutil reads them. On a loaded
     machine wall seconds stretch with the other work; CPU seconds barely do."""
-    table: dict[int, tuple[int, float]] = {}
-    for process in psutil.process_iter(["ppid", "cpu_times"]):
-        times = process.info["cpu_times"]
-        if times is None:  # gone meanwhile, or not ours to read
+    seen: dict[int, psutil.Process] = {}
+    for root in roots:
+        try:
+            parent = psutil.Process(root)
+            seen.update((p.pid, p) for p in [parent, *parent.children(recursive=True)])
+        except psutil.NoSuchProcess:
             continue
-        table[process.pid] = (process.info["ppid"] or 0,
-                              times.user + times.system + times.children_user + times.children_system)
-    total, wanted = 0.0, set(roots)
-    for pid, (parent, seconds) in table.items():
-        chain, seen = pid, 0
-        while chain and chain not in wanted and seen < 64:
-            chain, seen = table.get(chain, (0, 0.0))[0], seen + 1
-        if chain in wanted:
-            total += seconds
+    total = 0.0
+    for process in seen.values():
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):  # gone meanwhile
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
     return total
 
 
