@@ -69,7 +69,10 @@ class Cluster:
     def _start(self) -> "Cluster":
         import tempfile
 
-        self.folder = Path(tempfile.mkdtemp(prefix="classroom-pg-"))
+        # The name first, then the folder: a Ctrl-C just after mkdtemp made it (still in its code)
+        # left a folder that start()'s clean-up did not know of.
+        self.folder = Path(tempfile.gettempdir()) / f"classroom-pg-{secrets.token_hex(6)}"
+        self.folder.mkdir(mode=0o700)
         (self.folder / "password").write_text(self.password + "\n")
         if self._as_postgres:
             shutil.chown(self.folder, "postgres")
