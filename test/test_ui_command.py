@@ -2,9 +2,10 @@
 say where to open it only once it answers (and note it for the task scripts), and stop whole
 on Ctrl+C, SIGTERM and SIGHUP?
 
-Two real UIs: the module's, on a brand-new store (the tests share it; SIGTERM stops it), and
-one stopped with Ctrl+C. SIGHUP becomes the same KeyboardInterrupt as those two (checked in a
-process that does only that), so the same stop follows.
+One real UI: the module's, on a brand-new store, started as a CI runner's background shell starts
+it (SIGINT ignored); the tests share it and the last one stops it with Ctrl+C. SIGTERM and SIGHUP
+become the same KeyboardInterrupt as Ctrl+C (checked in a process that does only that), so the
+same stop follows.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import re
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +22,7 @@ import time
 import urllib.request
 
 import pytest
+from conftest import run_python
 from procs import POSIX, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
 from test_closing import WRONG_LOG, run_script
 
@@ -54,9 +55,10 @@ def ui_store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def module_ui(ui_store):
-    """`python -m labkit ui` on a brand-new store, shared by the tests below: the last one stops it
-    with SIGTERM (stopping it whole is checked there, as for Ctrl+C)."""
-    ui = UICommand(ui_store, free_port())
+    """`python -m labkit ui` on a brand-new store, shared by the tests below, started with SIGINT
+    ignored (as a CI runner's background shell starts it): the last one stops it with Ctrl+C
+    (stopping it whole is checked there; SIGTERM and SIGHUP raise the same KeyboardInterrupt)."""
+    ui = UICommand(ui_store, free_port(), prefix=SIGINT_IGNORED if POSIX else None)
     try:
         yield ui, ui.wait_for_address()
     finally:
@@ -67,20 +69,6 @@ def module_ui(ui_store):
 def ui_server(module_ui):
     ui, address = module_ui
     return address, ui.port
-
-
-@pytest.fixture
-def started_store(ui_server, ui_store, lab_store):
-    """A store the UI has already opened once (a copy of the module's, its tables made): the
-    command's start on a brand-new store is the module's UI above; each signal case then
-    waits for the server, not for MLflow's table migrations again."""
-    source, copy = sqlite3.connect(ui_store.db), sqlite3.connect(lab_store.db)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
-    return lab_store
 
 
 def test_scripts_can_log_artifacts_to_an_experiment_made_in_the_ui(ui_server, ui_store):
@@ -98,11 +86,11 @@ def test_scripts_can_log_artifacts_to_an_experiment_made_in_the_ui(ui_server, ui
     assert served == b"hello from a script"
 
 
-def test_the_ui_refuses_a_port_in_use_with_a_next_step(ui_server, ui_store):
+def test_the_ui_refuses_a_port_in_use_with_a_next_step(ui_server, ui_store, tmp_path):
+    """(Forked warm: conftest.run_python; the module's UI is the command's fresh start.)"""
     lab_store = ui_store
     _, port = ui_server
-    result = subprocess.run([sys.executable, "-m", "labkit", "ui", "--port", str(port)],
-                            env=lab_store.env(), capture_output=True, text=True, timeout=60)
+    result = run_python(["-m", "labkit", "ui", "--port", str(port)], lab_store.env(), tmp_path, timeout=60)
     assert result.returncode == 2
     assert f"Port {port} is in use" in result.stdout, result.stdout
     suggested = int(re.search(r"--port (\d+)", result.stdout).group(1))
@@ -112,7 +100,7 @@ def test_the_ui_refuses_a_port_in_use_with_a_next_step(ui_server, ui_store):
 def test_a_script_run_while_the_ui_serves_its_store_points_at_that_ui(ui_server, ui_store):
     """The UI notes its address beside the store; a task script's end then gives that address and
     links its run there, instead of telling the student to open a UI (a noted UI that no longer
-    answers: test_closing.py). The SIGTERM test below checks the stopped UI forgets it."""
+    answers: test_closing.py). The Ctrl+C test below checks the stopped UI forgets it."""
     base, _ = ui_server
     assert (ui_store.folder / UI_RECORD).read_text(encoding="utf-8").strip() == base
     opened = run_script(ui_store, WRONG_LOG)  # forked warm, as test_closing.py's scripts
@@ -188,18 +176,6 @@ def answers_and_stops_whole(ui: UICommand, lab_store, how: str) -> None:
     assert not record.exists(), f"the UI stopped by {how} left its address behind"
 
 
-@pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
-def test_the_ui_answers_when_it_says_so_and_stops_whole_on_ctrl_c(started_store):
-    """Ctrl+C goes to the terminal's whole foreground group; started as a CI runner's background
-    shell starts it, with SIGINT ignored, the command must still stop on it. (SIGTERM: the
-    module's UI, the last test; SIGHUP, a closed terminal, the same stop: the test before it.)"""
-    ui = UICommand(started_store, free_port(), prefix=SIGINT_IGNORED)
-    try:
-        answers_and_stops_whole(ui, started_store, "Ctrl+C")
-    finally:
-        kill_everything(ui.process, ui.server)
-
-
 # What `python -m labkit ui` does with the signals that stop it (labkit.net.stop_on_signals), in a
 # process that does only that; ``nohup`` starts it with SIGHUP ignored.
 SIGNALLED = """
@@ -217,16 +193,17 @@ except KeyboardInterrupt:
 
 
 @pytest.mark.skipif(not POSIX, reason="a closed terminal's SIGHUP")
-@pytest.mark.parametrize("started", ["terminal", "nohup"])
-def test_sighup_stops_the_ui_command_as_sigterm_does_unless_nohup_ignores_it(started):
-    """A closed terminal's SIGHUP becomes the same KeyboardInterrupt as SIGTERM and Ctrl+C, whose
-    stop takes the whole server down (the UIs above and below: the command calls stop_on_signals
-    first, or SIGTERM would leave its server running); under nohup, SIGHUP stays ignored."""
+@pytest.mark.parametrize("started, sent", [("terminal", "SIGTERM"), ("terminal", "SIGHUP"), ("nohup", "SIGHUP")])
+def test_sigterm_and_sighup_stop_the_ui_command_as_ctrl_c_does_unless_nohup_ignores_sighup(started, sent):
+    """SIGTERM (a timeout, `kill`) and a closed terminal's SIGHUP become the same KeyboardInterrupt
+    as Ctrl+C, whose stop takes the whole server down (the module's UI, the last test: the command
+    calls stop_on_signals first, or SIGTERM would leave its server running); under nohup, SIGHUP
+    stays ignored."""
     process = subprocess.Popen([sys.executable, "-c", SIGNALLED, started], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
         assert process.stdout.readline() == "waiting\n"
-        process.send_signal(signal.SIGHUP)
+        process.send_signal(getattr(signal, sent))
         if started == "nohup":
             with pytest.raises(subprocess.TimeoutExpired):
                 process.wait(timeout=1)
@@ -238,8 +215,11 @@ def test_sighup_stops_the_ui_command_as_sigterm_does_unless_nohup_ignores_it(sta
 
 
 @pytest.mark.skipif(not POSIX, reason="sends a terminal's signals to a process group")
-def test_the_modules_ui_answered_on_a_new_store_and_stops_whole_on_sigterm(module_ui, ui_store):
+def test_the_modules_ui_answered_on_a_new_store_and_stops_whole_on_ctrl_c(module_ui, ui_store):
     """The module's UI, started on a brand-new store (MLflow made its tables) and used by the
-    tests above, said where to open it once it answered, and SIGTERM takes it down whole."""
+    tests above, said where to open it once it answered, and Ctrl+C takes it down whole: Ctrl+C
+    goes to the terminal's whole foreground group, and started as a CI runner's background shell
+    starts it, with SIGINT ignored, the command must still stop on it. (SIGTERM and SIGHUP, the
+    same KeyboardInterrupt: the test before it.)"""
     ui, _ = module_ui
-    answers_and_stops_whole(ui, ui_store, "SIGTERM")
+    answers_and_stops_whole(ui, ui_store, "Ctrl+C")
