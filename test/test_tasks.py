@@ -233,10 +233,11 @@ def labkit_command(args, env, cwd) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow  # fresh interpreters in a copy of the lab, as a student runs the scripts
 def test_a_script_run_from_another_folder_lands_in_the_lab_store_unless_mlflow_tracking_uri_says(tmp_path):
-    """In a copy of the lab, run in fresh interpreters (the lab's folder is where labkit is): task 1
+    """In a copy of the lab, run in a fresh interpreter (the lab's folder is where labkit is): task 1
     from another folder lands in the copy's store; with MLFLOW_TRACKING_URI set, from the scripts'
-    folder, it lands there instead; `labkit reset` from another folder backs up the copy's store
-    (test_reset_backs_up_the_store_and_a_second_reset_has_nothing_to_do holds the rest of reset)."""
+    folder, it lands there instead (forked warm: the URI, not where labkit sits, decides; the
+    copy's store keeps its one run); `labkit reset` from another folder, fresh, backs up the copy's
+    store (test_reset_backs_up_the_store_and_a_second_reset_has_nothing_to_do holds the rest of reset)."""
     repo = copy_of_the_lab(tmp_path)
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
@@ -244,9 +245,10 @@ def test_a_script_run_from_another_folder_lands_in_the_lab_store_unless_mlflow_t
     script = repo / "solutions" / TASK_SCRIPTS["task1"]
     other = LabStore(tmp_path / "other")
     other.folder.mkdir()
-    for cwd, extra in ((elsewhere, {}), (repo / "solutions", {"MLFLOW_TRACKING_URI": other.uri})):
-        subprocess.run([sys.executable, str(script)], cwd=cwd, env={**env, **extra}, check=True,
-                       capture_output=True, timeout=180)
+    subprocess.run([sys.executable, str(script)], cwd=elsewhere, env=env, check=True,
+                   capture_output=True, timeout=180)
+    there = run_python([str(script)], {**env, "MLFLOW_TRACKING_URI": other.uri}, repo / "solutions")
+    assert there.returncode == 0, there.stderr[-3000:]
     store = LabStore(repo)
     (run,) = runs_of(store, lab.EXPERIMENT_TASK1)
     assert len(runs_of(other, lab.EXPERIMENT_TASK1)) == 1
