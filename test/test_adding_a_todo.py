@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_release import WHERE, run_warm
 
 from grader.registry import todo_ids
 from labkit.maintainers import guides
@@ -184,21 +185,23 @@ print(json.dumps({uri: {r.id: r.status for r in grade(["task2"], tracking_uri=ur
 
 def grade_task2(copy: Path, scripts: dict[str, Path], folder: Path, template) -> dict[str, dict[str, str]]:
     """Run each script on a store of its own (a copy of conftest's store_template: MLflow's tables
-    made already; at once: two cores), then grade them with the copy's grader; the statuses of
-    task 2's TODOs per script's key."""
+    made already), then grade them with the copy's grader; the statuses of task 2's TODOs per
+    script's key. The scripts and the grade are forked in turn from one interpreter that imported
+    the copy's labkit and grader once (test_release.run_warm: a new __main__, environment and exit
+    code each), not three fresh ones that import MLflow and scikit-learn again each."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(PYTHONPATH=str(copy), PYTHONUTF8="1")
-    uris, running = {}, []
-    for key, script in scripts.items():
-        uris[key] = template.copy_to(folder / key).uri
-        running.append(subprocess.Popen([sys.executable, str(script)], cwd=folder / key, text=True,
-                                        env={**env, "MLFLOW_TRACKING_URI": uris[key]},
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    for process in running:
-        _out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err[-3000:]
-    graded = json.loads(in_copy(copy, "-c", GRADE, *uris.values()).stdout)
-    return {key: graded[uri] for key, uri in uris.items()}
+    uris = {key: template.copy_to(folder / key).uri for key in scripts}
+    where, *ran, graded = run_warm(sys.executable, copy, env, [
+        (["-c", WHERE], {}),
+        *[([str(script)], {"MLFLOW_TRACKING_URI": uris[key]}) for key, script in scripts.items()],
+        (["-c", GRADE, *uris.values()], {})])
+    assert where.stdout.count(str(copy)) == 2, f"the copy's labkit and grader must be the ones imported: {where}"
+    for result in ran:
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert graded.returncode == 0, graded.stderr[-3000:]
+    statuses = json.loads(graded.stdout)
+    return {key: statuses[uri] for key, uri in uris.items()}
 
 
 @pytest.mark.slow
