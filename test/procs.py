@@ -62,3 +62,40 @@ def describe(pids: list[int]) -> str:
             command = "?"
         lines.append(f"  {pid}: {command[:150]}")
     return "\n".join(lines)
+
+
+class Forked:
+    """``python ARGV`` forked warm from test/zygote.py's fork server and left running (zygote.run
+    waits for its child; this one is watched like a subprocess.Popen): in its own session (its pid
+    is its process group), its output in the files ``stdout`` and ``stderr``. The same code as a
+    fresh interpreter, without its seconds of imports: for tests whose subject is not the start."""
+
+    def __init__(self, argv: list, env: dict[str, str], cwd, stdout, stderr) -> None:
+        import zygote
+
+        request = {"argv": [str(a) for a in argv], "env": env, "cwd": str(cwd),
+                   "stdout": str(stdout), "stderr": str(stderr)}
+        self.args = request["argv"]
+        self._child = zygote.context().Process(target=zygote._child, args=(request,))
+        self._child.start()
+        self.pid = self._child.pid
+
+    def poll(self) -> int | None:
+        return self._child.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._child.join(timeout)
+        if self._child.exitcode is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        return self._child.exitcode
+
+    def kill(self) -> None:
+        """SIGKILL to its process group (to it alone if it has not made the group yet), then reap it."""
+        import signal
+
+        for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
+            try:
+                kill(target, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._child.join()
