@@ -93,6 +93,8 @@ class Forked:
         """SIGKILL to its process group (to it alone if it has not made the group yet), then reap it."""
         import signal
 
+        if self._child.exitcode is not None:
+            return
         for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
             try:
                 kill(target, signal.SIGKILL)

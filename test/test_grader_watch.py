@@ -1,7 +1,9 @@
 """Does `check.py --watch` grade again when the store changes, as a fresh `check.py` would?
 
-The watcher runs as a student runs it: a real subprocess on a real SQLite store, while task
-scripts (or a few lines of MLflow) write to that store; Ctrl+C (SIGINT) ends it.
+The watcher runs as a student runs it, from the repository root with SIGINT ignored (as a
+background job starts it), in a process forked warm (test/procs.Forked), on a real SQLite store
+or a real `mlflow server`, while task scripts (or a few lines of MLflow) write to that store;
+Ctrl+C (SIGINT) ends it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import shutil
 import signal
-import subprocess
-import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, SOLUTIONS_DIR, LabStore
+from procs import Forked
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
 from test_grader_support import copy_store, run_check, run_snippet
 
@@ -26,16 +30,29 @@ WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a g
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGINT (POSIX)")
 
 
+# `python grader/check.py ARGS` with SIGINT ignored, as a background job of a script (or a CI
+# runner) starts it: what runs is check.py as __main__, its folder first on sys.path.
+SIGINT_IGNORED_CHECK = ("import os, runpy, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                        "sys.argv = sys.argv[1:]; sys.path[0] = os.path.dirname(sys.argv[0]); "
+                        "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def watch_argv(task: str, *args: str) -> list[str]:
+    """The watcher's argv after `python` (test_docs_commands holds the guide's command to it)."""
+    return ["-c", SIGINT_IGNORED_CHECK, str(CHECK_PY), "--watch", task, *args]
+
+
 class Watcher:
-    """``python grader/check.py --watch TASK`` on a store; its reports as they are printed. Started
-    with SIGINT ignored, as a background job of a script (or a CI runner) starts it: Ctrl+C stops it
-    all the same."""
+    """``python grader/check.py --watch TASK`` on a store, from the repository root; its reports as
+    they are printed. Started with SIGINT ignored, as a background job of a script (or a CI runner)
+    starts it: Ctrl+C stops it all the same. Forked warm (procs.Forked: the watcher's start is not
+    the subject; its stdout is a FIFO read line by line)."""
 
     def __init__(self, store: LabStore, task: str, *args: str, env: dict | None = None) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(CHECK_PY), "--watch", task, *args], cwd=ROOT,
-                                     env=env or store.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, encoding="utf-8",
-                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        self.folder = Path(tempfile.mkdtemp(prefix="watcher-"))
+        self.stdout, self.stderr = self.folder / "stdout", self.folder / "stderr"
+        os.mkfifo(self.stdout)
+        self.proc = Forked(watch_argv(task, *args), env or store.env(), ROOT, self.stdout, self.stderr)
         self.reports: queue.Queue[str] = queue.Queue()
         self.rest: list[str] = []  # every line that is not part of a report
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -44,16 +61,17 @@ class Watcher:
     def _read(self) -> None:
         """Each report whole: from ``Grading`` to ``Score``, or a line that says it cannot grade."""
         block: list[str] = []
-        for line in self.proc.stdout:
-            if line.startswith(("Cannot grade yet:", "Todavía no se puede calificar:")):
-                self.reports.put(line)
-            elif line.startswith(("Grading ", "Calificando ")) or block:
-                block.append(line)
-                if line.startswith(("Score: ", "Puntaje: ")):
-                    self.reports.put("".join(block))
-                    block = []
-            else:
-                self.rest.append(line)
+        with open(self.stdout, encoding="utf-8") as stdout:  # once the watcher opens its end
+            for line in stdout:
+                if line.startswith(("Cannot grade yet:", "Todavía no se puede calificar:")):
+                    self.reports.put(line)
+                elif line.startswith(("Grading ", "Calificando ")) or block:
+                    block.append(line)
+                    if line.startswith(("Score: ", "Puntaje: ")):
+                        self.reports.put("".join(block))
+                        block = []
+                else:
+                    self.rest.append(line)
 
     def next_report(self, seconds: float = WAIT_S) -> str:
         try:
@@ -83,10 +101,15 @@ class Watcher:
 
     def stop(self) -> tuple[int, str, str]:
         """Ctrl+C: the exit code, the lines outside reports, and stderr."""
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
+        os.kill(self.proc.pid, signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=60)
+        finally:
+            self.proc.kill()  # whatever is left of it, if it did not stop
         self.reader.join(timeout=10)
-        return self.proc.returncode, "".join(self.rest), self.proc.stderr.read()
+        err = self.stderr.read_text(encoding="utf-8", errors="replace")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return code, "".join(self.rest), err
 
 
 def fresh(store: LabStore, task: str) -> str:
