@@ -1,7 +1,7 @@
 """Does a task script whose tracking server fails mid-run (class mode) say so in one line?
 
 Real parts: a real `mlflow server`, a real task script run with MLFLOW_TRACKING_URI
-pointing at the server (forked warm: test/procs.Forked). The script is paused (SIGSTOP)
+pointing at the server (forked warm: test/forked.py). The script is paused (SIGSTOP)
 once its first run exists on the server, the server is then stopped, hung (SIGSTOP) or
 loses its PostgreSQL, and the script resumes: it is mid-sweep, with calls still to make.
 The SQLite tests share one server (it refuses one host name, hangs and recovers, then
@@ -26,7 +26,7 @@ import pytest
 
 from conftest import run_python
 from english import assert_spanish
-from procs import Forked
+from forked import Forked
 
 from labkit.net import free_port, server_gone, start_group, stop_tree
 from labkit.paths import SOLUTIONS_DIR
@@ -104,7 +104,7 @@ class TrackingServer:
 
 class TaskScript:
     """`python solutions/task2_sweep.py` on ``server_url`` as a student runs it, forked warm
-    (procs.Forked: the subject is what it says when its server fails mid-run, not its start)."""
+    (forked.Forked: the subject is what it says when its server fails mid-run, not its start)."""
 
     def __init__(self, server_url: str, folder: Path, **extra_env: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}

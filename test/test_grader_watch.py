@@ -1,7 +1,7 @@
 """Does `check.py --watch` grade again when the store changes, as a fresh `check.py` would?
 
 The watcher runs as a student runs it, from the repository root with SIGINT ignored (as a
-background job starts it), in a process forked warm (test/procs.Forked), on a real SQLite store
+background job starts it), in a process forked warm (test/forked.py), on a real SQLite store
 or a real `mlflow server`, while task scripts (or a few lines of MLflow) write to that store;
 Ctrl+C (SIGINT) ends it.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SOLUTIONS_DIR, LabStore
-from procs import Forked
+from forked import SIGINT_IGNORED, Forked
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
 from test_grader_support import copy_store, run_check, run_snippet
 
@@ -30,22 +30,15 @@ WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a g
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGINT (POSIX)")
 
 
-# `python grader/check.py ARGS` with SIGINT ignored, as a background job of a script (or a CI
-# runner) starts it: what runs is check.py as __main__, its folder first on sys.path.
-SIGINT_IGNORED_CHECK = ("import os, runpy, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                        "sys.argv = sys.argv[1:]; sys.path[0] = os.path.dirname(sys.argv[0]); "
-                        "runpy.run_path(sys.argv[0], run_name='__main__')")
-
-
 def watch_argv(task: str, *args: str) -> list[str]:
     """The watcher's argv after `python` (test_docs_commands holds the guide's command to it)."""
-    return ["-c", SIGINT_IGNORED_CHECK, str(CHECK_PY), "--watch", task, *args]
+    return [*SIGINT_IGNORED, str(CHECK_PY), "--watch", task, *args]
 
 
 class Watcher:
     """``python grader/check.py --watch TASK`` on a store, from the repository root; its reports as
     they are printed. Started with SIGINT ignored, as a background job of a script (or a CI runner)
-    starts it: Ctrl+C stops it all the same. Forked warm (procs.Forked: the watcher's start is not
+    starts it: Ctrl+C stops it all the same. Forked warm (forked.Forked: the watcher's start is not
     the subject; its stdout is a FIFO read line by line)."""
 
     def __init__(self, store: LabStore, task: str, *args: str, env: dict | None = None) -> None:
