@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT, SOLUTIONS_DIR, LabStore
 from forked import SIGINT_IGNORED, Forked
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
-from test_grader_support import copy_store, run_check, run_snippet
+from test_grader_support import copy_store, run_check, run_snippet, task3_copy, task3_store  # noqa: F401 - fixtures
 
 CHECK_PY = ROOT / "grader" / "check.py"
 WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a give-up
@@ -135,8 +135,8 @@ def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab
 
 
 @pytest.mark.slow  # a watcher in a fresh interpreter; the fast tier keeps the one that grades each change
-def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(solutions_store, tmp_path):
-    store = copy_store(solutions_store, tmp_path / "store")
+def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(task3_copy):
+    store = task3_copy  # a store in which the task-3 solution ran: task 3 grades 3/3
     watcher = Watcher(store, "task3")
     try:
         report = watcher.next_report()
