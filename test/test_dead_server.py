@@ -1,9 +1,11 @@
 """Does a task script whose tracking server fails mid-run (class mode) say so in one line?
 
-Real parts: a real `mlflow server`, a real task script run as a student runs it, with
-MLFLOW_TRACKING_URI pointing at the server. The script is paused (SIGSTOP) once its
-first run exists on the server, the server is then stopped, hung (SIGSTOP) or loses
-its PostgreSQL, and the script resumes: it is mid-sweep, with calls still to make.
+Real parts: a real `mlflow server`, a real task script run with MLFLOW_TRACKING_URI
+pointing at the server (forked warm: test/forked.py). The script is paused (SIGSTOP)
+once its first run exists on the server, the server is then stopped, hung (SIGSTOP) or
+loses its PostgreSQL, and the script resumes: it is mid-sweep, with calls still to make.
+The SQLite tests share one server (it refuses one host name, hangs and recovers, then
+stops: in that order, in one xdist group); a test that finds it stopped starts another.
 """
 
 from __future__ import annotations
@@ -22,10 +24,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_python
+from english import assert_spanish
+from forked import Forked
+
 from labkit.net import free_port, server_gone, start_group, stop_tree
 from labkit.paths import SOLUTIONS_DIR
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP"),
+              pytest.mark.xdist_group("dead_server")]  # one worker: the shared server
 
 SCRIPT = SOLUTIONS_DIR / "task2_sweep.py"  # a sweep: several runs, each with several calls
 START_TIMEOUT_S = 180
@@ -37,11 +44,13 @@ HUNG_BOUND_S = 30
 
 
 class TrackingServer:
-    """A real `mlflow server` (one worker) on ``backend``, in its own process group."""
+    """A real `mlflow server` (one worker) on ``backend``, in its own process group; ``{port}`` in
+    ``extra`` is its port."""
 
     def __init__(self, backend: str, folder: Path, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        extra = tuple(arg.format(port=self.port) for arg in extra)
         self.log = folder / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
@@ -72,11 +81,15 @@ class TrackingServer:
         with urllib.request.urlopen(request, timeout=10) as reply:
             return json.loads(reply.read())
 
-    def has_a_run(self) -> bool:
+    def runs(self) -> int:
+        """How many runs the server holds (up to 1,000)."""
         experiments = self.api("experiments/search", {"max_results": 100}).get("experiments", [])
         ids = [e["experiment_id"] for e in experiments]
-        return bool(ids and self.api("runs/search", {"experiment_ids": ids, "max_results": 1})
-                    .get("runs"))
+        return len(ids and self.api("runs/search", {"experiment_ids": ids, "max_results": 1000})
+                   .get("runs", []))
+
+    def answers(self) -> bool:
+        return self.process.poll() is None and self._answers()
 
     def signal(self, sig: int) -> None:
         try:
@@ -90,26 +103,26 @@ class TrackingServer:
 
 
 class TaskScript:
-    """`python solutions/task2_sweep.py` in a fresh interpreter, as a student runs it."""
+    """`python solutions/task2_sweep.py` on ``server_url`` as a student runs it, forked warm
+    (forked.Forked: the subject is what it says when its server fails mid-run, not its start)."""
 
-    def __init__(self, server_url: str, folder: Path) -> None:
+    def __init__(self, server_url: str, folder: Path, **extra_env: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-        env.update(MLFLOW_TRACKING_URI=server_url, PYTHONUTF8="1", PYTHONUNBUFFERED="1")
+        env.update(MLFLOW_TRACKING_URI=server_url, PYTHONUTF8="1", PYTHONUNBUFFERED="1", **extra_env)
+        folder.mkdir(parents=True, exist_ok=True)
         self.stdout, self.stderr = folder / "stdout.txt", folder / "stderr.txt"
-        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
-            self.process = subprocess.Popen([sys.executable, str(SCRIPT)], env=env, cwd=folder,
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                            start_new_session=True)
+        self.process = Forked([SCRIPT], env, folder, self.stdout, self.stderr)
         self.stderr_seen = 0
 
     def output(self) -> str:
         return (f"--- stdout\n{self.stdout.read_text(errors='replace')}"
                 f"\n--- stderr\n{self.stderr.read_text(errors='replace')[-6000:]}")
 
-    def pause_mid_run(self, server: TrackingServer) -> None:
-        """Pause the script once its first run exists on the server, and note its stderr."""
+    def pause_mid_run(self, server: TrackingServer, runs_before: int = 0) -> None:
+        """Pause the script once its first run exists on the server (the server held
+        ``runs_before`` runs, of scripts paused or ended, when it started), and note its stderr."""
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not server.has_a_run():
+        while server.runs() <= runs_before:
             assert self.process.poll() is None, f"the script ended before its first run:\n{self.output()}"
             assert time.monotonic() < deadline, f"no run on the server yet:\n{self.output()}"
             time.sleep(0.1)
@@ -131,11 +144,7 @@ class TaskScript:
         return code, seconds, new_stderr
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        self.process.kill()
 
 
 WARNING = re.compile(r"^\S.*:\d+: \w*Warning: ")  # path:line: UserWarning: ..., then its source line
@@ -165,6 +174,7 @@ def new_server_db(template, folder: Path) -> str:
 
 @pytest.fixture
 def sqlite_server(tmp_path, server_db_template):
+    """A real `mlflow server` of the test's own on a new SQLite store, stopped after it."""
     server = TrackingServer(new_server_db(server_db_template, tmp_path), tmp_path)
     try:
         yield server
@@ -173,37 +183,95 @@ def sqlite_server(tmp_path, server_db_template):
         assert server_gone(server.process.pid, server.port), "the test's server is still running"
 
 
-@pytest.mark.slow  # a real `mlflow server` of its own, stopped mid-run
-def test_a_server_that_stops_mid_run_is_one_line_within_seconds(sqlite_server, tmp_path):
-    """Is a stopped server one line that says so and what to do, not a chained traceback?"""
-    script = TaskScript(sqlite_server.url, tmp_path)
-    try:
-        script.pause_mid_run(sqlite_server)
-        sqlite_server.stop()
-        code, seconds, stderr = script.resume_and_time(STOPPED_BOUND_S)
-    finally:
-        script.kill()
-    line = one_line(stderr)
-    assert code != 0, script.output()
-    assert f"The tracking server at {sqlite_server.url} stopped answering" in line, line
-    assert "Ask your instructor" in line, line
-    assert seconds < STOPPED_BOUND_S, f"exited {seconds:.1f} s after the server stopped"
+@pytest.fixture(scope="module")
+def shared_servers(tmp_path_factory, server_db_template):
+    """The module's server: the one started last while it answers, else a new one. It allows
+    only the host name 127.0.0.1 (as a class server behind nginx allows only the students' name)."""
+    started: list[TrackingServer] = []
+
+    def answering() -> TrackingServer:
+        if not started or not started[-1].answers():
+            folder = tmp_path_factory.mktemp("tracking-server")
+            started.append(TrackingServer(new_server_db(server_db_template, folder), folder,
+                                          "--allowed-hosts", "127.0.0.1:{port}"))
+        return started[-1]
+
+    yield answering
+    for server in started:
+        server.stop()
+        assert server_gone(server.process.pid, server.port), "the module's server is still running"
+
+
+@pytest.fixture
+def shared_server(shared_servers) -> TrackingServer:
+    return shared_servers()
+
+
+@pytest.mark.slow  # a real `mlflow server`
+def test_a_server_that_refuses_the_host_name_says_so_not_the_workspace(shared_server):
+    """Behind nginx, a server started without --allowed-hosts for the students' name answers 403
+    "Invalid Host header" before any sign-in: is that named (with the fix), not "may not use
+    workspace ... Is MLFLOW_WORKSPACE your own?". (The server allows 127.0.0.1, not localhost.)"""
+    from labkit.store import StoreError, check_sign_in
+
+    check_sign_in(shared_server.url)  # the name it allows: no error
+    with pytest.raises(StoreError) as refused:
+        check_sign_in(f"http://localhost:{shared_server.port}")
+    message = str(refused.value)
+    assert "refuses the host name 'localhost'" in message, message
+    assert "--allowed-hosts localhost" in message, message
+    assert "MLFLOW_WORKSPACE" not in message, message
 
 
 @pytest.mark.slow  # it waits out the client's timeout by design
-def test_a_server_that_hangs_mid_run_is_one_line_within_30_s(sqlite_server, tmp_path):
+def test_a_server_that_hangs_mid_run_is_one_line_within_30_s(shared_server, tmp_path):
     """Does a hung server cost one wait per call still needed, not three, and one line?"""
-    script = TaskScript(sqlite_server.url, tmp_path)
+    runs_before = shared_server.runs()
+    script = TaskScript(shared_server.url, tmp_path)
     try:
-        script.pause_mid_run(sqlite_server)
-        sqlite_server.signal(signal.SIGSTOP)  # it keeps its port and accepts, but never answers
+        script.pause_mid_run(shared_server, runs_before)
+        shared_server.signal(signal.SIGSTOP)  # it keeps its port and accepts, but never answers
         code, seconds, stderr = script.resume_and_time(HUNG_BOUND_S)
     finally:
         script.kill()
+        shared_server.signal(signal.SIGCONT)  # the next test's server again
     line = one_line(stderr)
     assert code != 0, script.output()
-    assert f"The tracking server at {sqlite_server.url} did not answer" in line, line
+    assert f"The tracking server at {shared_server.url} did not answer" in line, line
     assert seconds < HUNG_BOUND_S, f"exited {seconds:.1f} s after the server hung"
+
+
+@pytest.mark.slow  # a real `mlflow server`, stopped mid-run
+def test_a_server_that_stops_mid_run_is_one_line_within_seconds_in_english_and_spanish(shared_server, tmp_path):
+    """Is a stopped server one line that says so and what to do, not a chained traceback? And is
+    it one Spanish line for a Spanish class (crash.py's line, issue 14)? Two scripts are mid-run
+    on the server when it stops: one in English, one with LAB_LANG=es."""
+    runs_before = shared_server.runs()  # the hang test's, if it ran first
+    english = TaskScript(shared_server.url, tmp_path / "en")
+    spanish = None
+    try:
+        english.pause_mid_run(shared_server, runs_before)
+        spanish = TaskScript(shared_server.url, tmp_path / "es", LAB_LANG="es")
+        spanish.pause_mid_run(shared_server, shared_server.runs())
+        shared_server.stop()
+        code, seconds, stderr = english.resume_and_time(STOPPED_BOUND_S)
+        spanish_code, _, spanish_stderr = spanish.resume_and_time(60)
+    finally:
+        english.kill()
+        if spanish is not None:
+            spanish.kill()
+    line = one_line(stderr)
+    assert code != 0, english.output()
+    assert f"The tracking server at {shared_server.url} stopped answering" in line, line
+    assert "Ask your instructor" in line, line
+    assert seconds < STOPPED_BOUND_S, f"exited {seconds:.1f} s after the server stopped"
+
+    line = one_line(spanish_stderr)
+    assert spanish_code != 0, spanish.output()
+    assert (f"El servidor de seguimiento (tracking server) en {shared_server.url} dejó de responder "
+            "durante este run (") in line, line
+    assert "Pregúntale a tu instructor" in line, line
+    assert_spanish([line])
 
 
 @pytest.mark.postgres
@@ -232,7 +300,6 @@ def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp
             assert "answers, but its database does not (HTTP 503" in one_line(stderr), stderr
             assert urllib.request.urlopen(server.url + "/health", timeout=5).status == 200
 
-            (tmp_path / "again").mkdir()
             again = TaskScript(server.url, tmp_path / "again")
             try:
                 code = again.process.wait(timeout=120)
@@ -247,26 +314,6 @@ def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp
             server.stop()
     finally:
         postgres.stop()
-
-
-@pytest.mark.slow  # a real `mlflow server` of its own
-def test_a_server_that_refuses_the_host_name_says_so_not_the_workspace(server_db_template, tmp_path):
-    """Behind nginx, a server started without --allowed-hosts for the students' name answers 403
-    "Invalid Host header" before any sign-in: is that named (with the fix), not "may not use
-    workspace ... Is MLFLOW_WORKSPACE your own?"."""
-    from labkit.store import StoreError, check_sign_in
-
-    server = TrackingServer(new_server_db(server_db_template, tmp_path), tmp_path,
-                            "--allowed-hosts", "mlflow.example.edu")
-    try:
-        with pytest.raises(StoreError) as refused:
-            check_sign_in(server.url)
-    finally:
-        server.stop()
-    message = str(refused.value)
-    assert "refuses the host name '127.0.0.1'" in message, message
-    assert "--allowed-hosts 127.0.0.1" in message, message
-    assert "MLFLOW_WORKSPACE" not in message, message
 
 
 def test_a_proxy_whose_server_stopped_is_one_line(tmp_path):
@@ -300,8 +347,7 @@ def test_a_proxy_whose_server_stopped_is_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(MLFLOW_TRACKING_URI=url, PYTHONUTF8="1")
     try:
-        done = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120)
+        done = run_python([script], env, tmp_path, timeout=120)  # forked warm
     finally:
         proxy.shutdown()
     assert done.returncode != 0

@@ -20,32 +20,30 @@ literally, and why:
   and `make ui` runs it (make --dry-run shows its recipe): here they must be that command;
 - the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
   which runs the guides' curl lines itself; here they must match README's section;
+- `python grader/check.py --watch task1` is the watcher test/test_grader_watch.py starts
+  (a report, each change graded again, Ctrl+C): here it must be that command;
 - MLflow's own commands the guide shows (`mlflow server`, `mlflow models serve` after
-  `export MLFLOW_TRACKING_URI=...`) must be the commands the lab's code runs. `mlflow server`
-  is run as written (in the store's folder, which stands for the repository root; on a
-  free port); `mlflow models serve` is the argv test/serve_model.py starts, which
-  test/test_model_deployment.py serves and checks with test/test_requests.py.
+  `export MLFLOW_TRACKING_URI=...`) must be the commands the lab's code runs: `mlflow server`
+  as typed in a store's folder is the argv `python -m labkit ui` runs, which
+  test/test_ui_command.py starts on a real server; `mlflow models serve` is the argv
+  test/serve_model.py starts, which test/test_model_deployment.py serves and checks with
+  test/test_requests.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import run_python
 from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
 
-from labkit.net import free_port
 from labkit.paths import ROOT
 
 GUIDE_COMMANDS = commands(text(ENGLISH))
@@ -168,19 +166,18 @@ def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
             f"{guide.name}'s sample is not what the grader prints:\n" + "\n".join(printed))
 
 
-def test_the_watch_command_grades_and_stops_on_ctrl_c(solutions_store):
-    """The guide's `--watch` command prints a report, then Ctrl+C ends it cleanly (exit 0)."""
+def test_the_watch_command_is_the_one_test_grader_watch_starts():
+    """The guide's `--watch` command is the argv test/test_grader_watch.py's watcher runs from the
+    repository root (its first test: a report, each change graded again, then Ctrl+C ends it with
+    "Stopped watching.", exit 0, no traceback), so it is not started a second time here."""
+    from test_grader_watch import CHECK_PY, watch_argv
+
     for command in of_kind("watch"):
-        argv = command.replace("python ", "", 1).split()
-        proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=solutions_store.env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            lines = iter(proc.stdout.readline, "")
-            assert any(line.startswith("Score: ") for line in lines), proc.stderr.read()
-        finally:
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0 and "Stopped watching." in out and "Traceback" not in err, err
+        argv = shlex.split(command)
+        assert argv[0] == "python" and (ROOT / argv[1]) == CHECK_PY, argv
+        assert watch_argv("task1")[2:] == [str(CHECK_PY), *argv[2:]], argv
+    watching = (ROOT / "test" / "test_grader_watch.py").read_text(encoding="utf-8")
+    assert 'Watcher(lab_store, "task1")' in watching and "env or store.env(), ROOT," in watching
 
 
 def any_run_name(line: str) -> str:
@@ -200,32 +197,6 @@ def test_reset_backs_up_the_store(tmp_path):
         result = shell(command, store.env(), timeout=120)
         assert result.returncode == 0 and "Moved the store" in result.stdout, result.stdout + result.stderr
         assert not store.db.exists() and list((store.folder / "backups").glob("store-*/mlflow.db"))
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    """Until ``url`` answers; fails with the process's output if it stops or never answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            assert process.poll() is None, f"{process.args} stopped:\n{process.stdout.read()}"
-            assert time.monotonic() < deadline, f"{process.args} did not answer {url}"
-            time.sleep(0.5)
-
-
-def serve_and_stop(argv: list[str], port: int, env: dict, cwd: Path = ROOT, then=None) -> None:
-    """Start a server, wait for its /health, call ``then(base_url)`` if given, stop it."""
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", process)
-        if then is not None:
-            then(f"http://127.0.0.1:{port}")
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def test_the_ui_commands_are_the_one_test_ui_command_starts():
@@ -255,49 +226,30 @@ def test_the_serving_commands_are_the_readme_ones_run_by_the_deployment_test():
 # ------------------------------------------------------------- MLflow's own commands
 
 
-def venv_path_env(env: dict) -> dict:
-    """``env`` with this environment's executables (mlflow, uvicorn) first, as .venv's activate does."""
-    return {**env, "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")}
-
-
 def as_typed(command: str, folder: Path) -> list[str]:
     """The guide's command as bash reads it from the repository root (``folder`` stands for it)."""
     return shlex.split(command.replace("$PWD", folder.as_posix()))
 
 
-def on_port(command: str, option: str, port: int) -> str:
-    changed = re.sub(rf"{option} \d+", f"{option} {port}", command)
-    assert changed != command, f"no {option} in {command!r}"
-    return changed
-
-
-def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, solutions_store, monkeypatch):
-    """Typed as written in a folder that holds a store (a copy of the solutions' one: its tables
-    made, so the server does not spend seconds making them; a brand-new store's start is
-    test_ui_command.py's), it serves that folder's store: the lab's experiments."""
+def test_the_guides_mlflow_server_is_the_command_labkit_ui_runs(lab_store, monkeypatch):
+    """Typed as written (bash reads $PWD as the folder it is typed in), it is the argv of
+    `python -m labkit ui` on that folder's store, which test/test_ui_command.py starts on a real
+    `mlflow server` (a brand-new store; scripts log to it through the UI, the printed address,
+    Ctrl+C, SIGTERM, SIGHUP): so it is not started a second time here."""
     from labkit.commands.cli import shown_command, ui_command
-    from labkit.lab import EXPERIMENTS
 
     (command,) = set(of_kind("mlflow-server"))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", lab_store.uri)
     runs = ui_command(5000)
+    assert runs[:3] == [sys.executable, "-m", "mlflow"], runs
     assert as_typed(command, lab_store.folder) == ["mlflow", *runs[3:]], shown_command(runs)
     assert shlex.split(shown_command(runs)) == as_typed(command, lab_store.folder)
-    shutil.copyfile(solutions_store.db, lab_store.db)
-    shown = []
-
-    def experiments(base: str) -> None:
-        with urllib.request.urlopen(base + "/api/2.0/mlflow/experiments/search?max_results=100",
-                                    timeout=30) as answer:
-            shown.extend(e["name"] for e in json.loads(answer.read())["experiments"])
-
-    port = free_port()
-    serve_and_stop(["bash", "-c", on_port(command, "--port", port)], port,
-                   venv_path_env(lab_store.env()), cwd=lab_store.folder, then=experiments)
-    assert set(EXPERIMENTS.values()) <= set(shown), shown  # the store of the folder it was typed in
+    assert runs[runs.index("--backend-store-uri") + 1] == lab_store.uri, runs  # the folder's store
+    ui_tests = (ROOT / "test" / "test_ui_command.py").read_text(encoding="utf-8")
+    assert '"-m", "labkit", "ui", "--port", str(port)' in ui_tests
 
 
-def test_the_guides_models_serve_is_the_command_serve_model_runs(solutions_store):
+def test_the_guides_models_serve_is_the_command_serve_model_runs(lab_store):
     """`export MLFLOW_TRACKING_URI=...` then `mlflow models serve ...`, typed as the bonus says, are
     the store and the argv test/serve_model.py serves with (labkit.commands.serving.ModelServer):
     test/test_model_deployment.py starts it on the solutions' store and passes test_requests.py."""
@@ -307,9 +259,9 @@ def test_the_guides_models_serve_is_the_command_serve_model_runs(solutions_store
 
     (export,) = set(of_kind("tracking-uri"))
     (serve,) = set(of_kind("models-serve"))
-    folder = solutions_store.folder
-    assert as_typed(export, folder) == ["export", f"MLFLOW_TRACKING_URI={solutions_store.uri}"]
+    folder = lab_store.folder  # any folder: the argv alone is compared here
+    assert as_typed(export, folder) == ["export", f"MLFLOW_TRACKING_URI={lab_store.uri}"]
     assert as_typed(serve, folder) == ["mlflow", *serve_command(STAGING_URI, DEFAULT_PORT)[3:]]
-    assert ModelServer(solutions_store.uri, port=DEFAULT_PORT).command == serve_command(STAGING_URI, DEFAULT_PORT)
+    assert ModelServer(lab_store.uri, port=DEFAULT_PORT).command == serve_command(STAGING_URI, DEFAULT_PORT)
     deployment = (ROOT / "test" / "test_model_deployment.py").read_text(encoding="utf-8")
     assert "ServeModelProcess(solutions_store" in deployment and "run_script(REQUESTS_SCRIPT" in deployment

@@ -1,7 +1,9 @@
 """Does `check.py --watch` grade again when the store changes, as a fresh `check.py` would?
 
-The watcher runs as a student runs it: a real subprocess on a real SQLite store, while task
-scripts (or a few lines of MLflow) write to that store; Ctrl+C (SIGINT) ends it.
+The watcher runs as a student runs it, from the repository root with SIGINT ignored (as a
+background job starts it), in a process forked warm (test/forked.py), on a real SQLite store
+or a real `mlflow server`, while task scripts (or a few lines of MLflow) write to that store;
+Ctrl+C (SIGINT) ends it.
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import shutil
 import signal
-import subprocess
-import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, SOLUTIONS_DIR, LabStore
+from forked import SIGINT_IGNORED, Forked
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
-from test_grader_support import copy_store, run_check, run_snippet
+from test_grader_support import copy_store, run_check, run_snippet, task3_copy, task3_store  # noqa: F401 - fixtures
 
 CHECK_PY = ROOT / "grader" / "check.py"
 WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a give-up
@@ -26,16 +30,22 @@ WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a g
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGINT (POSIX)")
 
 
+def watch_argv(task: str, *args: str) -> list[str]:
+    """The watcher's argv after `python` (test_docs_commands holds the guide's command to it)."""
+    return [*SIGINT_IGNORED, str(CHECK_PY), "--watch", task, *args]
+
+
 class Watcher:
-    """``python grader/check.py --watch TASK`` on a store; its reports as they are printed. Started
-    with SIGINT ignored, as a background job of a script (or a CI runner) starts it: Ctrl+C stops it
-    all the same."""
+    """``python grader/check.py --watch TASK`` on a store, from the repository root; its reports as
+    they are printed. Started with SIGINT ignored, as a background job of a script (or a CI runner)
+    starts it: Ctrl+C stops it all the same. Forked warm (forked.Forked: the watcher's start is not
+    the subject; its stdout is a FIFO read line by line)."""
 
     def __init__(self, store: LabStore, task: str, *args: str, env: dict | None = None) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(CHECK_PY), "--watch", task, *args], cwd=ROOT,
-                                     env=env or store.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, encoding="utf-8",
-                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        self.folder = Path(tempfile.mkdtemp(prefix="watcher-"))
+        self.stdout, self.stderr = self.folder / "stdout", self.folder / "stderr"
+        os.mkfifo(self.stdout)
+        self.proc = Forked(watch_argv(task, *args), env or store.env(), ROOT, self.stdout, self.stderr)
         self.reports: queue.Queue[str] = queue.Queue()
         self.rest: list[str] = []  # every line that is not part of a report
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -44,16 +54,17 @@ class Watcher:
     def _read(self) -> None:
         """Each report whole: from ``Grading`` to ``Score``, or a line that says it cannot grade."""
         block: list[str] = []
-        for line in self.proc.stdout:
-            if line.startswith(("Cannot grade yet:", "Todavía no se puede calificar:")):
-                self.reports.put(line)
-            elif line.startswith(("Grading ", "Calificando ")) or block:
-                block.append(line)
-                if line.startswith(("Score: ", "Puntaje: ")):
-                    self.reports.put("".join(block))
-                    block = []
-            else:
-                self.rest.append(line)
+        with open(self.stdout, encoding="utf-8") as stdout:  # once the watcher opens its end
+            for line in stdout:
+                if line.startswith(("Cannot grade yet:", "Todavía no se puede calificar:")):
+                    self.reports.put(line)
+                elif line.startswith(("Grading ", "Calificando ")) or block:
+                    block.append(line)
+                    if line.startswith(("Score: ", "Puntaje: ")):
+                        self.reports.put("".join(block))
+                        block = []
+                else:
+                    self.rest.append(line)
 
     def next_report(self, seconds: float = WAIT_S) -> str:
         try:
@@ -83,10 +94,15 @@ class Watcher:
 
     def stop(self) -> tuple[int, str, str]:
         """Ctrl+C: the exit code, the lines outside reports, and stderr."""
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
+        os.kill(self.proc.pid, signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=60)
+        finally:
+            self.proc.kill()  # whatever is left of it, if it did not stop
         self.reader.join(timeout=10)
-        return self.proc.returncode, "".join(self.rest), self.proc.stderr.read()
+        err = self.stderr.read_text(encoding="utf-8", errors="replace")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return code, "".join(self.rest), err
 
 
 def fresh(store: LabStore, task: str) -> str:
@@ -119,8 +135,8 @@ def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab
 
 
 @pytest.mark.slow  # a watcher in a fresh interpreter; the fast tier keeps the one that grades each change
-def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(solutions_store, tmp_path):
-    store = copy_store(solutions_store, tmp_path / "store")
+def test_a_regrade_after_a_new_run_reuses_nothing_that_changed(task3_copy):
+    store = task3_copy  # a store in which the task-3 solution ran: task 3 grades 3/3
     watcher = Watcher(store, "task3")
     try:
         report = watcher.next_report()

@@ -28,7 +28,6 @@ from labkit.commands.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, free_port, port_is_free, server_gone,
     staged_version,
 )
-from procs import SIGINT_IGNORED
 from test_requests import Check, print_table, run_checks, short, verdict
 
 DOC_FILES = ("README.md", "LAB.md", "LAB.es.md")
@@ -159,27 +158,37 @@ class ServeModelProcess:
     """`python test/serve_model.py` as a student runs it, read line by line.
 
     On POSIX it starts with SIGINT ignored, as a CI runner's background shell starts it:
-    Ctrl+C must stop it all the same. Whatever happens, kill() leaves nothing of it.
+    Ctrl+C must stop it all the same; there it is forked warm (test/forked.py: the same code
+    without its seconds of imports; test_release.py starts serve_model.py in a fresh interpreter),
+    its output a FIFO. Whatever happens, kill() leaves nothing of it.
     """
 
-    def __init__(self, store, port: int) -> None:
-        if sys.platform == "win32":
-            prefix, options = [sys.executable], {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-        else:
-            prefix, options = SIGINT_IGNORED, {"start_new_session": True}
-        self.process = subprocess.Popen(
-            [*prefix, str(SERVE_SCRIPT), "--port", str(port)], env=store.env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **options)
+    def __init__(self, store, port: int, folder: Path) -> None:
         self.lines: list[str] = []
         self.server_pid: int | None = None  # the model server's process group, once started
+        if sys.platform == "win32":
+            self.process = subprocess.Popen(
+                [sys.executable, str(SERVE_SCRIPT), "--port", str(port)], env=store.env(),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
+            self._output = lambda: contextlib.nullcontext(self.process.stdout)
+        else:
+            from forked import SIGINT_IGNORED, Forked  # pytest's: this file is also the students' script
+
+            output = folder / "serve_model.out"
+            os.mkfifo(output)
+            self.process = Forked([*SIGINT_IGNORED, SERVE_SCRIPT, "--port", port], store.env(), ROOT,
+                                  output, output)
+            self._output = lambda: open(output, encoding="utf-8")
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
     def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if self.server_pid is None and (found := re.search(r"\(pid (\d+)", line)):
-                self.server_pid = int(found.group(1))
+        with self._output() as output:
+            for line in output:
+                self.lines.append(line.rstrip("\n"))
+                if self.server_pid is None and (found := re.search(r"\(pid (\d+)", line)):
+                    self.server_pid = int(found.group(1))
 
     def wait_for(self, pattern: str, timeout: float = 240) -> re.Match:
         deadline = time.monotonic() + timeout
@@ -217,11 +226,11 @@ class ServeModelProcess:
         self.process.wait()
 
 
-def test_serve_model_answers_curl_and_test_requests_then_stops_on_ctrl_c(solutions_store):
+def test_serve_model_answers_curl_and_test_requests_then_stops_on_ctrl_c(solutions_store, tmp_path):
     """Does serve_model.py print the guides' curl, answer it and test_requests.py, then stop
     on Ctrl+C within 10 s without leaving a process?"""
     port = free_port()
-    served = ServeModelProcess(solutions_store, port)
+    served = ServeModelProcess(solutions_store, port, tmp_path)
     try:
         ready = served.wait_for(r"ready at (http://\S+) after .* \(pid (\d+)\)")
         url, pid = ready.group(1), int(ready.group(2))
