@@ -55,20 +55,6 @@ def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, sigint_i
         preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
 
 
-def refused_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, **env: str) -> subprocess.CompletedProcess:
-    """`python -m classroom serve ARGS` that is expected to refuse and exit, forked warm
-    (test/zygote.py: a refusal is not about a fresh interpreter; the serves that run, and are
-    stopped with Ctrl-C or crash, stay fresh processes in a group of their own)."""
-    return zygote.run(["-m", "classroom", "serve", "--state", str(tmp_path / "state"),
-                       "--artifacts", str(tmp_path / "artifacts"), *args],
-                      clean_env(TMPDIR=str(tmpdir or tmp_path), **env), ROOT, 120)
-
-
-def status_command(tmp_path: Path) -> subprocess.CompletedProcess:
-    """`python -m classroom status --state ...`, forked warm."""
-    return zygote.run(["-m", "classroom", "status", "--state", str(tmp_path / "state")], clean_env(), ROOT, 60)
-
-
 def wait_for(condition, what: str, limit: float = 180) -> None:
     if not wait_until(condition, limit, every=0.1):
         raise AssertionError(f"gave up waiting for {what}")
@@ -141,7 +127,8 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
         try:
             wait_for(lambda: health(f"http://127.0.0.1:{port}") or serve.poll() is not None, "the server")
             assert serve.poll() is None, serve.communicate()
-            status = status_command(tmp_path)
+            status = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
+                                    cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
             assert status.returncode == 0, status.stderr
             assert f"running at http://127.0.0.1:{port} since " in status.stdout
             assert "answering:  yes" in status.stdout and "mlflow:***@" in status.stdout
@@ -153,7 +140,8 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
             out, err = ctrl_c(serve)
         assert serve.returncode == 130, err
         assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
-        after = status_command(tmp_path)
+        after = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
+                               cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
         assert after.returncode == 1 and "No class server is running" in after.stdout
 
 
@@ -192,9 +180,9 @@ def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
     """Does a wrong database password stop `serve` in one line with PostgreSQL's reason, not after 180 s?"""
     with Cluster() as postgres:
         wrong = postgres.uri("mlflow").replace(postgres.password, "not-the-password")
-        serve = refused_serve(tmp_path, "--port", str(free_port()), CLASS_DATABASE_URI=wrong,
-                              CLASS_AUTH_DATABASE_URI=postgres.uri("mlflow_auth"), **secrets_env())
-        err = serve.stderr
+        serve = start_serve(tmp_path, "--port", str(free_port()), CLASS_DATABASE_URI=wrong,
+                            CLASS_AUTH_DATABASE_URI=postgres.uri("mlflow_auth"), **secrets_env())
+        out, err = serve.communicate(timeout=120)
     assert serve.returncode == 2, err
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert 'password authentication failed for user "mlflow"' in err and "CLASS_DATABASE_URI" in err
@@ -265,14 +253,14 @@ def test_a_second_serve_is_refused_and_a_crash_keeps_a_dump_of_the_class(tmp_pat
         assert first.poll() is None, first.communicate()
         record = (tmp_path / "state" / "serve.json").read_bytes()
         pid = json.loads(record)["server_pid"]
-        again = refused_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
-        out, err = again.stdout, again.stderr
+        again = start_serve(tmp_path, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
+        out, err = again.communicate(timeout=120)
         assert again.returncode == 2 and err.strip().count("\n") == 0, err
         assert "already runs" in err and url in err and str(pid) in err, err
         assert "ready" not in out
         elsewhere = tmp_path / "elsewhere"
-        other = refused_serve(elsewhere, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
-        out, err = other.stdout, other.stderr
+        other = start_serve(elsewhere, "--throwaway-postgres", "--port", str(port), tmpdir=pg_tmp, **settings)
+        out, err = other.communicate(timeout=120)
         assert other.returncode == 2 and err.strip().count("\n") == 0, err
         assert f"already answers at {url}" in err and "--port" in err, err
         assert (tmp_path / "state" / "serve.json").read_bytes() == record, "the running server's record"
@@ -303,9 +291,9 @@ def test_a_port_held_by_another_program_is_named_as_the_cause(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        serve = refused_serve(tmp_path, "--port", str(port), CLASS_DATABASE_URI=uri,
-                              CLASS_AUTH_DATABASE_URI=uri + "_auth", **secrets_env())
-        err = serve.stderr
+        serve = start_serve(tmp_path, "--port", str(port), CLASS_DATABASE_URI=uri,
+                            CLASS_AUTH_DATABASE_URI=uri + "_auth", **secrets_env())
+        out, err = serve.communicate(timeout=120)
     assert serve.returncode == 2 and err.strip().count("\n") == 0, err
     assert f"Port {port} on 127.0.0.1 is taken by another program (Address already in use)" in err, err
     assert "--port" in err and "Traceback" not in err
