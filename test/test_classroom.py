@@ -372,8 +372,9 @@ def test_students_whose_graded_runs_came_from_solutions_are_flagged_not_docked(g
 
 def test_the_gradebook_as_of_a_deadline_ignores_runs_after_it(classroom):
     """On the class server: untouched task 1, the deadline, then the solution. Graded as of the
-    deadline, before and after the late run, the row is the same (0 points); as of a later
-    time, the late run counts."""
+    deadline, after the late run, the row is as it was (0 points); as of a later time, the late
+    run counts; and a roster's ``due`` (a student's own deadline, here `partial`'s, before their
+    work) is graded over the class's --as-of. (Two gradebooks: the later time's is the ``due``'s.)"""
     roster = classroom.folder / "roster_deadline.csv"
     write_roster(roster, ["late"])
     made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
@@ -383,30 +384,32 @@ def test_the_gradebook_as_of_a_deadline_ignores_runs_after_it(classroom):
     deadline = datetime.now(timezone.utc).isoformat()
     time.sleep(0.01)
 
-    def row_as_of(moment: str, name: str) -> dict:
+    def rows_as_of(moment: str, name: str) -> dict:
         out = classroom.folder / f"deadline-{name}"
         book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
                                    "--out", str(out), "--state", str(classroom.state), "--as-of", moment)
         assert book.returncode == 0, book.stderr
         assert f"as of {moment[:19]}" in book.stderr, "the summary names the deadline"
-        return next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
+        return {row["student"]: row for row in csv.DictReader(open(out / "gradebook.csv", encoding="utf-8"))}
 
     classroom.run_script("late", ROOT / "solutions" / SCRIPTS[0])
-    after = row_as_of(deadline, "after")  # the row as it was at the deadline (only the untouched run)
+    after = rows_as_of(deadline, "after")["late"]  # the row as it was at the deadline (only the untouched run)
     assert after["total"] == "0", "a run after the deadline changed the grade"
     assert "none by the deadline" in after["problems"] and "found none" not in after["problems"]
     assert after["deadline"] == datetime.fromisoformat(deadline).isoformat(timespec="seconds")
     assert "solutions/" not in after["flags"], "the late run's script was seen"
+    # The roster's `due`: partial's own deadline, before the class's work, over the class's --as-of.
+    due = "2000-01-01T00:00:00+00:00"
+    roster.write_text(f"username,name,email,due\nlate,Late,late@school.example,\n"
+                      f"partial,Partial,partial@school.example,{due}\n", encoding="utf-8")
     moment = datetime.now(timezone.utc).isoformat()
-    later = row_as_of(moment, "later")
+    rows = rows_as_of(moment, "due")
+    later, extended = rows["late"], rows["partial"]
     assert later["deadline"] == datetime.fromisoformat(moment).isoformat(timespec="seconds"), "the class's"
     assert later["total"] == str(len(todo_ids(["task1"]))), "a run before the deadline counts"
-    # The roster's `due`: the student's own deadline, over the class's --as-of (here: later).
-    roster.write_text(f"username,name,email,due\nlate,Late,late@school.example,{deadline}\n", encoding="utf-8")
-    extended = row_as_of(datetime.now(timezone.utc).isoformat(), "due")
+    assert "ran solutions/task1_baseline.py" in later["flags"]
     assert extended["total"] == "0" and "none by the deadline" in extended["problems"], extended
-    assert extended["deadline"] == datetime.fromisoformat(deadline).isoformat(timespec="seconds"), \
+    assert extended["deadline"] == datetime.fromisoformat(due).isoformat(timespec="seconds"), \
         "the row says it was graded as of the student's own deadline"
     moodle = (classroom.folder / "deadline-due" / "moodle.csv").read_text(encoding="utf-8").splitlines()
-    assert moodle[1].startswith("late@school.example,0,"), "the LMS files grade as of the student's due"
-    assert "ran solutions/task1_baseline.py" in later["flags"]
+    assert moodle[2].startswith("partial@school.example,0,"), "the LMS files grade as of the student's due"

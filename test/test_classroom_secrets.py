@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from classroom_world import log_one_model, write_roster
+from classroom_world import EXPECTED_PASSES, log_one_model, write_roster
 from classroom.connection import read_env_file
 
 pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres]
+
+BOARD_STUDENTS = ["complete", "partial", "typed"]  # one who finished, one half-way, one who typed a metric
 
 # The files meant to hold a secret, by name (each must be 0600).
 HOLDERS = {
@@ -47,10 +49,14 @@ def not_private(roots: list[Path]) -> list[str]:
     return found
 
 
-def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classroom, gradebook, tmp_path):
+def test_no_password_in_any_file_but_those_meant_to_hold_it_and_the_board_scores_exactly_with_one_server(
+        classroom, gradebook, tmp_path):
     """After provision, the tasks, the gradebook, a reset and a remove (default relative folders) and
     the board, does any file hold the database, admin or grading password, except the 0600 files
-    meant to hold it; and is everything the commands created private?"""
+    meant to hold it; and is everything the commands created private? The same board, run through
+    nginx's one address while server A is down (the class of two servers: test_classroom_two_servers.py),
+    gives each of the class's students their exact score. (One board for both: each board started
+    costs an interpreter and a grading fork server.)"""
     from test_classroom_board import RunningBoard
     from test_classroom_students import _log_a_run
 
@@ -67,11 +73,17 @@ def test_no_password_in_any_file_of_the_class_but_those_meant_to_hold_it(classro
     for command, username in (("reset", "keeper"), ("remove", "goner")):
         done = classroom.classroom(command, username, "--server", classroom.url, *connections, cwd=here)
         assert done.returncode == 0, done.stderr
-    board = RunningBoard(classroom, roster, "--every", "600")
+    if len(classroom.servers) > 1:  # the bucket's class: server A stopped mid-class, not started again yet
+        assert classroom.servers[0].process.poll() is not None, "server A is down while the board grades"
+    board_roster = classroom.folder / "roster_secrets_board.csv"
+    write_roster(board_roster, ["keeper", "goner", *BOARD_STUDENTS])
+    board = RunningBoard(classroom, board_roster, "--every", "600", "--jobs", "2")
     try:
-        board.wait_for(lambda s: s["refreshes"] >= 1)
+        snapshot = board.wait_for(lambda s: s["refreshes"] >= 1 and not s["running"])
     finally:
         board.stop()
+    totals = {row["student"]: row["total"] for row in snapshot["rows"] if row["student"] in BOARD_STUDENTS}
+    assert totals == {u: len(EXPECTED_PASSES[u]) for u in BOARD_STUDENTS}, snapshot
 
     server_state = classroom.server.config.state
     created = [*(server.config.state for server in classroom.servers), classroom.state, classroom.connections,

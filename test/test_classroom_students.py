@@ -184,8 +184,22 @@ def _can_read(classroom, env: dict) -> bool:
             return False
 
 
-def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
-    """Does deactivate lock a student out while keeping their runs, and provision let them back in?"""
+def test_deactivate_keeps_a_students_runs_and_provision_makes_them_and_the_grading_user_again(classroom, gradebook):
+    """Does deactivate lock a student out while keeping their runs, and provision let them back in?
+    And (the same test: one gradebook grades both, the deactivated student and one whose grading
+    user the server lost): a server started again on a new database (a throwaway one, a restored
+    dump) has lost the grading user: a running board then answered every student "did not accept
+    user 'grader'", and the next gradebook gave the grader a new password the board does not hold.
+    Provision, run as the guide says after such a restart, makes the grader again with the password
+    grading.env keeps, and the gradebook keeps that password: a board that runs grades again."""
+    from mlflow import MlflowClient
+    from mlflow.server import get_app_client
+
+    from classroom.connection import read_env_file
+    from classroom.server import signed_in_user
+    from labkit.net import request, wait_until
+
+    # Deactivate.
     roster = classroom.folder / "roster_paused.csv"
     write_roster(roster, ["paused"])
     provision = ["provision", "--roster", str(roster), "--server", classroom.url, "--out", str(classroom.connections)]
@@ -200,16 +214,56 @@ def test_deactivate_takes_access_away_and_provision_gives_it_back(classroom):
     assert not (classroom.connections / "paused.env").exists(), "the file's password is dead"
     assert not (classroom.connections / "messages" / "paused.txt").exists(), "and so is its message's"
     assert not _can_read(classroom, old)
-    kept = workspace_view(classroom, "paused")["experiments"]["notes"]["runs"]
-    assert [run["metrics"]["rmse"][0][0] for run in kept.values()] == [21.5], "their work is kept"
-    out = classroom.folder / "grades-paused"
-    book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
+    kept_runs = workspace_view(classroom, "paused")["experiments"]["notes"]["runs"]
+    assert [run["metrics"]["rmse"][0][0] for run in kept_runs.values()] == [21.5], "their work is kept"
+
+    # The grading user lost by the server.
+    kept = read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"]
+    with environment(classroom.admin_env()):
+        get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")  # the server lost it
+    provisioned = classroom.classroom("provision", "--roster", str(classroom.roster), "--server", classroom.url,
+                                      "--out", str(classroom.connections), "--state", str(classroom.state))
+    assert provisioned.returncode == 0, provisioned.stderr
+    assert signed_in_user(classroom.url, "grader", kept) is not None
+    with environment({"MLFLOW_TRACKING_USERNAME": "grader", "MLFLOW_TRACKING_PASSWORD": kept,
+                      "MLFLOW_WORKSPACE": "complete"}):
+        assert MlflowClient(tracking_uri=classroom.url).get_experiment_by_name("task1-baseline") is not None
+
+    with environment(classroom.admin_env()):
+        get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")
+    # A worker that still holds the deleted user's sign-in answers 404 "not found", not 401: refused all the
+    # same, never "the server has no sign-in".
+    assert signed_in_user(classroom.url, "grader", kept) is None
+    # A worker's sign-in cache (60 s) forgets the deleted user: then the server answers as a new one would.
+    current = classroom.url + "/api/2.0/mlflow/users/current"
+    assert wait_until(lambda: request("GET", current, auth=("grader", kept)).status_code == 401, 90)
+    # A board that runs holds the kept password: until provision, its rows name the instructor's fix.
+    from classroom.gradebook import Gradebook
+    from classroom.roster import Student
+
+    board_like = Gradebook(classroom.url, {"MLFLOW_TRACKING_USERNAME": "grader", "MLFLOW_TRACKING_PASSWORD": kept},
+                           classroom.folder / "refused", state=classroom.state)
+    row, _outcome = board_like.grade_student(Student("complete"))
+    assert row["status"] == "cannot-grade", row
+    assert "grading user 'grader'" in row["problems"] and "python -m classroom provision" in row["problems"], row
+    assert "connection file" not in row["problems"], "the student's words, not the instructor's"
+
+    # One gradebook: the grading user made again with its kept password, and the deactivated student graded.
+    both = classroom.folder / "roster_grading_again.csv"
+    write_roster(both, ["complete", "paused"])
+    out = classroom.folder / "gradebook-again"
+    book = classroom.classroom("gradebook", "--roster", str(both), "--server", classroom.url,
                                "--out", str(out), "--state", str(classroom.state))
     assert book.returncode == 0, book.stderr
-    row = next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
+    assert read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"] == kept
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "gradebook.csv", encoding="utf-8"))}
+    assert rows["complete"]["status"] == "graded", rows  # read as the kept grader (a refused one: cannot-grade)
+    row = rows["paused"]
     assert row["status"] == "graded" and row["flags"].startswith("deactivated on "), row
     summary = next(line for line in book.stderr.splitlines() if line.startswith("Graded "))
-    assert "solutions/" not in summary, f"a deactivation is not a run of the solutions: {summary}"
+    flagged = re.search(r"solutions/: (.*) \(column flags\)", summary)
+    assert flagged and flagged.group(1) == "complete", \
+        f"a deactivation is not a run of the solutions (complete's are): {summary}"
 
     # Provision run again for the roster (a student added later) leaves them out, in one line...
     kept_out = classroom.classroom(*provision, "--state", str(classroom.state))
@@ -267,58 +321,6 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path
     assert "has no user on the server" in restored.stdout
     assert "leaver" not in json.loads((tmp_path / ".classroom" / "inactive.json").read_text())
     assert workspace_view(classroom, "leaver") == before
-
-
-def test_provision_makes_the_grading_user_again_with_its_kept_password(classroom, gradebook):
-    """A server started again on a new database (a throwaway one, a restored dump) has lost the
-    grading user: a running board then answered every student "did not accept user 'grader'",
-    and the next gradebook gave the grader a new password the board does not hold. Provision,
-    run as the guide says after such a restart, makes the grader again with the password
-    grading.env keeps, and the gradebook keeps that password: a board that runs grades again."""
-    from mlflow import MlflowClient
-    from mlflow.server import get_app_client
-
-    from classroom.connection import read_env_file
-    from classroom.server import signed_in_user
-    from labkit.net import request, wait_until
-
-    kept = read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"]
-    with environment(classroom.admin_env()):
-        get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")  # the server lost it
-    provisioned = classroom.classroom("provision", "--roster", str(classroom.roster), "--server", classroom.url,
-                                      "--out", str(classroom.connections), "--state", str(classroom.state))
-    assert provisioned.returncode == 0, provisioned.stderr
-    assert signed_in_user(classroom.url, "grader", kept) is not None
-    with environment({"MLFLOW_TRACKING_USERNAME": "grader", "MLFLOW_TRACKING_PASSWORD": kept,
-                      "MLFLOW_WORKSPACE": "complete"}):
-        assert MlflowClient(tracking_uri=classroom.url).get_experiment_by_name("task1-baseline") is not None
-
-    with environment(classroom.admin_env()):
-        get_app_client("basic-auth", tracking_uri=classroom.url).delete_user("grader")
-    # A worker that still holds the deleted user's sign-in answers 404 "not found", not 401: refused all the
-    # same, never "the server has no sign-in".
-    assert signed_in_user(classroom.url, "grader", kept) is None
-    # A worker's sign-in cache (60 s) forgets the deleted user: then the server answers as a new one would.
-    current = classroom.url + "/api/2.0/mlflow/users/current"
-    assert wait_until(lambda: request("GET", current, auth=("grader", kept)).status_code == 401, 90)
-    # A board that runs holds the kept password: until provision, its rows name the instructor's fix.
-    from classroom.gradebook import Gradebook
-    from classroom.roster import Student
-
-    board_like = Gradebook(classroom.url, {"MLFLOW_TRACKING_USERNAME": "grader", "MLFLOW_TRACKING_PASSWORD": kept},
-                           classroom.folder / "refused", state=classroom.state)
-    row, _outcome = board_like.grade_student(Student("complete"))
-    assert row["status"] == "cannot-grade", row
-    assert "grading user 'grader'" in row["problems"] and "python -m classroom provision" in row["problems"], row
-    assert "connection file" not in row["problems"], "the student's words, not the instructor's"
-    roster = classroom.folder / "roster_grading_again.csv"  # one student: the grading user is the subject
-    write_roster(roster, ["complete"])
-    graded = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
-                                 "--out", str(classroom.folder / "gradebook-again"), "--state", str(classroom.state))
-    assert graded.returncode == 0, graded.stderr
-    assert read_env_file(classroom.state / "grading.env")["MLFLOW_TRACKING_PASSWORD"] == kept
-    row = next(csv.DictReader(open(classroom.folder / "gradebook-again" / "gradebook.csv", encoding="utf-8")))
-    assert row["status"] == "graded", row  # read as the kept grader (a refused one: cannot-grade)
 
 
 def test_a_student_deactivated_before_a_new_database_is_not_let_back_in(classroom):

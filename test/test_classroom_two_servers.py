@@ -4,9 +4,9 @@ server, and a real nginx running the site the lab ships (deploy/nginx-class.conf
 
 It is the class of the xdist group "classroom-s3" (test/classroom_world.py builds it: its students,
 gradebook and board use nginx's address only; server A is stopped in the middle of the students'
-work). Here: the students' next runs, the gradebook and the board went on through the other server,
-and nothing is lost (every score exact; every model loads from the bucket:
-test_classroom_s3.py's test_every_logged_model_is_in_the_bucket_and_nothing_on_disk).
+work). Here: the students' next runs and the gradebook went on through the other server, and
+nothing is lost (every score exact; the board's, with server A down: test_classroom_secrets.py; every
+model loads from the bucket: test_classroom_s3.py's test_every_logged_model_is_in_the_bucket_and_nothing_on_disk).
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ import secrets
 
 import pytest
 
-from classroom_world import EXPECTED_PASSES, S3_ARTIFACTS, TODO_IDS, write_roster
+from classroom_world import EXPECTED_PASSES, S3_ARTIFACTS, TODO_IDS
 
 pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres, pytest.mark.slow]
 
 BUCKET, PREFIX = S3_ARTIFACTS[len("s3://"):].split("/", 1)
-BOARD_STUDENTS = ["complete", "partial", "typed"]  # one who finished, one half-way, one who typed a metric
 
 
 def test_a_class_goes_on_when_one_of_two_servers_stops(classroom, gradebook):
     """Through nginx's one address: provision, the students' first runs on both servers; then one
-    server stopped while they worked; their next runs (the class's build), the gradebook and the
-    board all went on, with every score exact."""
+    server stopped while they worked; their next runs (the class's build) and the gradebook went on,
+    with every score exact. (The board's exact scores with server A down: test_classroom_secrets.py,
+    whose board, run before this module starts A again, checks them.)"""
     room = classroom
     seen = room.two_servers
     a, b = seen["addresses"]
@@ -40,17 +40,6 @@ def test_a_class_goes_on_when_one_of_two_servers_stops(classroom, gradebook):
         assert {todo: rows[username][todo] for todo in TODO_IDS} == {
             todo: "1" if todo in passes else "0" for todo in TODO_IDS}, (username, rows[username])
 
-    from test_classroom_board import RunningBoard
-
-    roster = room.folder / "roster_two_servers_board.csv"
-    write_roster(roster, BOARD_STUDENTS)
-    board = RunningBoard(room, roster, "--every", "600", "--jobs", "2")
-    try:
-        snapshot = board.wait_for(lambda s: s["refreshes"] >= 1 and not s["running"])
-    finally:
-        board.stop()
-    totals = {row["student"]: row["total"] for row in snapshot["rows"]}
-    assert totals == {u: len(EXPECTED_PASSES[u]) for u in BOARD_STUDENTS}, snapshot
 
 
 def test_status_and_audit_see_both_servers(classroom):
@@ -65,6 +54,7 @@ def test_status_and_audit_see_both_servers(classroom):
 
     room = classroom
     if room.servers[0].process.poll() is not None:  # stopped mid-class: started again, as the guide says
+        room.servers[0].config.workers = 1  # (with one uvicorn worker: what is checked here is not the workers)
         room.servers[0].start()
     student = room.student_env("complete")
     auth = (student["MLFLOW_TRACKING_USERNAME"], student["MLFLOW_TRACKING_PASSWORD"])
@@ -116,7 +106,7 @@ def test_a_new_class_on_the_same_bucket_folder_is_refused(classroom, tmp_path):
                           auth_database_uri=str(url.set(database="next_term_auth").render_as_string(hide_password=False)),
                           artifacts=f"s3://{BUCKET}/{PREFIX}", admin_password=room.admin_password,
                           secret_key=secrets.token_hex(16), port=free_port(), state=tmp_path / "next-term",
-                          storage=room.s3.storage)
+                          storage=room.s3.storage, workers=1)  # refused once it answers: one worker is enough
     server = ServerProcess(config)
     with pytest.raises(StorageError) as refused:
         server.start()
