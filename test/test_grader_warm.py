@@ -21,6 +21,15 @@ def verdicts(report: dict) -> list[tuple]:
             for r in report["results"]]
 
 
+@pytest.fixture(scope="module")
+def cold_report(solutions_store) -> dict:
+    """The grade of the solutions store without warm re-fits (a cold grade: seconds), once for the
+    tests of this module that compare with it."""
+    from grader.core import grade
+
+    return to_json(grade(["all"], tracking_uri=solutions_store.uri))
+
+
 @pytest.fixture
 def solutions_env(solutions_store, monkeypatch):
     for key in ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_REGISTRY_URI"):
@@ -29,13 +38,13 @@ def solutions_env(solutions_store, monkeypatch):
     return {"MLFLOW_TRACKING_URI": solutions_store.uri}
 
 
-def test_a_warm_grade_refits_nothing_and_gives_the_cold_verdicts(solutions_env):
+def test_a_warm_grade_refits_nothing_and_gives_the_cold_verdicts(solutions_env, cold_report):
     """Does grading the solutions with the warm re-fits build no re-fit of its own (the warm keys
     are the ones the checks ask for), with every verdict the grade without them gives?"""
     from grader.context import Kept, solutions_refits, warm
     from grader.core import grade
 
-    cold = to_json(grade(["all"]))
+    cold = cold_report
     built: list = []
 
     class Counting(Kept):
@@ -54,16 +63,15 @@ def test_a_warm_grade_refits_nothing_and_gives_the_cold_verdicts(solutions_env):
     assert "refit" not in built and "split" not in built, built
 
 
-def test_a_grading_child_of_the_warm_fork_server_grades_as_a_cold_one(solutions_env):
+def test_a_grading_child_of_the_warm_fork_server_grades_as_a_cold_one(solutions_env, cold_report):
     """Does a real grading child (forked from the fork server that warmed up) give the report the
     grader gives in this process without warm re-fits, and so does one handed the facts the first
     read off the student's models?"""
     from classroom.isolation import GRADED, grade_isolated
-    from grader.core import grade
 
     outcome = grade_isolated(solutions_env, timeout=600)
     assert outcome.status == GRADED, outcome.error
-    cold = verdicts(to_json(grade(["all"])))
+    cold = verdicts(cold_report)
     assert verdicts(outcome.report) == cold
     # What it read off the three task-3 models, handed to the next grading child (the board's re-grade).
     assert len([facts for facts in outcome.models.values() if "class" in facts]) == 3, outcome.models
@@ -103,7 +111,7 @@ MOVE_ALIAS = """
 
 
 def test_a_regrade_handed_the_last_grades_model_facts_gives_the_cold_verdicts(solutions_store, tmp_path,
-                                                                               monkeypatch):
+                                                                               monkeypatch, cold_report):
     """Does a grade handed what the student's last grade read off their logged models (the board's
     re-grade, classroom/gradebook.py) load no model it was handed, and give exactly the verdicts of
     a cold grade: on the same store, after the student logs a new, worse task-3 model (that one is
@@ -131,7 +139,7 @@ def test_a_regrade_handed_the_last_grades_model_facts_gives_the_cold_verdicts(so
         finally:
             kept.close()
 
-    cold = verdicts(to_json(grade(["all"])))
+    cold = verdicts(cold_report)  # the copy's verdicts are the solutions store's (no path in them)
     first, facts = regrade(None)
     assert verdicts(first) == cold and len(loaded) == 3, loaded  # the three task-3 models
     again, facts = regrade(facts)
