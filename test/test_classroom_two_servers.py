@@ -34,6 +34,8 @@ def test_a_class_goes_on_when_one_of_two_servers_stops(classroom, gradebook):
     assert all(seen["task1"].get(address, 0) > 0 for address in (a, b)), f"both servers answered: {seen}"
     assert seen["a_down"], "server A was down when the students' work ended"
     assert seen["after_work"].get(b, 0) > seen["at_stop"].get(b, 0), "server B answered after A stopped"
+    for username, script, line in seen["retried"]:  # a request under way on A when it stopped
+        assert "run this script again" in line and "Traceback" not in line, (username, script, line)
 
     _, rows, _ = gradebook  # graded through nginx, server A down
     for username, passes in EXPECTED_PASSES.items():
