@@ -31,9 +31,11 @@ def test_every_check_has_a_lowercase_description_a_hint_and_known_dependencies()
         assert check.id not in dependents_of(check.id)  # no cycles
 
 
+@pytest.mark.slow  # the suite's one grade in a new interpreter (~12 CPU s): `make test`, not the everyday tier
 def test_the_solutions_score_full_marks_and_exit_0_from_any_folder_writing_nothing(solutions_store, tmp_path):
     """`python grader/check.py all` in a new interpreter, as a student runs it, from a folder
-    that is not the lab's; the store (database and artifacts) is exactly as it was."""
+    that is not the lab's; the store (database and artifacts) is exactly as it was. (The everyday
+    tier grades the solutions forked warm: test_json_and_gradescope_output_of_the_solutions_match_their_schemas.)"""
     before = store_fingerprint(solutions_store)
     assert any(name.endswith("mlflow.db") for name in before)
     assert any("models" in name for name in before)
