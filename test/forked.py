@@ -27,11 +27,8 @@ class Forked:
     fresh interpreter, without its seconds of imports: for tests whose subject is not the start."""
 
     def __init__(self, argv: list, env: dict[str, str], cwd, stdout, stderr) -> None:
-        request = {"argv": [str(a) for a in argv], "env": env, "cwd": str(cwd),
-                   "stdout": str(stdout), "stderr": str(stderr)}
-        self.args = request["argv"]
-        self._child = zygote.context().Process(target=zygote._child, args=(request,))
-        self._child.start()
+        self.args = [str(a) for a in argv]
+        self._child = zygote.start(self.args, env, cwd, stdout, stderr)
         self.pid = self._child.pid
 
     def poll(self) -> int | None:

@@ -105,14 +105,21 @@ def _child(request: dict) -> None:
             os._exit(code)
 
 
+def start(argv: list, env: dict[str, str], cwd, stdout, stderr) -> multiprocessing.Process:
+    """``python ARGV`` in a child forked from the fork server, started (its pid is its process
+    group), its output in the files ``stdout`` and ``stderr``; the caller joins it."""
+    request = {"argv": [str(a) for a in argv], "env": env, "cwd": str(cwd),
+               "stdout": str(stdout), "stderr": str(stderr)}
+    child = context().Process(target=_child, args=(request,))
+    child.start()
+    return child
+
+
 def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
     """``python ARGV`` in a forked child; TimeoutExpired (and the child killed) after ``timeout``."""
     with tempfile.TemporaryDirectory() as tmp:
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        request = {"argv": [str(a) for a in argv], "env": env, "cwd": str(cwd),
-                   "stdout": str(out), "stderr": str(err)}
-        child = context().Process(target=_child, args=(request,))
-        child.start()
+        child = start(argv, env, cwd, out, err)
         child.join(timeout)
         timed_out = child.exitcode is None
         if timed_out:
