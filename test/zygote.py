@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import multiprocessing.util
 import os
 import runpy
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 from pathlib import Path
@@ -30,6 +32,10 @@ PRELOAD = [
     "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store",
     "sklearn.ensemble", "sklearn.linear_model", "sklearn.model_selection", "sklearn.metrics",
     "skops.io", "pandas", "matplotlib.figure", "labkit", "grader.core", "grader.render",
+    # What the class's grading fork server preloads (classroom/isolation.py), but its warm-up
+    # (classroom.warm_grader, ~2 CPU s that no script but a class command needs): a fork server
+    # a forked `python -m classroom` starts is forked from here (_fork_server) and warms up itself.
+    "classroom.child",
 ]
 
 _context = None
@@ -53,10 +59,37 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
+_FORK_SERVER_MAIN = "from multiprocessing.forkserver import main;"
+
+
+def _fork_server(spawnv_passfds):
+    """multiprocessing's ``spawnv_passfds`` for a script's process: a fork server it starts (the
+    class's grading children come from one: classroom/isolation.py) is this process forked, not a
+    new interpreter that imports MLflow, the grader and their warm-up again (~10 CPU s a gradebook
+    or board). The child runs the very command the new interpreter would (multiprocessing's
+    ``forkserver.main``, its preload already imported), with only the descriptors it is passed,
+    as after exec. Anything else, or a process with threads (forking one is unsafe), is spawned."""
+    def spawn(path, args, passfds):
+        if not (args and args[-1].startswith(_FORK_SERVER_MAIN)) or threading.active_count() > 1:
+            return spawnv_passfds(path, args, passfds)
+        pid = os.fork()
+        if pid:
+            return pid
+        try:
+            keep = sorted({0, 1, 2, *passfds})
+            for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")]):
+                os.closerange(low + 1, high)
+            exec(compile(args[-1], "<fork server>", "exec"), {"__name__": "__forkserver__"})
+        finally:
+            os._exit(0)
+    return spawn
+
+
 def _child(request: dict) -> None:
     """In the forked child: become the script's process, run it, and never return."""
     code = 1
     try:
+        multiprocessing.util.spawnv_passfds = _fork_server(multiprocessing.util.spawnv_passfds)
         os.setsid()  # its own process group: a timeout kills whatever it started too
         os.chdir(request["cwd"])
         os.environ.clear()
