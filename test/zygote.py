@@ -36,17 +36,34 @@ PRELOAD = [
     # (classroom.warm_grader, ~2 CPU s that no script but a class command needs): a fork server
     # a forked `python -m classroom` starts is forked from here (_fork_server) and warms up itself.
     "classroom.child",
+    "zygote_warmup",  # last: makes what each forked script would make again (test/zygote_warmup.py)
 ]
 
 _context = None
+_starting = threading.Lock()
 
 
 def context():
-    """The forkserver context every script's process comes from (its server starts once)."""
+    """The forkserver context every script's process comes from (its server started once, here:
+    with this folder on its PYTHONPATH, for test/zygote_warmup.py; Python 3.11's fork server
+    ignores the sys.path it is handed)."""
     global _context
-    if _context is None:
-        _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(PRELOAD)
+    with _starting:
+        if _context is None:
+            from multiprocessing import forkserver
+
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            saved = os.environ.get("PYTHONPATH")
+            os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), saved]))
+            try:
+                forkserver.ensure_running()
+            finally:
+                if saved is None:
+                    del os.environ["PYTHONPATH"]
+                else:
+                    os.environ["PYTHONPATH"] = saved
+            _context = context
     return _context
 
 

@@ -1,0 +1,96 @@
+"""test/zygote.py, the suite's warm forks: what a forked script starts with, and the grading fork
+server a forked class command starts (forked from the warm process, or spawned as multiprocessing
+does when forking is unsafe), which ends with the command that started it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import psutil
+import zygote
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# In a forked child: start multiprocessing's fork server as classroom/isolation.py does (optionally
+# with a thread running), ask it for one child, and print what the server and the child are.
+FORK_SERVER = """
+import json, multiprocessing, os, sys, threading
+from multiprocessing import forkserver
+
+def report(sender):
+    sender.send({"pid": os.getpid(), "mlflow": "mlflow" in sys.modules})
+
+if __name__ == "__main__":
+    if sys.argv[1] == "threaded":
+        threading.Thread(target=threading.Event().wait, daemon=True).start()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grader.core"])
+    forkserver.ensure_running()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=report, args=(sender,))
+    child.start()
+    answer = receiver.recv()
+    child.join(30)
+    print(json.dumps({"server": forkserver._forkserver._forkserver_pid, "me": os.getpid(), **answer}))
+"""
+
+
+def command_line(pid: int) -> str:
+    return " ".join(psutil.Process(pid).cmdline())
+
+
+def gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_forked_script_starts_with_the_preloads_and_mlflows_map_of_installed_packages(tmp_path):
+    code = ("import json, sys; from mlflow.utils import requirements_utils as r; "
+            "print(json.dumps({'map': r._MODULES_TO_PACKAGES is not None, "
+            "'preloaded': [m for m in __import__('zygote').PRELOAD if m not in sys.modules]}))")
+    ran = zygote.run(["-c", code], {**os.environ}, tmp_path, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    seen = json.loads(ran.stdout)
+    assert seen == {"map": True, "preloaded": []}, seen
+
+
+def start_a_fork_server(tmp_path: Path, mode: str) -> tuple[dict, str]:
+    """Run FORK_SERVER forked warm; what it printed, and its fork server's command line (read
+    while it runs)."""
+    script = tmp_path / "fork_server.py"
+    script.write_text(FORK_SERVER, encoding="utf-8")
+    child = zygote.start([str(script), mode], {**os.environ}, tmp_path, tmp_path / "out", tmp_path / "err")
+    lines = {}
+    deadline = time.monotonic() + 120
+    while child.exitcode is None and time.monotonic() < deadline:
+        try:
+            for process in psutil.Process(child.pid).children():
+                lines.setdefault(process.pid, command_line(process.pid))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    child.join(120)
+    assert child.exitcode == 0, (tmp_path / "err").read_text()
+    seen = json.loads((tmp_path / "out").read_text())
+    assert seen["mlflow"] and seen["pid"] != seen["server"], seen
+    assert seen["server"] in lines, "the fork server was not the command's child"
+    assert gone(seen["server"]), "the fork server outlived the command that started it"
+    return seen, lines[seen["server"]]
+
+
+def test_a_fork_server_is_forked_warm_and_ends_with_the_command_that_started_it(tmp_path):
+    _seen, line = start_a_fork_server(tmp_path, "alone")
+    # a fork of the warm process (zygote's own fork server's command line), not a new interpreter
+    assert "'zygote_warmup']" in line and "['grader.core']" not in line, line
+
+
+def test_a_process_with_threads_spawns_its_fork_server_as_multiprocessing_does(tmp_path):
+    _seen, line = start_a_fork_server(tmp_path, "threaded")
+    assert "from multiprocessing.forkserver import main" in line and "['grader.core']" in line, line
