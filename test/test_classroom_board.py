@@ -398,10 +398,10 @@ def test_the_start_up_line_says_how_the_board_looks_and_why():
 class RunningBoard:
     """`python -m classroom board`, started as the guide says, on the test class, its output in
     files. Forked warm (test/forked.py: the same command without a new interpreter's imports, and
-    its grading fork server forked from the warm process, not a second new interpreter), as every
-    test here but Ctrl+C's, whose subject is the process itself: with ``fresh=True``, a new
-    interpreter started with SIGINT ignored, as a shell without job control starts a background
-    job (`... board ... &` in a script)."""
+    its grading fork server forked from the warm process, not a second new interpreter), but for
+    the board whose Ctrl+C is tested (the process itself is the subject there): with ``fresh=True``,
+    a new interpreter started with SIGINT ignored, as a shell without job control starts a
+    background job (`... board ... &` in a script)."""
 
     def __init__(self, room, roster: Path, *extra: str, fresh: bool = False) -> None:
         import signal
@@ -491,7 +491,10 @@ def board(classroom):
     provisioned = classroom.classroom("provision", "--roster", str(late), "--server", classroom.url,
                                       "--out", str(classroom.connections))
     assert provisioned.returncode == 0, provisioned.stderr
-    running = RunningBoard(classroom, roster, "--every", "600")  # only the button refreshes here
+    # Only the button refreshes here. The one board of the suite started in a new interpreter, with
+    # SIGINT ignored, as an instructor's script starts it in the background: the last of its tests
+    # stops it with Ctrl+C, and that process and everything it starts are the subject there.
+    running = RunningBoard(classroom, roster, "--every", "600", fresh=True)
     try:
         yield running
     finally:
@@ -647,23 +650,37 @@ def group_members(group: int) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.xdist_group("classroom")
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX's")
-def test_ctrl_c_stops_the_board_and_its_grading(classroom):
-    """Does Ctrl+C in the middle of the first pass stop the board and every process it started
-    (its grading children and their fork server gone, its port free), even when it was started
-    with SIGINT ignored, as a background job of a script is (it used to go on)? The one board of
-    the suite started in a new interpreter, as the instructor starts it: the process and what it
-    starts (a fork server of its own, a new interpreter) are the subject here; the others are forked warm."""
+def test_ctrl_c_stops_the_board_and_its_grading(board):
+    """Does Ctrl+C in the middle of a pass stop the board and every process it started (its grading
+    children and their fork server gone, its port free), even when it was started with SIGINT
+    ignored, as a background job of a script is (it used to go on)? The module's board, the one
+    board of the suite started in a new interpreter, as the instructor starts it: the process and
+    what it starts (a fork server of its own, a new interpreter) are the subject here; the other
+    boards are forked warm. Last of the board's tests: it stops the board. (It had a board of its
+    own, stopped in its first pass: a new interpreter and a fork server more.)"""
     import socket
+    import threading
     import time
+    import urllib.error
 
-    roster = classroom.folder / "roster_board_stop.csv"
-    write_roster(roster, ["complete", "partial", "typed", "empty"])
-    running = RunningBoard(classroom, roster, fresh=True)
+    running = board
+    roster = Path(board.process.args[board.process.args.index("--roster") + 1])
+    write_roster(roster, [*STATES, GHOST, "untouched", "evil"])  # two students to grade: a pass under way
+
+    def refresh() -> None:
+        try:
+            board.json("refresh", method="POST")
+        except (OSError, urllib.error.URLError):
+            pass  # the board stopped while it answered: that is the test
+
+    clicked = threading.Thread(target=refresh, daemon=True)
+    clicked.start()
     try:
-        running.wait_for(lambda s: s["running"] is not None and s["refreshes"] == 0, timeout=120)
+        board.wait_for(lambda s: s["running"] is not None, timeout=120)
         code, output = running.interrupt()
     finally:
         running.stop()
+        clicked.join(60)
     assert code == 0 and "Board stopped." in output and "Traceback" not in output, output
     group = running.process.pid
     for _ in range(100):  # the killed children are reaped by then, or soon after
