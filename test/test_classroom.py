@@ -9,8 +9,6 @@ import csv
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -197,12 +195,31 @@ def test_the_gradebook_writes_canvas_and_moodle_import_files(classroom, gradeboo
     assert f"no email in {classroom.roster}): {', '.join(sorted(WITHOUT_EMAIL))}" in result.stderr
 
 
-def test_grading_uses_a_read_only_user_not_the_admin(classroom, gradebook):
+def test_grading_uses_a_read_only_user_not_the_admin_and_shows_the_hints_a_student_asked_for(
+        classroom, gradebook):
     """Do the grading children sign in as a user who reads every workspace and changes nothing?
     And does a row that could not be graded (no read permission; no such workspace on the server)
-    make the gradebook exit 1, naming each such student?"""
+    make the gradebook exit 1, naming each such student? In the same gradebook (one gradebook run
+    for both: each costs a grading fork server and its warm-up), a student who asked twice for
+    task 1's hints: the tags land in their workspace, and the gradebook (its read-only grading
+    user) reports the levels in the hints_used column (this was test_grader_hints.py's
+    test_the_gradebook_shows_the_hints_a_student_asked_for_on_the_class_server)."""
+    from conftest import CODE_DIR, TASK_SCRIPTS, run_python
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    from grader.hints import LAST_LEVEL
+
+    hinted = classroom.folder / "roster_hints.csv"
+    write_roster(hinted, ["hinted"])
+    made = classroom.classroom("provision", "--roster", str(hinted), "--server", classroom.url,
+                               "--out", str(classroom.connections))
+    assert made.returncode == 0, made.stderr
+    classroom.run_script("hinted", CODE_DIR / TASK_SCRIPTS["task1"])
+    student = classroom.student_env("hinted")
+    for _ask in range(2):
+        asked = run_python([str(ROOT / "grader" / "check.py"), "task1", "--hint"], student, classroom.folder)
+        assert asked.returncode == 1 and "Could not record" not in asked.stderr, asked.stderr
 
     grader = read_env_file(classroom.state / "grading.env")
     assert grader["MLFLOW_TRACKING_USERNAME"] == "grader"
@@ -229,7 +246,7 @@ def test_grading_uses_a_read_only_user_not_the_admin(classroom, gradebook):
             auth.remove_role_permission(permission.id)
         try:
             roster = classroom.folder / "roster_typed.csv"
-            write_roster(roster, ["typed", "ghost"])  # ghost: a student missing from the server
+            write_roster(roster, ["typed", "ghost", "hinted"])  # ghost: a student missing from the server
             book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
                                        "--out", str(classroom.folder / "no-read"), "--state", str(classroom.state))
         finally:
@@ -238,10 +255,16 @@ def test_grading_uses_a_read_only_user_not_the_admin(classroom, gradebook):
                                          permission.permission)
     rows = {row["student"]: row for row in csv.DictReader(open(classroom.folder / "no-read" / "gradebook.csv",
                                                                   encoding="utf-8"))}
-    assert list(rows) == ["typed", "ghost"]
+    assert list(rows) == ["typed", "ghost", "hinted"]
     assert rows["typed"]["status"] == rows["ghost"]["status"] == "cannot-grade", rows
     assert book.returncode == 1, "a row that could not be graded makes the gradebook exit 1"
-    assert "Could not grade 2 of 2 students: typed, ghost" in book.stderr, book.stderr
+    assert "Could not grade 2 of 3 students: typed, ghost" in book.stderr, book.stderr
+    assert rows["hinted"]["status"] == "graded", rows["hinted"]
+    assert rows["hinted"]["hints_used"] == "; ".join(f"{i}:{LAST_LEVEL}" for i in todo_ids(["task1"]))
+    report = json.loads((classroom.folder / "no-read" / "gradescope" / "hinted" / "results.json").read_text(
+        encoding="utf-8"))
+    assert {t["number"]: t["extra_data"]["hint_level"] for t in report["tests"]
+            if t["number"].startswith("2.")} == dict.fromkeys(todo_ids(["task2"]), 0)
 
 
 def test_the_gradebook_refuses_a_students_credentials(classroom):
@@ -320,17 +343,26 @@ def test_a_task_in_someone_elses_workspace_is_one_line(classroom):
 
 def test_a_student_serves_their_staged_model_in_class_mode(classroom):
     """Does the guide's bonus command, run with a student's file loaded, serve that student's
-    staged model from the class server (with their credentials and workspace)?"""
+    staged model from the class server (with their credentials and workspace)? (The command forked
+    warm, test/forked.py: its start is not the subject; `mlflow models serve` is MLflow's own.)"""
     import signal
+    import tempfile
     import time
     import urllib.request
+
+    from forked import Forked
 
     from classroom.postgres import free_port
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "test" / "serve_model.py"), "--port", str(port)],
-                              cwd=ROOT, env=classroom.student_env("complete"), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    folder = Path(tempfile.mkdtemp(prefix="serve-model-"))
+    stdout, stderr = folder / "stdout", folder / "stderr"
+    server = Forked([ROOT / "test" / "serve_model.py", "--port", port], classroom.student_env("complete"),
+                    ROOT, stdout, stderr)
+
+    def output() -> str:
+        return "".join(f.read_text(encoding="utf-8", errors="replace") for f in (stdout, stderr) if f.exists())
+
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -340,7 +372,7 @@ def test_a_student_serves_their_staged_model_in_class_mode(classroom):
                 break
             except OSError:
                 time.sleep(0.5)
-        assert server.poll() is None, server.communicate()[0]
+        assert server.poll() is None, output()
         row = {"cpu_usage_pct": 25.0, "memory_usage_pct": 60.0, "disk_io_mbps": 35.0,
                "network_latency_ms": 25.0, "concurrent_users": 400}
         request = urllib.request.Request(url + "/invocations", data=json.dumps({"dataframe_records": [row]}).encode(),
@@ -350,8 +382,8 @@ def test_a_student_serves_their_staged_model_in_class_mode(classroom):
         assert len(predictions) == 1 and predictions[0] > 0
     finally:
         os.killpg(server.pid, signal.SIGINT)
-        output = server.communicate(timeout=60)[0]
-    assert "version 1" in output, output
+        server.wait(timeout=60)
+    assert "version 1" in output(), output()
 
 
 SOLVED_BY_SOLUTIONS = {"complete": SCRIPTS, "partial": SCRIPTS[:2]}  # what classroom_world runs

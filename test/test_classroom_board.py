@@ -396,30 +396,54 @@ def test_the_start_up_line_says_how_the_board_looks_and_why():
 
 
 class RunningBoard:
-    """`python -m classroom board`, started as the guide says, on the test class."""
+    """`python -m classroom board`, started as the guide says, on the test class, its output in
+    files. Forked warm (test/forked.py: the same command without a new interpreter's imports, and
+    its grading fork server forked from the warm process, not a second new interpreter), but for
+    the board whose Ctrl+C is tested (the process itself is the subject there): with ``fresh=True``,
+    a new interpreter started with SIGINT ignored, as a shell without job control starts a
+    background job (`... board ... &` in a script)."""
 
-    def __init__(self, room, roster: Path, *extra: str, sigint_ignored: bool = False) -> None:
+    def __init__(self, room, roster: Path, *extra: str, fresh: bool = False) -> None:
         import signal
         import subprocess
         import sys
+        import tempfile
+        import time
 
         from conftest import free_port
+        from forked import Forked
 
         self.port = free_port()
         args = guide_command()
         args = [{"roster.csv": str(roster), "http://127.0.0.1:5000": room.url}.get(a, a) for a in args]
         args[args.index("--port") + 1] = str(self.port)
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "classroom", "board", *args, "--state", str(room.state), *extra],
-            cwd=ROOT, env=room.admin_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
-            # as a shell without job control starts a background job (`... board ... &` in a script)
-            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
-        self.banner = self.process.stdout.readline()
-        assert self.url in self.banner, self.banner + self.process.stdout.read()
-        self.way = self.process.stdout.readline()  # how it looks for changed work (board_server.looking_way)
+        argv = ["-m", "classroom", "board", *args, "--state", str(room.state), *extra]
+        folder = Path(tempfile.mkdtemp(prefix="board-"))
+        self.stdout, self.stderr = folder / "stdout", folder / "stderr"
+        if fresh:
+            with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
+                self.process = subprocess.Popen(
+                    [sys.executable, *argv], cwd=ROOT, env=room.admin_env(), stdout=out, stderr=err,
+                    start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        else:
+            self.process = Forked(argv, room.admin_env(), ROOT, self.stdout, self.stderr)
+        deadline = time.monotonic() + 300  # a guard against a hang, not a speed bound
+        lines: list[str] = []
+        while len(lines) < 2 and self.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            lines = self.output().splitlines(keepends=True) if self.stdout.exists() else []
+        lines = self.output().splitlines(keepends=True)
+        self.banner = lines[0] if lines else ""
+        assert self.url in self.banner, self.output() + self.errors()
+        self.way = lines[1] if len(lines) > 1 else ""  # how it looks for changed work (board_server.looking_way)
         self.banner += self.way
+
+    def output(self) -> str:
+        return self.stdout.read_text(encoding="utf-8", errors="replace") if self.stdout.exists() else ""
+
+    def errors(self) -> str:
+        return self.stderr.read_text(encoding="utf-8", errors="replace") if self.stderr.exists() else ""
 
     def json(self, path: str = "board.json", method: str = "GET") -> dict:
         import json
@@ -441,12 +465,13 @@ class RunningBoard:
         raise AssertionError(f"the board never got there: {snapshot}")
 
     def interrupt(self) -> tuple[int, str]:
+        """Ctrl+C in its terminal (SIGINT to its process group): its exit code and all it printed."""
         import os
         import signal
 
-        os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl+C in its terminal sends
-        output = self.process.communicate(timeout=600)[0]  # a guard against a hang, not a speed bound
-        return self.process.returncode, self.banner + output
+        os.killpg(self.process.pid, signal.SIGINT)
+        code = self.process.wait(timeout=600)  # a guard against a hang, not a speed bound
+        return code, self.output() + self.errors()
 
     def stop(self) -> None:
         import os
@@ -466,7 +491,10 @@ def board(classroom):
     provisioned = classroom.classroom("provision", "--roster", str(late), "--server", classroom.url,
                                       "--out", str(classroom.connections))
     assert provisioned.returncode == 0, provisioned.stderr
-    running = RunningBoard(classroom, roster, "--every", "600")  # only the button refreshes here
+    # Only the button refreshes here. The one board of the suite started in a new interpreter, with
+    # SIGINT ignored, as an instructor's script starts it in the background: the last of its tests
+    # stops it with Ctrl+C, and that process and everything it starts are the subject there.
+    running = RunningBoard(classroom, roster, "--every", "600", fresh=True)
     try:
         yield running
     finally:
@@ -622,21 +650,37 @@ def group_members(group: int) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.xdist_group("classroom")
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX's")
-def test_ctrl_c_stops_the_board_and_its_grading(classroom):
-    """Does Ctrl+C in the middle of the first pass stop the board and every process it started
-    (its grading children and their fork server gone, its port free), even when it was started
-    with SIGINT ignored, as a background job of a script is (it used to go on)?"""
+def test_ctrl_c_stops_the_board_and_its_grading(board):
+    """Does Ctrl+C in the middle of a pass stop the board and every process it started (its grading
+    children and their fork server gone, its port free), even when it was started with SIGINT
+    ignored, as a background job of a script is (it used to go on)? The module's board, the one
+    board of the suite started in a new interpreter, as the instructor starts it: the process and
+    what it starts (a fork server of its own, a new interpreter) are the subject here; the other
+    boards are forked warm. Last of the board's tests: it stops the board. (It had a board of its
+    own, stopped in its first pass: a new interpreter and a fork server more.)"""
+    import http.client
     import socket
+    import threading
     import time
 
-    roster = classroom.folder / "roster_board_stop.csv"
-    write_roster(roster, ["complete", "partial", "typed", "empty"])
-    running = RunningBoard(classroom, roster, sigint_ignored=True)
+    running = board
+    roster = Path(board.process.args[board.process.args.index("--roster") + 1])
+    write_roster(roster, [*STATES, GHOST, "untouched", "evil"])  # two students to grade: a pass under way
+
+    def refresh() -> None:
+        try:
+            board.json("refresh", method="POST")
+        except (OSError, ValueError, http.client.HTTPException):
+            pass  # the board stopped while it answered: that is the test
+
+    clicked = threading.Thread(target=refresh, daemon=True)
+    clicked.start()
     try:
-        running.wait_for(lambda s: s["running"] is not None and s["refreshes"] == 0, timeout=120)
+        board.wait_for(lambda s: s["running"] is not None, timeout=120)
         code, output = running.interrupt()
     finally:
         running.stop()
+        clicked.join(60)
     assert code == 0 and "Board stopped." in output and "Traceback" not in output, output
     group = running.process.pid
     for _ in range(100):  # the killed children are reaped by then, or soon after

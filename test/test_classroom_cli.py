@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import zygote
 
 from classroom_world import ROOT, clean_env
 
@@ -16,9 +17,14 @@ COMMANDS = ["serve", "status", "provision", "gradebook", "board", "release", "re
             "remove", "restore", "audit"]
 
 
-def classroom(*args: str, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *options.pop("python", []), "-m", "classroom", *args], cwd=ROOT,
-                          env=clean_env(LAB_LANG="en"), capture_output=True, text=True, timeout=120)
+def classroom(*args: str, python: list[str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m classroom ARGS``: forked warm (test/zygote.py), or with interpreter options
+    ``python`` (-X importtime: what a new interpreter imports is the subject) in a new interpreter."""
+    env = clean_env(LAB_LANG="en")
+    if python is None:
+        return zygote.run(["-m", "classroom", *args], env, ROOT, timeout=120)
+    return subprocess.run([sys.executable, *python, "-m", "classroom", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

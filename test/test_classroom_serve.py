@@ -45,10 +45,11 @@ def start_serve(tmp_path: Path, *args: str, tmpdir: Path | None = None, sigint_i
                 artifacts: bool = True, **env: str) -> subprocess.Popen:
     """`python -m classroom serve` in its own process group, as in a terminal (Ctrl-C reaches
     the group; the MLflow server runs in a session of its own). ``sigint_ignored``: started
-    the way a shell starts a background job, with SIGINT ignored."""
+    the way a shell starts a background job, with SIGINT ignored. With one uvicorn worker (no
+    test here depends on two; a worker costs ~5 CPU s to start)."""
     environment = clean_env(TMPDIR=str(tmpdir or tmp_path), **env)
     return subprocess.Popen(
-        [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"),
+        [sys.executable, "-m", "classroom", "serve", "--state", str(tmp_path / "state"), "--workers", "1",
          *(["--artifacts", str(tmp_path / "artifacts")] if artifacts else []), *args],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
@@ -105,9 +106,11 @@ def guide_block(pattern: str) -> str:
     return found[0]
 
 
-def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
-    """Do the guide's commands make the two databases without Docker, and does `serve` run on them,
-    say what runs in `status`, keep the password off its command line, and stop on Ctrl-C?"""
+@pytest.fixture(scope="module")
+def guides_databases():
+    """The two databases as the guide's commands make them, without Docker, on a cluster of this
+    module (a cluster costs ~3 CPU s: its tests share one): the guide's URIs on that cluster's port,
+    and the database password the guide's SQL sets."""
     block = guide_block(r"<<'SQL'")
     sql = re.search(r"<<'SQL'\n(.*?)\nSQL\n", block, re.S).group(1)
     exports = dict(re.findall(r"^export (CLASS_\w+)=(\S+)$", guide_block(r"export CLASS_DATABASE_URI"), re.M))
@@ -120,29 +123,39 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path):
         assert created.returncode == 0, created.stderr
         uris = {name: value.replace("127.0.0.1:5432", f"127.0.0.1:{postgres.port}")
                 for name, value in exports.items()}
-        assert set(uris) == {"CLASS_DATABASE_URI", "CLASS_AUTH_DATABASE_URI"}
-        assert all(f"mlflow:{db_password}@" in uri for uri in uris.values()), "the guide's two passwords agree"
-        port = free_port()
-        serve = start_serve(tmp_path, "--port", str(port), **uris, **secrets_env())
-        try:
-            wait_for(lambda: health(f"http://127.0.0.1:{port}") or serve.poll() is not None, "the server")
-            assert serve.poll() is None, serve.communicate()
-            status = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
-                                    cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
-            assert status.returncode == 0, status.stderr
-            assert f"running at http://127.0.0.1:{port} since " in status.stdout
-            assert "answering:  yes" in status.stdout and "mlflow:***@" in status.stdout
-            assert db_password not in status.stdout
-            server_pid = status_file(tmp_path)["server_pid"]
-            commands = [" ".join(process.cmdline()) for process in process_group(server_pid)]
-            assert commands and not any(db_password in c for c in commands)
-        finally:
-            out, err = ctrl_c(serve)
-        assert serve.returncode == 130, err
-        assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
-        after = subprocess.run([sys.executable, "-m", "classroom", "status", "--state", str(tmp_path / "state")],
-                               cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
-        assert after.returncode == 1 and "No class server is running" in after.stdout
+        yield uris, db_password
+
+
+def status(tmp_path: Path) -> subprocess.CompletedProcess:
+    """`python -m classroom status` on ``tmp_path``'s state folder (forked warm: test/zygote.py)."""
+    return zygote.run(["-m", "classroom", "status", "--state", str(tmp_path / "state")], clean_env(), ROOT, 60)
+
+
+def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path, guides_databases):
+    """Do the guide's commands make the two databases without Docker, and does `serve` run on them,
+    say what runs in `status`, keep the password off its command line, and stop on Ctrl-C?"""
+    uris, db_password = guides_databases
+    assert set(uris) == {"CLASS_DATABASE_URI", "CLASS_AUTH_DATABASE_URI"}
+    assert all(f"mlflow:{db_password}@" in uri for uri in uris.values()), "the guide's two passwords agree"
+    port = free_port()
+    serve = start_serve(tmp_path, "--port", str(port), **uris, **secrets_env())
+    try:
+        wait_for(lambda: health(f"http://127.0.0.1:{port}") or serve.poll() is not None, "the server")
+        assert serve.poll() is None, serve.communicate()
+        shown = status(tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert f"running at http://127.0.0.1:{port} since " in shown.stdout
+        assert "answering:  yes" in shown.stdout and "mlflow:***@" in shown.stdout
+        assert db_password not in shown.stdout
+        server_pid = status_file(tmp_path)["server_pid"]
+        commands = [" ".join(process.cmdline()) for process in process_group(server_pid)]
+        assert commands and not any(db_password in c for c in commands)
+    finally:
+        out, err = ctrl_c(serve)
+    assert serve.returncode == 130, err
+    assert not group_alive(server_pid), "Ctrl-C left the MLflow server running"
+    after = status(tmp_path)
+    assert after.returncode == 1 and "No class server is running" in after.stdout
 
 
 def test_ctrl_c_while_the_mlflow_server_starts_stops_everything(tmp_path, pg_tmp):
@@ -176,13 +189,15 @@ def test_ctrl_c_while_the_throwaway_cluster_starts_stops_everything(tmp_path, pg
     assert not clusters(pg_tmp) and not postgres_under(pg_tmp)
 
 
-def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path):
-    """Does a wrong database password stop `serve` in one line with PostgreSQL's reason, not after 180 s?"""
-    with Cluster() as postgres:
-        wrong = postgres.uri("mlflow").replace(postgres.password, "not-the-password")
-        serve = start_serve(tmp_path, "--port", str(free_port()), CLASS_DATABASE_URI=wrong,
-                            CLASS_AUTH_DATABASE_URI=postgres.uri("mlflow_auth"), **secrets_env())
-        out, err = serve.communicate(timeout=120)
+def test_a_database_that_refuses_is_reported_with_its_reason(tmp_path, guides_databases):
+    """Does a wrong database password stop `serve` in one line with PostgreSQL's reason, not after 180 s?
+    (On the guide's databases: the module's cluster.)"""
+    uris, db_password = guides_databases
+    wrong = uris["CLASS_DATABASE_URI"].replace(f"mlflow:{db_password}@", "mlflow:not-the-password@")
+    assert wrong != uris["CLASS_DATABASE_URI"]
+    serve = start_serve(tmp_path, "--port", str(free_port()), CLASS_DATABASE_URI=wrong,
+                        CLASS_AUTH_DATABASE_URI=uris["CLASS_AUTH_DATABASE_URI"], **secrets_env())
+    out, err = serve.communicate(timeout=120)
     assert serve.returncode == 2, err
     assert err.strip().count("\n") == 0 and "Traceback" not in err
     assert 'password authentication failed for user "mlflow"' in err and "CLASS_DATABASE_URI" in err

@@ -3,13 +3,12 @@ solution of tasks 2-4, and keep the level each student reached where their work 
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 
 import jsonschema
 import pytest
-from conftest import CODE_DIR, ROOT, TASK_SCRIPTS, run_python
+from conftest import ROOT, run_python
 from english import english_words
 from solution_lines import leaks, solution_lines
 from test_grader import load_schema
@@ -205,37 +204,8 @@ def test_a_broken_record_is_read_as_no_hints_and_replaced(untouched_store, tmp_p
     assert json.loads(record.read_text(encoding="utf-8"))["levels"]["2.1"] == 1
 
 
-# --- on a class server: a tag in the student's workspace, read by the gradebook ---------
-
-@pytest.mark.postgres
-@pytest.mark.slow
-@pytest.mark.xdist_group("classroom")
-def test_the_gradebook_shows_the_hints_a_student_asked_for_on_the_class_server(classroom):
-    """A student asks twice for task 1's hints: the tags land in their workspace, and the
-    gradebook (its read-only grading user) reports the levels in the hints_used column."""
-    from classroom_world import write_roster
-
-    roster = classroom.folder / "roster_hints.csv"
-    write_roster(roster, ["hinted"])
-    made = classroom.classroom("provision", "--roster", str(roster), "--server", classroom.url,
-                               "--out", str(classroom.connections))
-    assert made.returncode == 0, made.stderr
-    classroom.run_script("hinted", CODE_DIR / TASK_SCRIPTS["task1"])
-    env = classroom.student_env("hinted")
-    for _ask in range(2):
-        asked = run_python([str(ROOT / "grader" / "check.py"), "task1", "--hint"], env, classroom.folder)
-        assert asked.returncode == 1 and "Could not record" not in asked.stderr, asked.stderr
-
-    out = classroom.folder / "gradebook-hints"
-    book = classroom.classroom("gradebook", "--roster", str(roster), "--server", classroom.url,
-                               "--out", str(out), "--state", str(classroom.state))
-    assert book.returncode == 0, book.stderr
-    row = next(csv.DictReader(open(out / "gradebook.csv", encoding="utf-8")))
-    assert row["hints_used"] == "; ".join(f"{i}:{LAST_LEVEL}" for i in todo_ids(["task1"]))
-    report = json.loads((out / "gradescope" / "hinted" / "results.json").read_text(encoding="utf-8"))
-    assert {t["number"]: t["extra_data"]["hint_level"] for t in report["tests"]
-            if t["number"].startswith("2.")} == dict.fromkeys(todo_ids(["task2"]), 0)
-
+# On a class server (a tag in the student's workspace, read by the gradebook's grading user):
+# test_classroom.py, test_grading_uses_a_read_only_user_not_the_admin_and_shows_the_hints_a_student_asked_for.
 
 def test_the_board_and_the_gradebook_show_the_hints_used():
     from classroom.board import cells
