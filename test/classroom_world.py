@@ -195,14 +195,18 @@ S3_ARTIFACTS = "s3://class-artifacts/mlflow"
 
 # The class of each xdist group: where its artifacts go (None: a folder), its students (the
 # bucket's class needs no `evil`: refusing a hostile model does not depend on the storage), its
-# number of servers (two: behind nginx, one stopped mid-class), and how many of the untouched
-# code/ scripts `untouched` runs (all four on the bucket's class; on the folder's, task 1 only:
-# its tests need a student with no point and a run, and code/ on a class server is the other's),
-# and each server's uvicorn workers: one on the folder's class (no test of its group depends on
-# two; a worker costs ~5 CPU s to start), the default two (`serve --workers`) on the bucket's.
+# number of servers (two: behind nginx, one stopped mid-class), how many of the untouched code/
+# scripts `untouched` runs, and each server's uvicorn workers (a worker costs ~5 CPU s to start).
+# `untouched` runs task 1 only on both classes: the tests that read them need a student with no
+# point and a run (no test reads what code/'s later scripts log; `partial` runs code/'s task 3 on
+# each class server, untouched_store in conftest all of code/). Workers: one on the folder's class
+# (no test of its group depends on two) and on the bucket's server A (stopped mid-class); the
+# default two (`serve --workers`) on server B, the one the bucket's group uses after A stops:
+# test_classroom_students.py's grading-user test holds what a worker that still holds a deleted
+# user's sign-in answers, which only a server of several workers shows.
 WORLDS = {
-    "classroom": (S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None, STUDENTS, 1, 1, 1),
-    "classroom-s3": (S3_ARTIFACTS, [s for s in STUDENTS if s != "evil"], 2, len(SCRIPTS), 2),
+    "classroom": (S3_ARTIFACTS if os.environ.get("CLASS_TEST_ARTIFACTS") == "s3" else None, STUDENTS, 1, 1, (1,)),
+    "classroom-s3": (S3_ARTIFACTS, [s for s in STUDENTS if s != "evil"], 2, 1, (1, 2)),
 }
 _built: dict[str, object] = {}  # group -> its Classroom, or the exception its build raised
 _gradebooks: dict[str, object] = {}
@@ -239,12 +243,12 @@ def classroom(request, tmp_path_factory) -> Classroom:
 
 
 def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS, servers: int = 1,
-                untouched: int = len(SCRIPTS), workers: int = 2):
+                untouched: int = len(SCRIPTS), workers: tuple[int, ...] = (2, 2)):
     """The class of ``students`` (``room.students``), their work done; artifacts in
     ``folder/artifacts``, or in ``artifacts`` (s3://) on a moto S3 server started for it (``room.s3``);
     with ``servers=2``, two servers behind nginx (``room.servers``, ``room.nginx``; the module's docstring);
-    ``untouched``: how many code/ scripts, from task 1, the untouched student runs; ``workers``: each
-    server's uvicorn workers."""
+    ``untouched``: how many code/ scripts, from task 1, the untouched student runs; ``workers``: the
+    uvicorn workers of each server, in order."""
     admin_password = secrets.token_urlsafe(16)
     secret_key = secrets.token_hex(16)  # the same on both servers: INSTRUCTORS.md, "Two servers"
     with ExitStack() as stack:
@@ -259,8 +263,8 @@ def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS, s
             database_uri=postgres.uri("mlflow"), auth_database_uri=postgres.uri("mlflow_auth"),
             artifacts=artifacts or folder / "artifacts", admin_password=admin_password,
             secret_key=secret_key, port=free_port(), state=state,
-            storage=s3.storage if s3 else {}, workers=workers,
-        )) for state in states]
+            storage=s3.storage if s3 else {}, workers=count,
+        )) for state, count in zip(states, workers, strict=False)]
         for server in processes:  # one after the other: the first creates the databases' tables
             stack.callback(server.stop)
             server.start()

@@ -134,18 +134,27 @@ def test_a_storage_that_does_not_answer_is_one_line(tmp_path):
     assert not (tmp_path / "state" / "serve.json").exists()
 
 
-def test_a_storage_that_refuses_the_keys_is_one_line(tmp_path):
-    """Does `serve` stop in one line naming the keys when the storage refuses them?"""
+@pytest.fixture(scope="module")
+def storage_checking_keys():
+    """One moto S3 server that refuses every key it does not know, for the module's tests of a
+    `serve` refused before it starts (none of them changes it)."""
     with MotoS3(check_keys=True) as s3:
-        line = _one_line(_serve(tmp_path, s3.storage))
+        yield s3
+
+
+def test_a_storage_that_refuses_the_keys_is_one_line(tmp_path, storage_checking_keys):
+    """Does `serve` stop in one line naming the keys when the storage refuses them?"""
+    s3 = storage_checking_keys
+    line = _one_line(_serve(tmp_path, s3.storage))
     assert "refused the keys" in line and "AWS_SECRET_ACCESS_KEY" in line, line
     assert s3.storage["AWS_SECRET_ACCESS_KEY"] not in line
 
 
-def test_missing_keys_and_a_uri_without_bucket_are_one_line(tmp_path):
-    """No keys at all, or s3:// without a bucket: one line each, naming what to set or write."""
-    with MotoS3() as s3:
-        line = _one_line(_serve(tmp_path, {"MLFLOW_S3_ENDPOINT_URL": s3.url}))
-        assert re.search(r"export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", line), line
-        line = _one_line(_serve(tmp_path, s3.storage, artifacts="s3://"))
-        assert "names no bucket" in line, line
+def test_missing_keys_and_a_uri_without_bucket_are_one_line(tmp_path, storage_checking_keys):
+    """No keys at all, or s3:// without a bucket: one line each, naming what to set or write (both
+    found before the storage is asked)."""
+    s3 = storage_checking_keys
+    line = _one_line(_serve(tmp_path, {"MLFLOW_S3_ENDPOINT_URL": s3.url}))
+    assert re.search(r"export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", line), line
+    line = _one_line(_serve(tmp_path, s3.storage, artifacts="s3://"))
+    assert "names no bucket" in line, line

@@ -108,10 +108,12 @@ def grade_as_the_board_does(classroom, username: str) -> dict:
     return row
 
 
-def test_reset_then_restore_brings_a_student_back_whole(classroom, gradebook, tmp_path):
+def test_reset_then_restore_brings_a_student_back_whole_and_refuses_a_workspace_that_is_not_empty(
+        classroom, gradebook, tmp_path):
     """Does reset back up and empty a workspace past task 3, with the default (relative) state and
-    backups folders; can the board grade the student right after it; and does restore bring back
-    exactly what MlflowClient saw?"""
+    backups folders; can the board grade the student right after it; does restore bring back
+    exactly what MlflowClient saw; and does restore then refuse to mix the same backup into the
+    workspace, which holds work again, in one line and changing nothing?"""
     before = workspace_view(classroom, "complete")
     assert len(before["experiments"]) == 5 and before["registered_models"], "a whole lab to round-trip"
     assert any(e["logged_models"] for e in before["experiments"].values()), "past task 3: logged models"
@@ -135,31 +137,21 @@ def test_reset_then_restore_brings_a_student_back_whole(classroom, gradebook, tm
     graded = classroom.grade("complete")
     assert graded.returncode == 0 and f"Score: {TODOS}/{TODOS}" in graded.stdout, graded.stdout + graded.stderr
 
-
-def test_restore_refuses_a_workspace_that_is_not_empty(classroom):
-    """Does restore refuse to mix a backup into a workspace that holds work, and change nothing?"""
-    before = workspace_view(classroom, "typed")
-    state = ["--server", classroom.url, "--state", str(classroom.state)]
-    reset = classroom.classroom("reset", "typed", *state)
-    assert reset.returncode == 0, reset.stderr
-    classroom.run_script("typed", classroom.folder / "typed_task1_baseline.py")
-    refused = classroom.classroom("restore", "typed", "--backup", str(backup_folder(reset.stdout)), *state)
-    assert refused.returncode == 2 and "not empty" in refused.stderr
+    # The same backup again, into the workspace that holds the work now (a test of its own made a
+    # student's backup and work again for this: a reset, a script, two views).
+    refused = classroom.classroom("restore", "complete", "--server", classroom.url,
+                                  "--backup", str(backup_folder(reset.stdout)), cwd=tmp_path)
+    assert refused.returncode == 2 and "not empty" in refused.stderr, refused.stdout + refused.stderr
     assert refused.stderr.strip().count("\n") == 0
-    assert list(workspace_view(classroom, "typed")["experiments"]) == list(before["experiments"])
+    assert experiment_names(classroom, "complete") == list(before["experiments"])
 
 
-def test_nothing_is_deleted_when_the_backup_cannot_be_written(classroom, tmp_path):
-    """If the backup fails, does reset (or remove) stop before deleting anything?"""
-    before = workspace_view(classroom, "partial")
-    not_a_folder = tmp_path / "backups"
-    not_a_folder.write_text("a file where the backups should go")
-    for command in ("reset", "remove"):
-        result = classroom.classroom(command, "partial", "--server", classroom.url,
-                                     "--state", str(classroom.state), "--backups", str(not_a_folder))
-        assert result.returncode == 2 and "nothing was deleted" in result.stderr, result.stderr
-    assert workspace_view(classroom, "partial") == before
-    assert (classroom.connections / "partial.env").exists()
+def experiment_names(classroom, workspace: str) -> list[str]:
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    with environment(classroom.admin_env(MLFLOW_WORKSPACE=workspace)):
+        return [e.name for e in MlflowClient(tracking_uri=classroom.url).search_experiments(view_type=ViewType.ALL)]
 
 
 def _log_a_run(classroom, username: str) -> None:
@@ -280,9 +272,11 @@ def test_deactivate_keeps_a_students_runs_and_provision_makes_them_and_the_gradi
     assert _can_read(classroom, new)
 
 
-def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path):
-    """Does remove delete user, workspace and file after a backup (past task 3, default relative
-    folders), and restore bring the work back?"""
+def test_remove_backs_up_then_deletes_the_user_and_workspace_and_nothing_when_the_backup_cannot_be_written(
+        classroom, tmp_path):
+    """If the backup fails, does reset (or remove) stop before deleting anything? Does remove delete
+    user, workspace and file after a backup (past task 3, default relative folders), and restore
+    bring the work back?"""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     from mlflow.server import get_app_client
@@ -296,6 +290,14 @@ def test_remove_backs_up_then_deletes_the_user_and_workspace(classroom, tmp_path
     assert any(e["logged_models"] for e in before["experiments"].values())
     # The default (relative) state and backups folders, as INSTRUCTORS.md types the command.
     state = ["--server", classroom.url, "--connections", str(classroom.connections)]
+
+    not_a_folder = tmp_path / "backups"
+    not_a_folder.write_text("a file where the backups should go")
+    for command in ("reset", "remove"):
+        result = classroom.classroom(command, "leaver", *state, "--backups", str(not_a_folder), cwd=tmp_path)
+        assert result.returncode == 2 and "nothing was deleted" in result.stderr, result.stderr
+    assert workspace_view(classroom, "leaver") == before
+    assert (classroom.connections / "leaver.env").exists()
 
     removed = classroom.classroom("remove", "leaver", *state, cwd=tmp_path)
     assert removed.returncode == 0, removed.stderr
