@@ -42,6 +42,18 @@ def refused(store_template, tmp_path_factory) -> LabStore:
     return store
 
 
+@pytest.fixture(scope="module")
+def said(refused, tmp_path_factory) -> dict:
+    """What `check.py task3` says on that store, once per module (the store is only read): the
+    terminal report in English and in Spanish, and one run's --json report and Gradescope file."""
+    target = tmp_path_factory.mktemp("gradescope") / "results.json"
+    as_json = run_check(refused.env(), "task3", "--json", "--gradescope", str(target))
+    return {"text": run_check(refused.env(), "task3").stdout,
+            "es": run_check(refused.env(LAB_LANG="es"), "task3").stdout,
+            "json": json.loads(as_json.stdout),
+            "gradescope": json.loads(target.read_text(encoding="utf-8"))}
+
+
 def whole_error(store: LabStore) -> str:
     """MLflow's error as the crash note saved it on the newest crashed run."""
     runs = store.client().search_runs(
@@ -52,14 +64,14 @@ def whole_error(store: LabStore) -> str:
     return error
 
 
-def test_a_cause_shared_by_todos_is_said_once_naming_them_with_the_error_whole(refused):
+def test_a_cause_shared_by_todos_is_said_once_naming_them_with_the_error_whole(refused, said):
     error = whole_error(refused)
-    report = json.loads(run_check(refused.env(), "task3", "--json").stdout)
+    report = said["json"]
     carrying = [r["id"] for r in report["results"] if r["errors"]]
     assert carrying, "no verdict quotes MLflow's error"
     for item in report["results"]:
         assert item["errors"] in ([], [error]), item  # whole, as raised
-    text = run_check(refused.env(), "task3").stdout
+    text = said["text"]
     assert text.count(MLFLOW_START) == 1, text  # quoted once, however many TODOs it affects
     assert flat(error) in flat(text), text  # whole: wrapped, never cut
     assert "skops refused to save types it was not told to trust" in text  # the lab's reading...
@@ -72,17 +84,16 @@ def test_a_cause_shared_by_todos_is_said_once_naming_them_with_the_error_whole(r
             assert line.split()[-1] in words, line
 
 
-def test_a_name_shared_by_several_runs_is_said_once_with_their_count(refused):
-    text = run_check(refused.env(), "task3").stdout
+def test_a_name_shared_by_several_runs_is_said_once_with_their_count(said):
+    text = said["text"]
     assert "'LinearRegression', 'LinearRegression'" not in text
     assert "'LinearRegression' (2 runs)" in text
 
 
-def test_json_and_gradescope_keep_one_entry_per_todo_each_with_the_whole_error(refused, tmp_path):
+def test_json_and_gradescope_keep_one_entry_per_todo_each_with_the_whole_error(refused, said):
     error = whole_error(refused)
-    target = tmp_path / "results.json"
-    report = json.loads(run_check(refused.env(), "task3", "--json", "--gradescope", str(target)).stdout)
-    tests = {t["number"]: t for t in json.loads(target.read_text(encoding="utf-8"))["tests"]}
+    report = said["json"]
+    tests = {t["number"]: t for t in said["gradescope"]["tests"]}
     assert list(tests) == [r["id"] for r in report["results"]]
     for item in report["results"]:
         output = tests[item["id"]]["output"]
@@ -90,8 +101,8 @@ def test_json_and_gradescope_keep_one_entry_per_todo_each_with_the_whole_error(r
         assert (error in output) == bool(item["errors"])
 
 
-def test_in_spanish_the_reading_is_spanish_and_the_error_stays_as_raised(refused):
-    text = run_check(refused.env(LAB_LANG="es"), "task3").stdout
+def test_in_spanish_the_reading_is_spanish_and_the_error_stays_as_raised(said):
+    text = said["es"]
     assert "skops se negó a guardar tipos en los que no se le dijo que confiara" in text
     assert "el error completo, tal como se produjo:" in text
     assert text.count(MLFLOW_START) == 1

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore, built_once, run_python
+from conftest import ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore, built_once, from_template, run_python
 
 from labkit.maintainers.markers import render
 
@@ -93,10 +93,11 @@ def copy_store(source: LabStore, folder: Path) -> LabStore:
 
 
 @pytest.fixture(scope="session")
-def task3_store(tmp_path_factory) -> LabStore:
-    """A store in which only the task-3 solution ran, once per session (conftest.built_once).
-    Copy it (task3_copy) before writing."""
-    return built_once(tmp_path_factory, "task3_store", lambda store: {"task3": store.run_task("task3")})
+def task3_store(store_template, tmp_path_factory) -> LabStore:
+    """A store in which only the task-3 solution ran, on a copy of store_template, once per session
+    (conftest.built_once). Copy it (task3_copy) before writing."""
+    return built_once(tmp_path_factory, "task3_store", lambda store: {
+        "task3": from_template(store_template, store).run_task("task3")})
 
 
 @pytest.fixture
