@@ -1,7 +1,8 @@
 """Is an error said once, whole, after the lab's reading of it, in every format and language?
 
-The store is real: task 3's solution with `skops_trusted_types` left out of log_model, run
-twice as a student would, so skops refuses the RandomForest and MLflow's long error lands on
+The store is real: task 3 run twice as a student would, with skops told to trust nothing
+(test_grader_support.untrusting_store: the session's run, copied), then with `skops_trusted_types`
+left out of log_model, so skops refuses the RandomForest each time and MLflow's long error lands on
 the crashed run (labkit's crash note).
 """
 
@@ -12,7 +13,7 @@ import re
 
 import pytest
 from conftest import SOLUTIONS_DIR, TASK_SCRIPTS, LabStore
-from test_grader_support import run_check
+from test_grader_support import run_check, untrusting_store  # noqa: F401 - untrusting_store: a fixture
 
 from grader.core import FAIL, PASS, SKIP, CheckResult, Report
 from grader.errors import first_sentence, quote, quoted_in, quoting
@@ -28,17 +29,17 @@ def flat(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def refused(store_template, tmp_path_factory) -> LabStore:
-    """Task 3 without skops_trusted_types, run twice: the RandomForest run crashes each time."""
-    store = store_template.copy_to(tmp_path_factory.mktemp("skops_refused"))
+def refused(untrusting_store, tmp_path_factory) -> LabStore:
+    """Task 3 trusting nothing (a copy of untrusting_store), then without skops_trusted_types: the
+    RandomForest run crashes each time."""
+    store = untrusting_store.copy_to(tmp_path_factory.mktemp("skops_refused"))
     source = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
     variant, count = TRUSTED_LINE.subn("", source)
     assert count == 1, "the task-3 solution no longer passes skops_trusted_types on a line of its own"
     script = store.folder / "no_trusted_types.py"
     script.write_text(render(variant, set()), encoding="utf-8")
-    for _ in range(2):
-        crashed = store.run(script, check=False)
-        assert crashed.returncode != 0 and "untrusted types" in crashed.stderr
+    crashed = store.run(script, check=False)
+    assert crashed.returncode != 0 and "untrusted types" in crashed.stderr
     return store
 
 

@@ -104,3 +104,57 @@ def task3_store(store_template, tmp_path_factory) -> LabStore:
 def task3_copy(task3_store, tmp_path) -> LabStore:
     """A copy of task3_store's database to write to (new artifacts land beside task3_store's)."""
     return copy_store(task3_store, tmp_path / "store")
+
+
+def todo_of_line(source: str, needle: str) -> str:
+    """The TODO of the solution whose BEGIN/END block holds the line containing ``needle``."""
+    current = None
+    for line in source.splitlines():
+        if match := re.match(r"\s*# BEGIN TODO (\d+\.\d+):", line):
+            current = match[1]
+        elif re.match(r"\s*# END TODO", line):
+            current = None
+        elif needle in line:
+            return current
+    raise AssertionError(f"no line with {needle!r}")
+
+
+def finished_copy(solution: str) -> str:
+    """A student's finished script: each TODO's comment kept above their code, stubs gone."""
+    out, in_stub = [], False
+    for line in solution.splitlines():
+        if match := re.match(r"(\s*)# BEGIN TODO (.*)$", line):
+            out.append(f"{match[1]}# TODO {match[2]}")
+        elif re.match(r"\s*# END TODO", line):
+            in_stub = False
+        elif re.match(r"\s*# STUB\b", line) or in_stub:
+            in_stub = True
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def untrusting_task3() -> tuple[str, str]:
+    """Task 3 as a student finished it, with skops told to trust nothing; and the TODO of that call."""
+    source = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
+    expected = todo_of_line(source, "skops_trusted_types=")
+    finished = finished_copy(source)
+    assert "skops_trusted_types=SKOPS_TRUSTED_TYPES" in finished and "BEGIN TODO" not in finished
+    return finished.replace("skops_trusted_types=SKOPS_TRUSTED_TYPES", "skops_trusted_types=[]"), expected
+
+
+@pytest.fixture(scope="session")
+def untrusting_store(store_template, tmp_path_factory) -> LabStore:
+    """A copy of store_template where task 3, as a student finished it with skops told to trust
+    nothing (``untrusting_task3``), ran once as ``task3_compare.py`` and crashed at the RandomForest's
+    log_model (exit code 1; ``errors["task3"]``: what it printed). Once per session (built_once):
+    read-only, copy it (``LabStore.copy_to``) before writing."""
+    def build(store: LabStore) -> dict:
+        from_template(store_template, store)
+        script = store.folder / TASK_SCRIPTS["task3"]
+        script.write_text(untrusting_task3()[0], encoding="utf-8")
+        crashed = store.run(script, check=False)
+        assert crashed.returncode == 1, crashed.stderr[-4000:]
+        return {"task3": crashed}
+
+    return built_once(tmp_path_factory, "untrusting_store", build)
