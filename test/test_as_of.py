@@ -37,9 +37,11 @@ def points(report: dict) -> dict[str, int]:
     return {r["id"]: r["points"] for r in report["results"]}
 
 
-def test_a_run_after_the_deadline_does_not_count_and_one_before_it_does(ready_store):
+def test_a_run_after_the_deadline_does_not_count_one_before_it_does_and_a_deadline_without_an_offset_is_local_time(
+        ready_store):
     """Untouched task 1, the deadline, then the solution: graded as of the deadline, the late
-    run changes nothing; as of a later time, it counts."""
+    run changes nothing; as of a later time, it counts. Then, on the same runs: is
+    `2025-03-14T23:59` read in the computer's time zone (TZ), not in UTC?"""
     ready_store.run_task("task1", folder=CODE_DIR)
     deadline = now()
     as_of = ("--as-of", deadline.isoformat())
@@ -56,13 +58,10 @@ def test_a_run_after_the_deadline_does_not_count_and_one_before_it_does(ready_st
     assert later["score"] == len(TASK1), "a run before the deadline counts"
     assert all(r["evidence"] for r in later["results"]), "each pass names the runs it stood on"
 
-
-def test_a_deadline_without_an_offset_is_local_time(ready_store):
-    """Is `2025-03-14T23:59` read in the computer's time zone (TZ), not in UTC?"""
-    ready_store.run_task("task1")
+    # A deadline without an offset, in Tokyo (UTC+9, POSIX TZ "JST-9"): the UTC wall clock names a
+    # time 9 hours ago (before both runs); Tokyo's wall clock a second from now (after both).
     utc_wall = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
     tokyo_wall = (datetime.now(timezone.utc) + timedelta(hours=9, seconds=1)).replace(tzinfo=None)
-    # In Tokyo (UTC+9, POSIX TZ "JST-9"), the UTC wall clock names a time 9 hours ago.
     assert graded(ready_store, "task1", "--as-of", utc_wall, TZ="JST-9")["score"] == 0
     report = graded(ready_store, "task1", "--as-of", tokyo_wall.isoformat(timespec="seconds"), TZ="JST-9")
     assert report["score"] == len(TASK1) and report["as_of"].endswith("+09:00")

@@ -1,7 +1,8 @@
 """Is an error said once, whole, after the lab's reading of it, in every format and language?
 
-The store is real: task 3's solution with `skops_trusted_types` left out of log_model, run
-twice as a student would, so skops refuses the RandomForest and MLflow's long error lands on
+The store is real: task 3 run twice as a student would, with skops told to trust nothing
+(test_grader_support.untrusting_store: the session's run, copied), then with `skops_trusted_types`
+left out of log_model, so skops refuses the RandomForest each time and MLflow's long error lands on
 the crashed run (labkit's crash note).
 """
 
@@ -12,7 +13,7 @@ import re
 
 import pytest
 from conftest import SOLUTIONS_DIR, TASK_SCRIPTS, LabStore
-from test_grader_support import run_check
+from test_grader_support import run_check, untrusting_store  # noqa: F401 - untrusting_store: a fixture
 
 from grader.core import FAIL, PASS, SKIP, CheckResult, Report
 from grader.errors import first_sentence, quote, quoted_in, quoting
@@ -28,18 +29,30 @@ def flat(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def refused(store_template, tmp_path_factory) -> LabStore:
-    """Task 3 without skops_trusted_types, run twice: the RandomForest run crashes each time."""
-    store = store_template.copy_to(tmp_path_factory.mktemp("skops_refused"))
+def refused(untrusting_store, tmp_path_factory) -> LabStore:
+    """Task 3 trusting nothing (a copy of untrusting_store), then without skops_trusted_types: the
+    RandomForest run crashes each time."""
+    store = untrusting_store.copy_to(tmp_path_factory.mktemp("skops_refused"))
     source = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
     variant, count = TRUSTED_LINE.subn("", source)
     assert count == 1, "the task-3 solution no longer passes skops_trusted_types on a line of its own"
     script = store.folder / "no_trusted_types.py"
     script.write_text(render(variant, set()), encoding="utf-8")
-    for _ in range(2):
-        crashed = store.run(script, check=False)
-        assert crashed.returncode != 0 and "untrusted types" in crashed.stderr
+    crashed = store.run(script, check=False)
+    assert crashed.returncode != 0 and "untrusted types" in crashed.stderr
     return store
+
+
+@pytest.fixture(scope="module")
+def said(refused, tmp_path_factory) -> dict:
+    """What `check.py task3` says on that store, once per module (the store is only read): the
+    terminal report in English and in Spanish, and one run's --json report and Gradescope file."""
+    target = tmp_path_factory.mktemp("gradescope") / "results.json"
+    as_json = run_check(refused.env(), "task3", "--json", "--gradescope", str(target))
+    return {"text": run_check(refused.env(), "task3").stdout,
+            "es": run_check(refused.env(LAB_LANG="es"), "task3").stdout,
+            "json": json.loads(as_json.stdout),
+            "gradescope": json.loads(target.read_text(encoding="utf-8"))}
 
 
 def whole_error(store: LabStore) -> str:
@@ -52,14 +65,14 @@ def whole_error(store: LabStore) -> str:
     return error
 
 
-def test_a_cause_shared_by_todos_is_said_once_naming_them_with_the_error_whole(refused):
+def test_a_cause_shared_by_todos_is_said_once_naming_them_with_the_error_whole(refused, said):
     error = whole_error(refused)
-    report = json.loads(run_check(refused.env(), "task3", "--json").stdout)
+    report = said["json"]
     carrying = [r["id"] for r in report["results"] if r["errors"]]
     assert carrying, "no verdict quotes MLflow's error"
     for item in report["results"]:
         assert item["errors"] in ([], [error]), item  # whole, as raised
-    text = run_check(refused.env(), "task3").stdout
+    text = said["text"]
     assert text.count(MLFLOW_START) == 1, text  # quoted once, however many TODOs it affects
     assert flat(error) in flat(text), text  # whole: wrapped, never cut
     assert "skops refused to save types it was not told to trust" in text  # the lab's reading...
@@ -72,17 +85,16 @@ def test_a_cause_shared_by_todos_is_said_once_naming_them_with_the_error_whole(r
             assert line.split()[-1] in words, line
 
 
-def test_a_name_shared_by_several_runs_is_said_once_with_their_count(refused):
-    text = run_check(refused.env(), "task3").stdout
+def test_a_name_shared_by_several_runs_is_said_once_with_their_count(said):
+    text = said["text"]
     assert "'LinearRegression', 'LinearRegression'" not in text
     assert "'LinearRegression' (2 runs)" in text
 
 
-def test_json_and_gradescope_keep_one_entry_per_todo_each_with_the_whole_error(refused, tmp_path):
+def test_json_and_gradescope_keep_one_entry_per_todo_each_with_the_whole_error(refused, said):
     error = whole_error(refused)
-    target = tmp_path / "results.json"
-    report = json.loads(run_check(refused.env(), "task3", "--json", "--gradescope", str(target)).stdout)
-    tests = {t["number"]: t for t in json.loads(target.read_text(encoding="utf-8"))["tests"]}
+    report = said["json"]
+    tests = {t["number"]: t for t in said["gradescope"]["tests"]}
     assert list(tests) == [r["id"] for r in report["results"]]
     for item in report["results"]:
         output = tests[item["id"]]["output"]
@@ -90,8 +102,8 @@ def test_json_and_gradescope_keep_one_entry_per_todo_each_with_the_whole_error(r
         assert (error in output) == bool(item["errors"])
 
 
-def test_in_spanish_the_reading_is_spanish_and_the_error_stays_as_raised(refused):
-    text = run_check(refused.env(LAB_LANG="es"), "task3").stdout
+def test_in_spanish_the_reading_is_spanish_and_the_error_stays_as_raised(said):
+    text = said["es"]
     assert "skops se negó a guardar tipos en los que no se le dijo que confiara" in text
     assert "el error completo, tal como se produjo:" in text
     assert text.count(MLFLOW_START) == 1

@@ -7,8 +7,8 @@ few lines of plain MLflow, run as a student would run it.
 from __future__ import annotations
 
 import pytest
-from test_grader_support import (  # noqa: F401 - task3_* are fixtures
-    failing, grade_results, run_snippet, run_with, statuses, task3_copy, task3_store,
+from test_grader_support import (  # noqa: F401 - task3_* and untrusting_store are fixtures
+    failing, grade_results, run_snippet, run_with, statuses, task3_copy, task3_store, untrusting_store,
 )
 
 from grader.core import FAIL, SKIP
@@ -83,10 +83,11 @@ def test_a_run_still_running_is_named_with_the_next_step(ready_store):
 # --- task 3 -------------------------------------------------------------------------
 
 
-def test_a_tree_model_that_skops_refused_gets_the_skops_hint(ready_store):
-    crashed = run_with(ready_store, "task3", {"3.2": log_model(trusted="[]")}, check=False)
-    assert crashed.returncode != 0 and "untrusted types" in crashed.stderr
-    results = grade_results(ready_store, "task3")
+def test_a_tree_model_that_skops_refused_gets_the_skops_hint(untrusting_store):
+    """Task 3 with skops told to trust nothing (test_grader_support.untrusting_store: the session's
+    run, whose one line test_closing reads): the RandomForest's log_model crashed."""
+    assert "untrusted types" in untrusting_store.errors["task3"]
+    results = grade_results(untrusting_store, "task3")
     assert results["3.1"].status == FAIL
     assert results["3.1"].rationale.startswith("expected a run for GradientBoosting")
     assert "run 'RandomForest' crashed with MlflowException" in results["3.1"].rationale

@@ -47,13 +47,15 @@ def counted(monkeypatch) -> list[CountingClient]:
     return clients
 
 
-def test_a_passing_grade_asks_the_store_each_question_once(solutions_store, counted):
-    """Does grading the solutions (15/15) make each MLflow client call at most once, the
-    registry's included (versions and aliases are asked by 4.1 to 4.4)?"""
+def test_every_check_passes_on_the_solutions_and_asks_the_store_each_question_once(solutions_store, counted):
+    """Does grading the solutions pass every check (15/15, each by status), making each MLflow client
+    call at most once, the registry's included (versions and aliases are asked by 4.1 to 4.4)?
+    (The one in-process grade of the solutions store: test_grader_rules' by-status check lives here.)"""
     from grader.core import grade
 
     report = grade(["all"], tracking_uri=solutions_store.uri)
     assert report.score == len(todo_ids()), [(r.id, r.rationale) for r in report.results if r.status != "pass"]
+    assert [r.id for r in report.results] == todo_ids() and {r.status for r in report.results} == {"pass"}
     calls = counted[0].calls
     repeated = {call: times for call, times in calls.items() if times > 1}
     assert repeated == {}, repeated

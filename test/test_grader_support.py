@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore, built_once, run_python
+from conftest import ROOT, SOLUTIONS_DIR, TASK_SCRIPTS, LabStore, built_once, from_template, run_python
 
 from labkit.maintainers.markers import render
 
@@ -25,11 +25,30 @@ BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN TODO (?P<id>\d+\.\d+):")
 END = re.compile(r"^\s*# END TODO (?P<id>\d+\.\d+)\s*$")
 
 
+# The lab's split and the re-fits the grades of this process made, by key (grader/context.py: each
+# a pure function of its key, the data file's state included), handed to every grade_results: a
+# re-fit costs seconds, and most tests' grades ask for the same few. That a grade handed them gives
+# the verdicts of one that fits its own is test_grader_warm.py's subject; the class server grades so.
+# (Measured side by side under the same load: test_grader_mistakes' slow tests and three of
+# test_grader_loo's, 59.4 -> 55.5 CPU s.)
+REFITS: dict = {}
+
+
 def grade_results(store: LabStore, *tasks: str) -> dict:
-    """Grade ``tasks`` in process; the results keyed by TODO id."""
+    """Grade ``tasks`` in process (the re-fits shared with this process's other grades, REFITS;
+    the store's snapshot and what was read off its models are this grade's own); the results
+    keyed by TODO id."""
+    from grader.context import Kept
     from grader.core import grade
 
-    report = grade(list(tasks), tracking_uri=store.uri)
+    kept = Kept(REFITS)
+    try:
+        report = grade(list(tasks), tracking_uri=store.uri, kept=kept)
+        kept_now = [(key, value) for key, value in kept._items.items() if key[0] in ("split", "refit")]
+        REFITS.clear()  # what Kept kept (its least recently used dropped past Kept.SIZE), not more
+        REFITS.update(kept_now)
+    finally:
+        kept.close()
     return {r.id: r for r in report.results}
 
 
@@ -93,13 +112,68 @@ def copy_store(source: LabStore, folder: Path) -> LabStore:
 
 
 @pytest.fixture(scope="session")
-def task3_store(tmp_path_factory) -> LabStore:
-    """A store in which only the task-3 solution ran, once per session (conftest.built_once).
-    Copy it (task3_copy) before writing."""
-    return built_once(tmp_path_factory, "task3_store", lambda store: {"task3": store.run_task("task3")})
+def task3_store(store_template, tmp_path_factory) -> LabStore:
+    """A store in which only the task-3 solution ran, on a copy of store_template, once per session
+    (conftest.built_once). Copy it (task3_copy) before writing."""
+    return built_once(tmp_path_factory, "task3_store", lambda store: {
+        "task3": from_template(store_template, store).run_task("task3")})
 
 
 @pytest.fixture
 def task3_copy(task3_store, tmp_path) -> LabStore:
     """A copy of task3_store's database to write to (new artifacts land beside task3_store's)."""
     return copy_store(task3_store, tmp_path / "store")
+
+
+def todo_of_line(source: str, needle: str) -> str:
+    """The TODO of the solution whose BEGIN/END block holds the line containing ``needle``."""
+    current = None
+    for line in source.splitlines():
+        if match := re.match(r"\s*# BEGIN TODO (\d+\.\d+):", line):
+            current = match[1]
+        elif re.match(r"\s*# END TODO", line):
+            current = None
+        elif needle in line:
+            return current
+    raise AssertionError(f"no line with {needle!r}")
+
+
+def finished_copy(solution: str) -> str:
+    """A student's finished script: each TODO's comment kept above their code, stubs gone."""
+    out, in_stub = [], False
+    for line in solution.splitlines():
+        if match := re.match(r"(\s*)# BEGIN TODO (.*)$", line):
+            out.append(f"{match[1]}# TODO {match[2]}")
+        elif re.match(r"\s*# END TODO", line):
+            in_stub = False
+        elif re.match(r"\s*# STUB\b", line) or in_stub:
+            in_stub = True
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def untrusting_task3() -> tuple[str, str]:
+    """Task 3 as a student finished it, with skops told to trust nothing; and the TODO of that call."""
+    source = (SOLUTIONS_DIR / TASK_SCRIPTS["task3"]).read_text(encoding="utf-8")
+    expected = todo_of_line(source, "skops_trusted_types=")
+    finished = finished_copy(source)
+    assert "skops_trusted_types=SKOPS_TRUSTED_TYPES" in finished and "BEGIN TODO" not in finished
+    return finished.replace("skops_trusted_types=SKOPS_TRUSTED_TYPES", "skops_trusted_types=[]"), expected
+
+
+@pytest.fixture(scope="session")
+def untrusting_store(store_template, tmp_path_factory) -> LabStore:
+    """A copy of store_template where task 3, as a student finished it with skops told to trust
+    nothing (``untrusting_task3``), ran once as ``task3_compare.py`` and crashed at the RandomForest's
+    log_model (exit code 1; ``errors["task3"]``: what it printed). Once per session (built_once):
+    read-only, copy it (``LabStore.copy_to``) before writing."""
+    def build(store: LabStore) -> dict:
+        from_template(store_template, store)
+        script = store.folder / TASK_SCRIPTS["task3"]
+        script.write_text(untrusting_task3()[0], encoding="utf-8")
+        crashed = store.run(script, check=False)
+        assert crashed.returncode == 1, crashed.stderr[-4000:]
+        return {"task3": crashed}
+
+    return built_once(tmp_path_factory, "untrusting_store", build)

@@ -38,31 +38,6 @@ def solutions_env(solutions_store, monkeypatch):
     return {"MLFLOW_TRACKING_URI": solutions_store.uri}
 
 
-def test_a_warm_grade_refits_nothing_and_gives_the_cold_verdicts(solutions_env, cold_report):
-    """Does grading the solutions with the warm re-fits build no re-fit of its own (the warm keys
-    are the ones the checks ask for), with every verdict the grade without them gives?"""
-    from grader.context import Kept, solutions_refits, warm
-    from grader.core import grade
-
-    cold = cold_report
-    built: list = []
-
-    class Counting(Kept):
-        def get(self, key, build):
-            if key not in self._items:
-                built.append(key[0])
-            return super().get(key, build)
-
-    kept = Counting(warm(solutions_refits()))
-    try:
-        hot = to_json(grade(["all"], kept=kept))
-    finally:
-        kept.close()
-    assert cold["score"] == cold["max_score"], "the solutions pass every TODO"
-    assert verdicts(hot) == verdicts(cold)
-    assert "refit" not in built and "split" not in built, built
-
-
 def test_a_grading_child_of_the_warm_fork_server_grades_as_a_cold_one(solutions_env, cold_report):
     """Does a real grading child (forked from the fork server that warmed up) give the report the
     grader gives in this process without warm re-fits, and so does one handed the facts the first
@@ -110,9 +85,11 @@ MOVE_ALIAS = """
 """
 
 
-def test_a_regrade_handed_the_last_grades_model_facts_gives_the_cold_verdicts(solutions_store, tmp_path,
-                                                                               monkeypatch, cold_report):
-    """Does a grade handed what the student's last grade read off their logged models (the board's
+def test_a_warm_grade_refits_nothing_and_a_regrade_handed_the_last_grades_model_facts_gives_the_cold_verdicts(
+        solutions_store, tmp_path, monkeypatch, cold_report):
+    """Does grading the solutions with the warm re-fits build no re-fit of its own (the warm keys
+    are the ones the checks ask for), with every verdict the grade without them gives? And does a
+    grade handed what the student's last grade read off their logged models (the board's
     re-grade, classroom/gradebook.py) load no model it was handed, and give exactly the verdicts of
     a cold grade: on the same store, after the student logs a new, worse task-3 model (that one is
     loaded), and after they move the staging alias to it?"""
@@ -130,18 +107,27 @@ def test_a_regrade_handed_the_last_grades_model_facts_gives_the_cold_verdicts(so
     load = ModelFiles.load
     monkeypatch.setattr(ModelFiles, "load", lambda files: loaded.append(files.location) or load(files))
     items = warm(solutions_refits())
+    built: list = []
+
+    class Counting(Kept):
+        def get(self, key, build):
+            if key not in self._items:
+                built.append(key[0])
+            return super().get(key, build)
 
     def regrade(known):
         loaded.clear()
-        kept = Kept(dict(items), known)
+        kept = Counting(dict(items), known)
         try:
             return to_json(grade(["all"], kept=kept)), handed_back(kept)
         finally:
             kept.close()
 
+    assert cold_report["score"] == cold_report["max_score"], "the solutions pass every TODO"
     cold = verdicts(cold_report)  # the copy's verdicts are the solutions store's (no path in them)
     first, facts = regrade(None)
     assert verdicts(first) == cold and len(loaded) == 3, loaded  # the three task-3 models
+    assert "refit" not in built and "split" not in built, built  # the warm keys are the ones asked for
     again, facts = regrade(facts)
     assert verdicts(again) == cold
     assert loaded == [], "a model whose facts were handed in is not loaded again"
