@@ -125,6 +125,13 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(mark)
 
 
+def pytest_collection_finish(session) -> None:
+    """A session that runs class tests forks its class commands from a process that has their
+    imports and the grading warm-up already (test/zygote.py ``CLASS_PRELOAD``)."""
+    if any(item.get_closest_marker("postgres") for item in session.items):
+        zygote.for_class_commands()
+
+
 # The suite's two rules for every test (groups kept whole; no skips in CI): test/suite_rules.py.
 from suite_rules import pytest_runtest_makereport, pytest_runtest_setup  # noqa: E402,F401
 

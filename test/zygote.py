@@ -38,6 +38,16 @@ PRELOAD = [
     "classroom.child",
     "zygote_warmup",  # last: makes what each forked script would make again (test/zygote_warmup.py)
 ]
+# What every forked class command but `status` and `audit` imports (~2 CPU s: MLflow's server and
+# its auth client), and the grading fork server's warm-up (~2 CPU s a gradebook or board): preloaded
+# only in a session that runs class tests (conftest: ``for_class_commands``), not the everyday tier.
+CLASS_PRELOAD = ["mlflow.server", "mlflow.server.auth.client", "classroom.warm_grader"]
+
+
+def for_class_commands() -> None:
+    """Preload CLASS_PRELOAD too (before the fork server starts: the first script run)."""
+    if _context is None and CLASS_PRELOAD[0] not in PRELOAD:
+        PRELOAD[-1:-1] = CLASS_PRELOAD
 
 _context = None
 _starting = threading.Lock()
