@@ -4,8 +4,9 @@ The release is written once per session (it takes seconds). The smoke test insta
 student does (`python -m pip install -r requirements.txt`, in a virtual environment of its
 own that borrows this one's installed libraries instead of downloading them), runs the
 untouched code/ from the release's folder on a store of its own, grades it, and tries the
-UI command (up to its port check) and the serving command. The leak test reads every file of the release for the solutions'
-lines, found by the TODO markers themselves, not by the release's own check.
+UI command (up to its port check) and the serving command. The leak test reads every file of
+the release for the solutions' lines, found by the TODO markers themselves, not by the
+release's own check.
 
 A Spanish release (``--lang es``) is written too: its code/ is generated from the same
 solutions with Spanish texts. It is held to the same checks; its task 1 runs and is graded

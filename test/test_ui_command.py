@@ -3,9 +3,9 @@ say where to open it only once it answers (and note it for the task scripts), an
 on Ctrl+C, SIGTERM and SIGHUP?
 
 One real UI: the module's, on a brand-new store, started as a CI runner's background shell starts
-it (SIGINT ignored), forked warm (UICommand; its `mlflow server` a new interpreter); the tests share it and the last one stops it with Ctrl+C. SIGTERM and SIGHUP
-become the same KeyboardInterrupt as Ctrl+C (checked in a process that does only that), so the
-same stop follows.
+it (SIGINT ignored), forked warm (UICommand; its `mlflow server` a new interpreter); the tests
+share it and the last one stops it with Ctrl+C. SIGTERM and SIGHUP become the same
+KeyboardInterrupt as Ctrl+C (checked in a process that does only that), so the same stop follows.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class UICommand:
         else:
             self.process = subprocess.Popen(
                 [sys.executable, *argv], env=lab_store.env(), cwd=lab_store.folder, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
+                stderr=subprocess.STDOUT, text=True, start_new_session=True)
             self._output = lambda: contextlib.nullcontext(self.process.stdout)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
