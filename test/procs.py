@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import psutil
 
 from labkit.net import family, stop_tree, wait_until
 
 POSIX = hasattr(os, "killpg")  # process groups and the signals a terminal sends
-
-# Run a script the way a CI runner's background shell does: SIGINT ignored, inherited.
-SIGINT_IGNORED = [sys.executable, "-c",
-                  "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                  "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"]
 
 
 def alive(pid: int) -> bool:

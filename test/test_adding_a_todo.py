@@ -4,6 +4,7 @@ running its commands, is graded, shown in both guides and counted?"""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
@@ -183,29 +184,46 @@ print(json.dumps({uri: {r.id: r.status for r in grade(["task2"], tracking_uri=ur
 """
 
 
-def grade_task2(copy: Path, scripts: dict[str, Path], folder: Path, template) -> dict[str, dict[str, str]]:
-    """Run each script on a store of its own (a copy of conftest's store_template: MLflow's tables
-    made already), then grade them with the copy's grader; the statuses of task 2's TODOs per
-    script's key. The scripts and the grade are forked in turn from one interpreter that imported
-    the copy's labkit and grader once (test_release.run_warm: a new __main__, environment and exit
-    code each), not three fresh ones that import MLflow and scikit-learn again each."""
+def without_stub(source: str, todo_id: str) -> str:
+    """The syntax tree (ast.dump) of ``source`` without the statement ``todo(TODO_ID)``, which must be there."""
+    tree = ast.parse(source)
+    stub = ast.dump(ast.Expr(ast.Call(ast.Name("todo", ast.Load()), [ast.Constant(todo_id)], [])))
+    dropped = 0
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            statements = getattr(node, field, None)
+            if isinstance(statements, list):
+                kept = [statement for statement in statements if ast.dump(statement) != stub]
+                dropped += len(statements) - len(kept)
+                setattr(node, field, kept)
+    assert dropped == 1, f"{dropped} todo({todo_id!r}) stubs"
+    return ast.dump(tree)
+
+
+def grade_task2(copy: Path, script: Path, folder: Path, template, ran_already) -> dict[str, dict[str, str]]:
+    """Run ``script`` on a store of its own (a copy of conftest's store_template: MLflow's tables
+    made already), then grade it ("right") and the read-only store ``ran_already`` ("wrong": a store in
+    which the same program without TODO 2.5 ran) with the copy's grader; the statuses of task 2's TODOs
+    per key. The script and the grade are forked in turn from one interpreter that imported the copy's
+    labkit and grader once (test_release.run_warm: a new __main__, environment and exit code each),
+    not fresh ones that import MLflow and scikit-learn again each."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(PYTHONPATH=str(copy), PYTHONUTF8="1")
-    uris = {key: template.copy_to(folder / key).uri for key in scripts}
-    where, *ran, graded = run_warm(sys.executable, copy, env, [
+    uris = {"right": template.copy_to(folder / "right").uri, "wrong": ran_already.uri}
+    where, ran, graded = run_warm(sys.executable, copy, env, [
         (["-c", WHERE], {}),
-        *[([str(script)], {"MLFLOW_TRACKING_URI": uris[key]}) for key, script in scripts.items()],
+        ([str(script)], {"MLFLOW_TRACKING_URI": uris["right"]}),
         (["-c", GRADE, *uris.values()], {})])
     assert where.stdout.count(str(copy)) == 2, f"the copy's labkit and grader must be the ones imported: {where}"
-    for result in ran:
-        assert result.returncode == 0, result.stderr[-3000:]
+    assert ran.returncode == 0, ran.stderr[-3000:]
     assert graded.returncode == 0, graded.stderr[-3000:]
     statuses = json.loads(graded.stdout)
     return {key: statuses[uri] for key, uri in uris.items()}
 
 
 @pytest.mark.slow
-def test_a_throwaway_todo_2_5_touches_five_files_by_hand_and_is_graded_shown_and_counted(store_template, tmp_path):
+def test_a_throwaway_todo_2_5_touches_five_files_by_hand_and_is_graded_shown_and_counted(store_template, solutions_store,
+                                                                                          tmp_path):
     copy = tmp_path / "lab"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", "mlflow.db*", "mlartifacts", "backups", "hint_levels.json"))
@@ -244,11 +262,13 @@ def test_a_throwaway_todo_2_5_touches_five_files_by_hand_and_is_graded_shown_and
     assert "scores 16/16" in (copy / "INSTRUCTORS.md").read_text(encoding="utf-8")
     assert guides.drifted(copy, copy / "solutions") == []
 
-    # The grader grades it: right on the solution, wrong with only 2.5 reverted.
-    reverted = tmp_path / "reverted_task2_sweep.py"
-    reverted.write_text(render((copy / "solutions/task2_sweep.py").read_text(encoding="utf-8"), {"2.5"}),
-                        encoding="utf-8")
-    graded = grade_task2(copy, {"right": copy / "solutions/task2_sweep.py", "wrong": reverted}, tmp_path,
-                         store_template)
+    # The grader grades it: right on the solution, wrong with only 2.5 reverted. The solution with
+    # 2.5 reverted is the lab's own task-2 solution plus the stub `todo("2.5")` (which only notes the
+    # TODO as open, to print it at the end): conftest's solutions_store ran that solution (read-only:
+    # grading records nothing), and it is the "wrong" store, not a second sweep.
+    reverted = render((copy / "solutions/task2_sweep.py").read_text(encoding="utf-8"), {"2.5"})
+    lab_solution = (ROOT / "solutions/task2_sweep.py").read_text(encoding="utf-8")
+    assert without_stub(reverted, "2.5") == ast.dump(ast.parse(lab_solution)), "not the lab's task-2 program"
+    graded = grade_task2(copy, copy / "solutions/task2_sweep.py", tmp_path, store_template, solutions_store)
     assert graded["right"] == dict.fromkeys(["2.1", "2.2", "2.3", "2.4", "2.5"], "pass"), graded
     assert graded["wrong"] == {**graded["right"], "2.5": "fail"}, graded

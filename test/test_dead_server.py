@@ -28,7 +28,7 @@ from conftest import run_python
 from english import assert_spanish
 from forked import Forked
 
-from labkit.net import free_port, server_gone, start_group, stop_tree
+from labkit.net import free_port, server_gone, stop_tree
 from labkit.paths import SOLUTIONS_DIR
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP"),
@@ -45,26 +45,29 @@ HUNG_BOUND_S = 30
 
 class TrackingServer:
     """A real `mlflow server` (one worker) on ``backend``, in its own process group; ``{port}`` in
-    ``extra`` is its port."""
+    ``extra`` is its port. Its command line (`python -m mlflow server`) is forked warm (forked.Forked:
+    the same CLI code without its seconds of imports; the uvicorn worker it starts is a new
+    interpreter, as always): the subject is what a script says when this server fails, not its start
+    (test_ui_command.py starts `mlflow server` fresh, through `python -m labkit ui`)."""
 
     def __init__(self, backend: str, folder: Path, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         extra = tuple(arg.format(port=self.port) for arg in extra)
-        self.log = folder / "server.log"
+        self.log, self.errors = folder / "server.log", folder / "server.err"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-        with open(self.log, "wb") as log:
-            self.process = start_group(
-                [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
-                 "--artifacts-destination", str(folder / "artifacts"),
-                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1", *extra],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.process = Forked(
+            ["-m", "mlflow", "server", "--backend-store-uri", backend,
+             "--artifacts-destination", str(folder / "artifacts"),
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1", *extra],
+            env, folder, self.log, self.errors)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise AssertionError("the tracking server did not start:\n" + self.log.read_text())
+                raise AssertionError("the tracking server did not start:\n" + self.log.read_text()
+                                     + self.errors.read_text())
             time.sleep(0.3)
 
     def _answers(self) -> bool:

@@ -11,12 +11,15 @@ literally, and why:
   suite's own virtual environment: make is run with --dry-run and pip with --dry-run
   (which resolves every pin against what is installed);
 - make targets that depend on setup run with `-o .venv/.installed` for the same reason;
-- the task scripts and the grader run from the repository root in processes forked from
-  one that has already imported the lab's libraries (conftest.run_python): the same code
-  as a fresh `python`, which test_grader.py (the grader), the untouched store (task 1)
-  and test_release.py (every script and the grader, in a fresh virtual environment) run;
+- the task scripts are the ones conftest's untouched_store runs, in the guide's order, on one
+  store (task 1 in a fresh interpreter; test_tasks.py holds that each runs to the end), and
+  the grader runs on that store from the repository root in a process forked from one that
+  has already imported the lab's libraries (conftest.run_python): the same code as a fresh
+  `python`, which test_grader.py (the grader) and test_release.py (every script and the
+  grader, in a fresh virtual environment) run;
 - `python -m labkit ui` (with or without `--port N`) is the command test/test_ui_command.py
-  starts twice (on a brand-new store, the printed address, Ctrl+C, SIGTERM, SIGHUP),
+  starts (forked warm: on a brand-new store, the printed address, Ctrl+C, SIGTERM, SIGHUP)
+  and test/test_ui_screenshots.py's tool starts fresh,
   and `make ui` runs it (make --dry-run shows its recipe): here they must be that command;
 - the serving bonus (`python test/...`, curl) is run by test/test_model_deployment.py,
   which runs the guides' curl lines itself; here they must match README's section;
@@ -41,7 +44,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_python
+from conftest import TASK_SCRIPTS, run_python
 from test_docs import ENGLISH, README, SPANISH, blocks, commands, inline_commands, text
 
 from labkit.paths import ROOT
@@ -143,22 +146,27 @@ def test_the_installation_check_prints_what_the_guide_says():
     assert f"It prints `{result.stdout.strip()}`" in text(ENGLISH)
 
 
-def test_the_task_and_grading_commands_run_in_the_guide_order(lab_store):
-    """One test, one store: the untouched tasks run to the end and every grading command grades."""
-    outputs = {}
-    for command in GUIDE_COMMANDS:
-        if runner_of(command) in ("task", "grade") and command not in outputs:
-            outputs[command] = warm(command, lab_store.env())
-    tasks = [c for c in outputs if runner_of(c) == "task"]
-    grades = [c for c in outputs if runner_of(c) == "grade"]
-    assert len(tasks) == 4 and len(grades) == 5
-    for command in tasks:
-        assert outputs[command].returncode == 0, outputs[command].stderr[-3000:]
+def test_the_task_and_grading_commands_run_in_the_guide_order(untouched_store):
+    """The guide's task commands are the untouched scripts in order, each before the grading
+    commands of its task, and every grading command grades. The scripts' run is conftest's
+    untouched_store (those scripts in that order on one store, task 1 in a brand-new interpreter:
+    test_tasks.py holds that each ran to the end); the grading commands grade it from the
+    repository root, forked warm (it is read-only: grading records nothing)."""
+    ordered = list(dict.fromkeys(c for c in GUIDE_COMMANDS if runner_of(c) in ("task", "grade")))
+    tasks = [c for c in ordered if runner_of(c) == "task"]
+    grades = [c for c in ordered if runner_of(c) == "grade"]
+    assert tasks == [f"python code/{script}" for script in TASK_SCRIPTS.values()], tasks
+    assert len(grades) == 5
+    for command in grades:  # `check.py taskN` after task N's script; `check.py all` after all four
+        graded = command.split()[-1]
+        ran = tasks if graded == "all" else [f"python code/{TASK_SCRIPTS[graded]}"]
+        assert all(ordered.index(task) < ordered.index(command) for task in ran), ordered
+    outputs = {command: warm(command, untouched_store.env()) for command in grades}
     for command in grades:
         result = outputs[command]
         assert result.returncode == 1 and "Score: 0/" in result.stdout, result.stdout + result.stderr
     # Each guide shows what the grader prints in its language (LAB.es.md: with LAB_LANG=es).
-    spanish = warm("python grader/check.py task1", lab_store.env(LAB_LANG="es"))
+    spanish = warm("python grader/check.py task1", untouched_store.env(LAB_LANG="es"))
     for guide, result in ((ENGLISH, outputs["python grader/check.py task1"]), (SPANISH, spanish)):
         printed = [any_run_name(line) for line in result.stdout.splitlines()]
         (sample,) = [b.body for b in blocks(text(guide)) if b.lang == "text"]
@@ -201,8 +209,9 @@ def test_reset_backs_up_the_store(tmp_path):
 
 def test_the_ui_commands_are_the_one_test_ui_command_starts():
     """`python -m labkit ui` and `... ui --port 5050` differ only by the port, and `make ui` runs
-    the same command: test/test_ui_command.py starts it (a fresh store, the printed address,
-    Ctrl+C, SIGTERM, SIGHUP) and test_release.py in a student's fresh environment."""
+    the same command: test/test_ui_command.py starts it forked warm (a fresh store, the printed
+    address, Ctrl+C, SIGTERM, SIGHUP), test_ui_screenshots.py's tool in a fresh interpreter, and
+    test_release.py runs it up to its port check in a student's fresh environment."""
     without_port = {re.sub(r" --port \d+$", "", c) for c in of_kind("ui")}
     assert without_port == {"python -m labkit ui"}, without_port
     (make_ui,) = set(of_kind("make-ui"))

@@ -110,11 +110,13 @@ def test_a_notebook_uses_the_lab_store_whatever_folder_jupyter_starts_in(tmp_pat
     assert printed == "sqlite:///" + (ROOT / "mlflow.db").resolve().as_posix()
 
 
-def test_the_solution_notebooks_run_from_another_folder_and_score_full_marks(tmp_path, lab_store):
+def test_the_solution_notebooks_run_from_another_folder_and_score_full_marks(tmp_path, ready_store):
     """The four solution notebooks, in order, in a Jupyter started in another folder, then the
     grader: full marks. They run in one kernel, each after `%reset -f` (every name of the one
     before gone, so none leans on another's variables): a kernel per notebook, as a student
-    opens them, would only import MLflow, scikit-learn and pandas again each time."""
+    opens them, would only import MLflow, scikit-learn and pandas again each time. The store is
+    conftest's ready_store (MLflow's tables made: a script's start makes them, test_tasks.py)."""
+    lab_store = ready_store
     workdir = tmp_path / "jupyter-started-here"
     workdir.mkdir()
     together = nbformat.v4.new_notebook(metadata=read(SOLUTIONS_DIR / SCRIPTS[0].replace(".py", ".ipynb")).metadata)

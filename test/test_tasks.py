@@ -232,7 +232,8 @@ def labkit_command(args, env, cwd) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow  # fresh interpreters in a copy of the lab, as a student runs the scripts
-def test_a_script_run_from_another_folder_lands_in_the_lab_store_unless_mlflow_tracking_uri_says(tmp_path):
+def test_a_script_run_from_another_folder_lands_in_the_lab_store_unless_mlflow_tracking_uri_says(tmp_path,
+                                                                                                store_template):
     """In a copy of the lab, run in a fresh interpreter (the lab's folder is where labkit is): task 1
     from another folder lands in the copy's store; with MLFLOW_TRACKING_URI set, from the scripts'
     folder, it lands there instead (forked warm: the URI, not where labkit sits, decides; the
@@ -243,8 +244,7 @@ def test_a_script_run_from_another_folder_lands_in_the_lab_store_unless_mlflow_t
     elsewhere.mkdir(parents=True)
     env = lab_env(repo)
     script = repo / "solutions" / TASK_SCRIPTS["task1"]
-    other = LabStore(tmp_path / "other")
-    other.folder.mkdir()
+    other = store_template.copy_to(tmp_path / "other")  # made already: the copy's store is the new one
     subprocess.run([sys.executable, str(script)], cwd=elsewhere, env=env, check=True,
                    capture_output=True, timeout=180)
     there = run_python([str(script)], {**env, "MLFLOW_TRACKING_URI": other.uri}, repo / "solutions")

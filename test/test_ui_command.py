@@ -3,13 +3,14 @@ say where to open it only once it answers (and note it for the task scripts), an
 on Ctrl+C, SIGTERM and SIGHUP?
 
 One real UI: the module's, on a brand-new store, started as a CI runner's background shell starts
-it (SIGINT ignored); the tests share it and the last one stops it with Ctrl+C. SIGTERM and SIGHUP
-become the same KeyboardInterrupt as Ctrl+C (checked in a process that does only that), so the
-same stop follows.
+it (SIGINT ignored), forked warm (UICommand; its `mlflow server` a new interpreter); the tests
+share it and the last one stops it with Ctrl+C. SIGTERM and SIGHUP become the same
+KeyboardInterrupt as Ctrl+C (checked in a process that does only that), so the same stop follows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,15 +21,26 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import run_python
-from procs import POSIX, SIGINT_IGNORED, describe, descendants, kill_everything, wait_gone
+from procs import POSIX, describe, descendants, kill_everything, wait_gone
 from test_closing import WRONG_LOG, run_script
 
 from labkit.commands.cli import ui_port_suggestion
 from labkit.net import free_port
 from labkit.tracking import UI_RECORD
+
+if POSIX:
+    from forked import Forked
+
+# Argv after `python` that runs `python -m MODULE ARGS` with SIGINT ignored, as a background job of a
+# script (or a CI runner) starts it: [*SIGINT_IGNORED_MODULE, MODULE, *ARGS] (forked.SIGINT_IGNORED
+# runs a script's path).
+SIGINT_IGNORED_MODULE = ["-c", "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                               "sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', "
+                               "alter_sys=True)"]
 
 # Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_ui_command")
@@ -54,11 +66,11 @@ def ui_store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def module_ui(ui_store):
+def module_ui(ui_store, tmp_path_factory):
     """`python -m labkit ui` on a brand-new store, shared by the tests below, started with SIGINT
     ignored (as a CI runner's background shell starts it): the last one stops it with Ctrl+C
     (stopping it whole is checked there; SIGTERM and SIGHUP raise the same KeyboardInterrupt)."""
-    ui = UICommand(ui_store, free_port(), prefix=SIGINT_IGNORED if POSIX else None)
+    ui = UICommand(ui_store, free_port(), tmp_path_factory.mktemp("ui_command"))
     try:
         yield ui, ui.wait_for_address()
     finally:
@@ -87,7 +99,7 @@ def test_scripts_can_log_artifacts_to_an_experiment_made_in_the_ui(ui_server, ui
 
 
 def test_the_ui_refuses_a_port_in_use_with_a_next_step(ui_server, ui_store, tmp_path):
-    """(Forked warm: conftest.run_python; the module's UI is the command's fresh start.)"""
+    """(Forked warm: conftest.run_python; a fresh start of the command: test_ui_screenshots.py's tool.)"""
     lab_store = ui_store
     _, port = ui_server
     result = run_python(["-m", "labkit", "ui", "--port", str(port)], lab_store.env(), tmp_path, timeout=60)
@@ -116,23 +128,35 @@ def test_the_port_suggested_when_5000_is_taken_is_not_the_model_servers():
 
 
 class UICommand:
-    """`python -m labkit ui` as a student starts it in a terminal, read line by line."""
+    """`python -m labkit ui` as a student starts it in a terminal, read line by line: in its own
+    session (the terminal's group), with SIGINT ignored on POSIX (as a CI runner's background shell
+    starts it: Ctrl+C must stop it all the same). There it is forked warm (test/forked.py: the same
+    code without its seconds of imports; the `mlflow server` it starts is a new interpreter, and
+    test_ui_screenshots.py's tool starts the command itself fresh), its output a FIFO."""
 
-    def __init__(self, lab_store, port: int, prefix: list[str] | None = None) -> None:
+    def __init__(self, lab_store, port: int, folder: Path) -> None:
         self.port = port
         self.server: list[int] = []  # the server's processes under the command, once looked up
-        self.process = subprocess.Popen(
-            [*(prefix or [sys.executable]), "-m", "labkit", "ui", "--port", str(port)],
-            env=lab_store.env(), cwd=lab_store.folder, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,  # the terminal's group
-        )
+        argv = ["-m", "labkit", "ui", "--port", str(port)]
+        if POSIX:
+            output = folder / "ui.out"
+            os.mkfifo(output)
+            self.process = Forked([*SIGINT_IGNORED_MODULE, *argv[1:]], lab_store.env(), lab_store.folder,
+                                  output, output)
+            self._output = lambda: open(output, encoding="utf-8")
+        else:
+            self.process = subprocess.Popen(
+                [sys.executable, *argv], env=lab_store.env(), cwd=lab_store.folder, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            self._output = lambda: contextlib.nullcontext(self.process.stdout)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
     def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
+        with self._output() as output:
+            for line in output:
+                self.lines.append(line.rstrip("\n"))
 
     def wait_for_address(self, timeout: float = 180) -> str:
         """The address the command tells the student to open."""
