@@ -32,9 +32,9 @@ PRELOAD = [
     "mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store",
     "sklearn.ensemble", "sklearn.linear_model", "sklearn.model_selection", "sklearn.metrics",
     "skops.io", "pandas", "matplotlib.figure", "labkit", "grader.core", "grader.render",
-    # What the class's grading fork server preloads (classroom/isolation.py), but its warm-up
-    # (classroom.warm_grader, ~2 CPU s that no script but a class command needs): a fork server
-    # a forked `python -m classroom` starts is forked from here (_fork_server) and warms up itself.
+    # What the class's grading fork server preloads (classroom/isolation.py): a fork server a forked
+    # `python -m classroom` starts is forked from here (_fork_server). Its warm-up and the class
+    # commands' own imports come in CLASS_PRELOAD, only in a session with class tests.
     "classroom.child",
     "zygote_warmup",  # last: makes what each forked script would make again (test/zygote_warmup.py)
 ]
