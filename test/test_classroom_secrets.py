@@ -9,17 +9,13 @@ class's folders read and searched, for the passwords and the storage's secret ke
 
 from __future__ import annotations
 
-import os
-import signal
 import stat
-import time
 from pathlib import Path
 
 import pytest
-import zygote
 
-from classroom_world import EXPECTED_PASSES, ROOT, log_one_model, write_roster
-from test_classroom_board import RunningBoard, guide_command
+from classroom_world import EXPECTED_PASSES, log_one_model, write_roster
+from test_classroom_board import RunningBoard
 from classroom.connection import read_env_file
 
 pytestmark = [pytest.mark.xdist_group("classroom-s3"), pytest.mark.postgres]
@@ -33,35 +29,6 @@ HOLDERS = {
     "grader": {"grading.env"},
     "storage": set(),  # the bucket's secret key: in the server's environment only (test_classroom_s3.py)
 }
-
-
-class ForkedBoard(RunningBoard):
-    """`python -m classroom board`, the guide's command, forked warm (test/zygote.py), read as the
-    board's own tests read it: what this module checks is the files the board writes and the scores
-    it shows, not a new interpreter's start (RunningBoard's); its grading fork server is forked too."""
-
-    def __init__(self, room, roster: Path, output: Path, *extra: str) -> None:  # not super's: no new interpreter
-        from labkit.net import free_port
-
-        port = free_port()
-        args = [{"roster.csv": str(roster), "http://127.0.0.1:5000": room.url}.get(a, a) for a in guide_command()]
-        args[args.index("--port") + 1] = str(port)
-        self.url = f"http://127.0.0.1:{port}/"
-        output.mkdir(parents=True, exist_ok=True)
-        out, err = output / "stdout", output / "stderr"
-        self.process = zygote.start(["-m", "classroom", "board", *args, "--state", str(room.state), *extra],
-                                    room.admin_env(), ROOT, out, err)
-        deadline = time.monotonic() + 300  # a guard against a hang, not a speed bound
-        while self.url not in (out.read_text(encoding="utf-8") if out.exists() else ""):
-            if self.process.exitcode is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"the board did not start: {err.read_text(encoding='utf-8')}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process.exitcode is None:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the board, its grading fork server and children
-        self.process.join(30)
 
 
 def files_holding(roots: list[Path], secret: str) -> set[Path]:
@@ -110,7 +77,7 @@ def test_no_password_in_any_file_but_those_meant_to_hold_it_and_the_board_scores
         assert classroom.servers[0].process.poll() is not None, "server A is down while the board grades"
     board_roster = classroom.folder / "roster_secrets_board.csv"
     write_roster(board_roster, ["keeper", "goner", *BOARD_STUDENTS])
-    board = ForkedBoard(classroom, board_roster, tmp_path / "board", "--every", "600", "--jobs", "2")
+    board = RunningBoard(classroom, board_roster, "--every", "600", "--jobs", "2")  # forked warm
     try:
         snapshot = board.wait_for(lambda s: s["refreshes"] >= 1 and not s["running"])
     finally:
