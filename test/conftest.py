@@ -90,20 +90,32 @@ class LabStore:
 
         return MlflowClient(tracking_uri=self.uri)
 
+    # Where a store's database names its artifacts' folder: each experiment's, each run's and logged
+    # model's, each model version's (MLflow writes into a model's folder when it registers it:
+    # registered_model_meta).
+    LOCATIONS = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                 ("logged_models", "artifact_location"), ("model_versions", "storage_location"),
+                 ("model_versions", "source"))
+
     def copy_to(self, folder: Path) -> "LabStore":
-        """This store's database copied into ``folder``, its experiments' artifact locations moved
-        to ``folder``'s mlartifacts/ (where labkit puts them beside a database); no artifact is copied."""
+        """This store copied whole into ``folder``: its database, and its mlartifacts/ (where labkit
+        puts the artifacts beside a database) with every location the database names moved there.
+        The copy shares no file with this store: a test writes to its copy (a new version registered,
+        a model logged) and no other test's store changes under it."""
         folder.mkdir(parents=True, exist_ok=True)
         copy = LabStore(folder)
         old, new = (self.folder / "mlartifacts").as_uri(), (folder / "mlartifacts").as_uri()
+        if (self.folder / "mlartifacts").is_dir():
+            shutil.copytree(self.folder / "mlartifacts", folder / "mlartifacts", dirs_exist_ok=True)
         with closing(sqlite3.connect(self.db)) as source, closing(sqlite3.connect(copy.db)) as target:
             source.backup(target)
             with target:  # one transaction, committed
-                moved = target.execute(
-                    "UPDATE experiments SET artifact_location = ? || substr(artifact_location, ?) "
-                    "WHERE substr(artifact_location, 1, ?) = ?", (new, len(old) + 1, len(old), old)).rowcount
-            total = target.execute("SELECT count(*) FROM experiments").fetchone()[0]
-        assert moved == total, f"an experiment of {self.db} keeps its artifacts elsewhere"
+                for table, column in self.LOCATIONS:
+                    target.execute(f"UPDATE {table} SET {column} = ? || substr({column}, ?) "  # noqa: S608
+                                   f"WHERE substr({column}, 1, ?) = ?", (new, len(old) + 1, len(old), old))
+                outside = target.execute("SELECT count(*) FROM experiments WHERE substr(artifact_location, 1, ?) != ?",
+                                         (len(new), new)).fetchone()[0]
+        assert outside == 0, f"an experiment of {self.db} keeps its artifacts elsewhere"
         (folder / "mlartifacts").mkdir(exist_ok=True)
         return copy
 
@@ -155,7 +167,7 @@ def built_once(tmp_path_factory, name: str, build) -> LabStore:
     session (their ``outputs`` and ``errors`` kept: stdout, stderr), whatever the
     number of xdist workers: the first worker to ask builds it under a lock in the session's
     shared temporary folder, the others wait and open the same one. Read-only: copy it
-    (test_grader_support.copy_store) before writing."""
+    (LabStore.copy_to) before writing."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # pytest-N/, above each worker's popen-gwN/

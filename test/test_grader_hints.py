@@ -12,7 +12,7 @@ from conftest import ROOT, run_python
 from english import english_words
 from solution_lines import leaks, solution_lines
 from test_grader import load_schema
-from test_grader_support import copy_store, run_check
+from test_grader_support import run_check
 
 from grader.core import FAIL, SKIP, CheckResult, Report
 from grader.hints import HINTS, LAST_LEVEL, level_text
@@ -138,7 +138,7 @@ def levels_in(report: dict) -> dict[str, int]:
 
 
 def test_hint_raises_each_level_by_one_up_to_the_last_and_records_it(untouched_store, tmp_path):
-    store = copy_store(untouched_store, tmp_path / "store")
+    store = untouched_store.copy_to(tmp_path / "store")
     record = store.folder / "hint_levels.json"
     task3 = todo_ids(["task3"])
     for expected in (1, 2, LAST_LEVEL):
@@ -167,7 +167,7 @@ def test_hint_raises_each_level_by_one_up_to_the_last_and_records_it(untouched_s
 
 def test_asking_for_one_tasks_hints_keeps_the_levels_of_the_others(untouched_store, tmp_path):
     """The record holds every task's levels: --hint on task 1 after task 3 loses none of task 3's."""
-    store = copy_store(untouched_store, tmp_path / "store")
+    store = untouched_store.copy_to(tmp_path / "store")
     record = store.folder / "hint_levels.json"
     task1, task3 = todo_ids(["task1"]), todo_ids(["task3"])
     for _ in range(2):
@@ -180,7 +180,7 @@ def test_asking_for_one_tasks_hints_keeps_the_levels_of_the_others(untouched_sto
 
 
 def test_reset_starts_the_levels_afresh_and_keeps_them_in_the_backup(untouched_store, tmp_path):
-    store = copy_store(untouched_store, tmp_path / "store")
+    store = untouched_store.copy_to(tmp_path / "store")
     assert run_check(store.env(), "task1", "--hint").returncode == 1
     record = store.folder / "hint_levels.json"
     assert record.exists()
@@ -189,13 +189,13 @@ def test_reset_starts_the_levels_afresh_and_keeps_them_in_the_backup(untouched_s
     assert not record.exists()
     backup = list((store.folder / "backups").glob("store-*/hint_levels.json"))
     assert backup and json.loads(backup[0].read_text(encoding="utf-8"))["levels"]["1.1"] == 1
-    copy_store(untouched_store, store.folder)  # the lab again, on the fresh store
+    untouched_store.copy_to(store.folder)  # the lab again, on the fresh store
     report = json.loads(run_check(store.env(), "all", "--json").stdout)
     assert set(levels_in(report).values()) == {0}
 
 
 def test_a_broken_record_is_read_as_no_hints_and_replaced(untouched_store, tmp_path):
-    store = copy_store(untouched_store, tmp_path / "store")
+    store = untouched_store.copy_to(tmp_path / "store")
     record = store.folder / "hint_levels.json"
     record.write_text("{not json", encoding="utf-8")
     result = run_check(store.env(), "task2", "--hint", "--json")

@@ -3,7 +3,6 @@ every search read to its last page."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 
 import pytest
@@ -63,11 +62,6 @@ def test_every_check_passes_on_the_solutions_and_asks_the_store_each_question_on
     assert by_method["search_model_versions"] == 1 and by_method["get_registered_model"] == 1, by_method
 
 
-def copy_store(source, target) -> None:
-    with sqlite3.connect(source.db) as read, sqlite3.connect(target.db) as write:
-        read.backup(write)
-
-
 def add_finished_runs(client, experiment_id: str, runs: list[tuple[str, int]]) -> None:
     """Finished runs (name, start time), each as MlflowClient.create_run then set_terminated make
     it (MLflow's own store and table models: its row, its mlflow.runName tag, FINISHED a
@@ -104,7 +98,7 @@ def test_a_task_with_over_a_thousand_runs_is_graded_on_all_of_them(solutions_sto
     the first page of 1,000 a search answers?"""
     from grader.core import grade
 
-    copy_store(solutions_store, lab_store)
+    solutions_store.copy_to(lab_store.folder)
     client = lab_store.client()
     experiment = client.get_experiment_by_name(lab.EXPERIMENT_TASK3).experiment_id
     newest = max(r.info.start_time for r in client.search_runs([experiment]))

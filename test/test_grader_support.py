@@ -10,7 +10,6 @@ or a few lines of plain MLflow (``run_snippet``).
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import textwrap
 from pathlib import Path
@@ -102,15 +101,6 @@ def run_snippet(store: LabStore, code: str, check: bool = True) -> subprocess.Co
     return store.run(script, check=check)
 
 
-def copy_store(source: LabStore, folder: Path) -> LabStore:
-    """A copy of a store's database; its artifacts stay where they are, shared with the source."""
-    folder.mkdir(parents=True, exist_ok=True)
-    copy = LabStore(folder)
-    with sqlite3.connect(source.db) as src, sqlite3.connect(copy.db) as dst:
-        src.backup(dst)
-    return copy
-
-
 @pytest.fixture(scope="session")
 def task3_store(store_template, tmp_path_factory) -> LabStore:
     """A store in which only the task-3 solution ran, on a copy of store_template, once per session
@@ -121,8 +111,8 @@ def task3_store(store_template, tmp_path_factory) -> LabStore:
 
 @pytest.fixture
 def task3_copy(task3_store, tmp_path) -> LabStore:
-    """A copy of task3_store's database to write to (new artifacts land beside task3_store's)."""
-    return copy_store(task3_store, tmp_path / "store")
+    """A copy of task3_store to write to (LabStore.copy_to: its own artifacts)."""
+    return task3_store.copy_to(tmp_path / "store")
 
 
 def todo_of_line(source: str, needle: str) -> str:

@@ -93,13 +93,13 @@ def test_a_warm_grade_refits_nothing_and_a_regrade_handed_the_last_grades_model_
     re-grade, classroom/gradebook.py) load no model it was handed, and give exactly the verdicts of
     a cold grade: on the same store, after the student logs a new, worse task-3 model (that one is
     loaded), and after they move the staging alias to it?"""
-    from test_grader_support import copy_store, run_snippet
+    from test_grader_support import run_snippet
 
     from grader.context import Kept, handed_back, solutions_refits, warm
     from grader.core import grade
     from grader.models import ModelFiles
 
-    store = copy_store(solutions_store, tmp_path / "store")
+    store = solutions_store.copy_to(tmp_path / "store")
     for key in ("MLFLOW_TRACKING_URI", "MLFLOW_WORKSPACE", "MLFLOW_REGISTRY_URI"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)

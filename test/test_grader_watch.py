@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT, SOLUTIONS_DIR, LabStore
 from forked import SIGINT_IGNORED, Forked
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
-from test_grader_support import copy_store, run_check, run_snippet, task3_copy, task3_store  # noqa: F401 - fixtures
+from test_grader_support import run_check, run_snippet, task3_copy, task3_store  # noqa: F401 - fixtures
 
 CHECK_PY = ROOT / "grader" / "check.py"
 WAIT_S = 240  # a report on a loaded machine; never a timing assertion, only a give-up
@@ -124,7 +124,7 @@ def test_the_watcher_grades_each_change_as_a_fresh_grade_and_stops_on_ctrl_c(lab
         assert report.rstrip().endswith("Score: 4/4")
 
         # The store reset: another store's file put in its place (untouched code: 0/4).
-        replaced = copy_store(untouched_store, tmp_path / "replacement")
+        replaced = untouched_store.copy_to(tmp_path / "replacement")
         report = watcher.report_after(lambda: os.replace(replaced.db, lab_store.db), lab_store.env(), "task1")
         assert report.rstrip().endswith("Score: 0/4"), report
     finally:
