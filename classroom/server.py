@@ -190,10 +190,7 @@ class ServerProcess:
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open_private(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen(  # what the server writes (artifacts) is private too
-                self.config.command(), env=self.config.env(ini), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, umask=PRIVATE_UMASK,
-            )
+            self.process = self.launch(self.config.command(), self.config.env(ini), log)
         finally:
             log.close()
         try:  # Ctrl-C (or any error) while it starts must not leave it running
@@ -204,6 +201,13 @@ class ServerProcess:
             self.stop()
             raise
         return self
+
+    def launch(self, command: list[str], env: dict[str, str], log) -> subprocess.Popen:
+        """Start ``command`` (the `mlflow server` command line) in a session of its own, its output
+        appended to ``log`` (this start's server.log, open), with the private umask: what the
+        server writes (artifacts) is private too."""
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, umask=PRIVATE_UMASK)
 
     def _status(self) -> dict:
         return {

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))  # classroom/ is run from the repository
 
 from classroom.connection import read_env_file  # noqa: E402
 from classroom.postgres import Cluster, free_port  # noqa: E402
+from classroom.private import PRIVATE_UMASK  # noqa: E402
 from classroom.server import ServerConfig, ServerProcess  # noqa: E402
 from labkit.lab import SCRIPT_FILES  # noqa: E402
 
@@ -112,6 +113,29 @@ class Classroom:
     def grade(self, username: str, env: dict | None = None) -> subprocess.CompletedProcess:
         return zygote.run([str(ROOT / "grader" / "check.py"), "all"], env or self.student_env(username),
                           self.folder, timeout=300)
+
+
+# `python -m mlflow ARGS` in a process forked from test/zygote.py's server. That server imported
+# MLflow's basic-auth module (the class commands' client needs it), which reads its configuration
+# (MLFLOW_AUTH_CONFIG_PATH: the server's basic_auth.ini) when it is imported: read again here, in the
+# server's environment, as a new interpreter's import reads it. The command uses nothing else of it.
+WARM_MLFLOW_CLI = ("import runpy, sys; import mlflow.server.auth as auth; auth.auth_config = auth.read_auth_config(); "
+                   "sys.argv = ['mlflow', *sys.argv[1:]]; runpy.run_module('mlflow', run_name='__main__', alter_sys=True)")
+
+
+class WarmServer(ServerProcess):
+    """A class server whose `mlflow server` command line is forked warm (test/forked.py: the same
+    CLI code without its ~4 CPU s of imports; WARM_MLFLOW_CLI), with the umask, session and
+    appended log of the real start; the uvicorn workers it starts are new interpreters, as always.
+    Every other step of the start and stop is ServerProcess's own. (`python -m classroom serve`
+    starts one fresh: test_classroom_serve.py.)"""
+
+    def launch(self, command: list[str], env: dict[str, str], log):
+        from forked import Forked
+
+        assert command[:3] == [sys.executable, "-m", "mlflow"], command
+        return Forked(["-c", WARM_MLFLOW_CLI, *command[3:]], env, Path.cwd(), self.log_path, self.log_path,
+                      append=True, umask=PRIVATE_UMASK)
 
 
 def write_roster(path: Path, usernames) -> None:
@@ -259,12 +283,14 @@ def class_world(folder: Path, artifacts: str | None = None, students=STUDENTS, s
 
             s3 = stack.enter_context(MotoS3())
         states = [folder / "state"] if servers == 1 else [folder / f"server-{n}" for n in "ab"[:servers]]
-        processes = [ServerProcess(ServerConfig(
+        # Forked warm (WarmServer) but the bucket class's server B, a new interpreter as `serve` starts
+        # it: test_classroom_s3.py reads its processes' command lines and environment.
+        processes = [(ServerProcess if servers > 1 and n == servers - 1 else WarmServer)(ServerConfig(
             database_uri=postgres.uri("mlflow"), auth_database_uri=postgres.uri("mlflow_auth"),
             artifacts=artifacts or folder / "artifacts", admin_password=admin_password,
             secret_key=secret_key, port=free_port(), state=state,
             storage=s3.storage if s3 else {}, workers=count,
-        )) for state, count in zip(states, workers, strict=False)]
+        )) for n, (state, count) in enumerate(zip(states, workers, strict=False))]
         for server in processes:  # one after the other: the first creates the databases' tables
             stack.callback(server.stop)
             server.start()

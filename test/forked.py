@@ -26,12 +26,17 @@ class Forked:
     is its process group), its output in the files ``stdout`` and ``stderr``. The same code as a
     fresh interpreter, without its seconds of imports: for tests whose subject is not the start."""
 
-    def __init__(self, argv: list, env: dict[str, str], cwd, stdout, stderr) -> None:
+    def __init__(self, argv: list, env: dict[str, str], cwd, stdout, stderr, **options) -> None:
+        """``options``: zygote.start's (``append``, ``umask``)."""
         self.args = [str(a) for a in argv]
-        self._child = zygote.start(self.args, env, cwd, stdout, stderr)
+        self._child = zygote.start(self.args, env, cwd, stdout, stderr, **options)
         self.pid = self._child.pid
 
     def poll(self) -> int | None:
+        return self._child.exitcode
+
+    @property
+    def returncode(self) -> int | None:
         return self._child.exitcode
 
     def wait(self, timeout: float | None = None) -> int:

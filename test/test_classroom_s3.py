@@ -72,7 +72,9 @@ def test_every_logged_model_is_in_the_bucket_and_nothing_on_disk(classroom, grad
 @pytest.mark.postgres
 def test_only_the_server_holds_the_storage_keys(classroom, gradebook):
     """Are the storage's keys kept out of every file the class wrote, every command line, and the
-    students' and instructor's environments, while the server has them?"""
+    students' and instructor's environments, while the server has them? And is the database's
+    password on no command line of the server's (`mlflow server` and its uvicorn workers), which `ps`
+    shows? (Server B: started as `serve` starts it, a new interpreter: classroom_world.py.)"""
     secret = classroom.s3.storage["AWS_SECRET_ACCESS_KEY"]
     for path in classroom.folder.rglob("*"):
         if path.is_file():
@@ -86,6 +88,8 @@ def test_only_the_server_holds_the_storage_keys(classroom, gradebook):
             environments.append(process.environ())
     assert len(commands) >= 2, "the server and its workers"
     assert all(secret not in command for command in commands)
+    assert any(command.split()[1:4] == ["-m", "mlflow", "server"] for command in commands), commands
+    assert all(classroom.database_password not in command for command in commands)
     assert all(secret in environ.values() for environ in environments), "the server reads them from its environment"
 
 

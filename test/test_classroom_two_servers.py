@@ -93,7 +93,8 @@ def test_a_new_class_on_the_same_bucket_folder_is_refused(classroom, tmp_path):
     from classroom.bucket_owner import RECORD, database_identity
     from classroom.object_store import StorageError
     from classroom.postgres import free_port
-    from classroom.server import ServerConfig, ServerProcess
+    from classroom.server import ServerConfig
+    from classroom_world import WarmServer
 
     room = classroom
     url = make_url(room.servers[1].config.database_uri)
@@ -109,7 +110,7 @@ def test_a_new_class_on_the_same_bucket_folder_is_refused(classroom, tmp_path):
                           artifacts=f"s3://{BUCKET}/{PREFIX}", admin_password=room.admin_password,
                           secret_key=secrets.token_hex(16), port=free_port(), state=tmp_path / "next-term",
                           storage=room.s3.storage, workers=1)  # refused once it answers: one worker is enough
-    server = ServerProcess(config)
+    server = WarmServer(config)
     with pytest.raises(StorageError) as refused:
         server.start()
     line = str(refused.value)

@@ -122,8 +122,11 @@ def _child(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         time.tzset()  # the local time zone of this environment's TZ, as a new interpreter reads it
+        if request["umask"] is not None:
+            os.umask(request["umask"])
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if request["append"] else os.O_TRUNC)
         for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
-            target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            target = os.open(path, flags, 0o644)
             os.dup2(target, fd)
             os.close(target)
         sys.stdin = open(os.devnull, encoding="utf-8")
@@ -165,11 +168,13 @@ def _child(request: dict) -> None:
             os._exit(code)
 
 
-def start(argv: list, env: dict[str, str], cwd, stdout, stderr) -> multiprocessing.Process:
+def start(argv: list, env: dict[str, str], cwd, stdout, stderr, append: bool = False,
+          umask: int | None = None) -> multiprocessing.Process:
     """``python ARGV`` in a child forked from the fork server, started (its pid is its process
-    group), its output in the files ``stdout`` and ``stderr``; the caller joins it."""
+    group), its output in the files ``stdout`` and ``stderr`` (written afresh, or appended to; they
+    may be one file), with ``umask`` if given; the caller joins it."""
     request = {"argv": [str(a) for a in argv], "env": env, "cwd": str(cwd),
-               "stdout": str(stdout), "stderr": str(stderr)}
+               "stdout": str(stdout), "stderr": str(stderr), "append": append, "umask": umask}
     child = context().Process(target=_child, args=(request,))
     child.start()
     return child
