@@ -36,6 +36,12 @@ from classroom_world import classroom, gradebook  # noqa: E402,F401
 # The suite reads the lab's English messages unless a test asks for Spanish (LAB_LANG=es in
 # its child's environment), whatever the language of the machine that runs it.
 os.environ["LAB_LANG"] = "en"
+# And its Pythons keep compiled modules (__pycache__/, ignored by git and by the release), as
+# Python does unless told not to, whatever the machine says (PYTHONDONTWRITEBYTECODE): otherwise
+# each of the suite's new interpreters compiles the lab's modules again (~0.8 CPU s) and each
+# xdist worker rewrites every test module's assertions again.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
 
 TASK_SCRIPTS = SCRIPT_FILES
 
