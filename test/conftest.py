@@ -18,11 +18,6 @@ from pathlib import Path
 import pytest
 import zygote
 
-try:
-    import fcntl  # built_once's lock (POSIX, as the suite: test/zygote.py)
-except ImportError:
-    fcntl = None
-
 from labkit.maintainers.markers import render
 from labkit.net import free_port  # noqa: F401 - the one free_port, for the tests too
 from labkit.lab import SCRIPT_FILES
@@ -150,8 +145,10 @@ def pytest_collection_finish(session) -> None:
         zygote.for_class_commands()
 
 
-# The suite's two rules for every test (groups kept whole; no skips in CI): test/suite_rules.py.
-from suite_rules import pytest_runtest_makereport, pytest_runtest_setup  # noqa: E402,F401
+# The suite's rules for every test (groups kept whole; no skips in CI; shared stores left as built):
+# test/suite_rules.py.
+from suite_rules import (  # noqa: E402,F401
+    pytest_runtest_makereport, pytest_runtest_setup, pytest_sessionfinish, shared_folder)
 
 
 @pytest.fixture
@@ -170,25 +167,17 @@ def ready_store(store_template, tmp_path) -> LabStore:
 
 def built_once(tmp_path_factory, name: str, build) -> LabStore:
     """The store ``name``, built by ``build(store) -> {name: CompletedProcess}`` once per test
-    session (their ``outputs`` and ``errors`` kept: stdout, stderr), whatever the
-    number of xdist workers: the first worker to ask builds it under a lock in the session's
-    shared temporary folder, the others wait and open the same one. Read-only: copy it
-    (LabStore.copy_to) before writing."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # pytest-N/, above each worker's popen-gwN/
-    store = LabStore(root / name)
-    done = store.folder / "outputs.json"
-    with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
-        if fcntl is not None:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            shutil.rmtree(store.folder, ignore_errors=True)  # a build that failed half-way
-            store.folder.mkdir()
-            ran = build(store)
-            done.write_text(json.dumps({"outputs": {k: r.stdout for k, r in ran.items()},
-                                        "errors": {k: r.stderr for k, r in ran.items()}}), encoding="utf-8")
-    saved = json.loads(done.read_text(encoding="utf-8"))
+    run whatever the number of xdist workers (suite_rules.shared_folder), their ``outputs`` and
+    ``errors`` kept (stdout, stderr). Read-only: copy it (LabStore.copy_to) before writing; the
+    run fails at its end if a file of it changed."""
+    def make(folder: Path) -> None:
+        ran = build(LabStore(folder))
+        (folder / "outputs.json").write_text(json.dumps({"outputs": {k: r.stdout for k, r in ran.items()},
+                                                         "errors": {k: r.stderr for k, r in ran.items()}}),
+                                             encoding="utf-8")
+
+    store = LabStore(shared_folder(tmp_path_factory, name, make))
+    saved = json.loads((store.folder / "outputs.json").read_text(encoding="utf-8"))
     store.outputs, store.errors = saved["outputs"], saved["errors"]
     return store
 
