@@ -115,26 +115,26 @@ class Classroom:
                           self.folder, timeout=300)
 
 
-# `python -m mlflow ARGS` in a process forked from test/zygote.py's server. That server imported
-# MLflow's basic-auth module (the class commands' client needs it), which reads its configuration
-# (MLFLOW_AUTH_CONFIG_PATH: the server's basic_auth.ini) when it is imported: read again here, in the
-# server's environment, as a new interpreter's import reads it. The command uses nothing else of it.
-WARM_MLFLOW_CLI = ("import runpy, sys; import mlflow.server.auth as auth; auth.auth_config = auth.read_auth_config(); "
-                   "sys.argv = ['mlflow', *sys.argv[1:]]; runpy.run_module('mlflow', run_name='__main__', alter_sys=True)")
+# MLflow's basic-auth module, imported by test/zygote.py's server (the class commands' client needs
+# it), reads its configuration (MLFLOW_AUTH_CONFIG_PATH: the server's basic_auth.ini) when it is
+# imported: a forked `python -m mlflow` reads it again, in the server's environment, as a new
+# interpreter's import reads it. The command uses nothing else of it.
+REREAD_AUTH_CONFIG = "import mlflow.server.auth as auth; auth.auth_config = auth.read_auth_config(); "
 
 
 class WarmServer(ServerProcess):
     """A class server whose `mlflow server` command line is forked warm (test/forked.py: the same
-    CLI code without its ~4 CPU s of imports; WARM_MLFLOW_CLI), with the umask, session and
+    CLI code without its ~4 CPU s of imports; REREAD_AUTH_CONFIG), with the umask, session and
     appended log of the real start; the uvicorn workers it starts are new interpreters, as always.
     Every other step of the start and stop is ServerProcess's own. (`python -m classroom serve`
     starts one fresh: test_classroom_serve.py.)"""
 
     def launch(self, command: list[str], env: dict[str, str], log):
-        from forked import Forked
+        from forked import Forked, as_main
 
         assert command[:3] == [sys.executable, "-m", "mlflow"], command
-        return Forked(["-c", WARM_MLFLOW_CLI, *command[3:]], env, Path.cwd(), self.log_path, self.log_path,
+        argv = [*as_main("mlflow", module=True, first=REREAD_AUTH_CONFIG), *command[3:]]
+        return Forked(argv, env, Path.cwd(), self.log_path, self.log_path,
                       append=True, umask=PRIVATE_UMASK)
 
 

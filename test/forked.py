@@ -13,11 +13,21 @@ import subprocess
 
 import zygote
 
-# Argv after `python` that runs SCRIPT ARGS as __main__ with SIGINT ignored, as a background job
-# of a script (or a CI runner) starts it: [*SIGINT_IGNORED, SCRIPT, *ARGS].
-SIGINT_IGNORED = ["-c", "import os, runpy, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                        "sys.argv = sys.argv[1:]; sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0])); "
-                        "runpy.run_path(sys.argv[0], run_name='__main__')"]
+def as_main(target: str, *, module: bool = False, ignore_sigint: bool = False, first: str = "") -> list[str]:
+    """Argv after `python` that runs ``python TARGET ARGS`` (or ``python -m TARGET ARGS`` with
+    ``module``) as __main__: [*as_main(TARGET, ...), *ARGS], for a Forked child, whose interpreter
+    is the fork server's. ``ignore_sigint``: SIGINT ignored, as a background job of a script (or a
+    CI runner) starts it. ``first``: Python statements run before it."""
+    code = "import os, runpy, signal, sys; "
+    if ignore_sigint:
+        code += "signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    code += first + "sys.argv = sys.argv[1:]; "
+    if module:
+        code += "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+    else:
+        code += ("sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0])); "
+                 "runpy.run_path(sys.argv[0], run_name='__main__')")
+    return ["-c", code, target]
 
 
 class Forked:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SOLUTIONS_DIR, LabStore
-from forked import SIGINT_IGNORED, Forked
+from forked import Forked, as_main
 from test_dead_server import sqlite_server  # noqa: F401 - a fixture: a real `mlflow server`
 from test_grader_support import run_check, run_snippet, task3_copy, task3_store  # noqa: F401 - fixtures
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="Ctrl+C is sent as SIGIN
 
 def watch_argv(task: str, *args: str) -> list[str]:
     """The watcher's argv after `python` (test_docs_commands holds the guide's command to it)."""
-    return [*SIGINT_IGNORED, str(CHECK_PY), "--watch", task, *args]
+    return [*as_main(str(CHECK_PY), ignore_sigint=True), "--watch", task, *args]
 
 
 class Watcher:

@@ -173,11 +173,11 @@ class ServeModelProcess:
                 creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
             self._output = lambda: contextlib.nullcontext(self.process.stdout)
         else:
-            from forked import SIGINT_IGNORED, Forked  # pytest's: this file is also the students' script
+            from forked import Forked, as_main  # pytest's: this file is also the students' script
 
             output = folder / "serve_model.out"
             os.mkfifo(output)
-            self.process = Forked([*SIGINT_IGNORED, SERVE_SCRIPT, "--port", port], store.env(), ROOT,
+            self.process = Forked([*as_main(str(SERVE_SCRIPT), ignore_sigint=True), "--port", port], store.env(), ROOT,
                                   output, output)
             self._output = lambda: open(output, encoding="utf-8")
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -33,14 +33,7 @@ from labkit.net import free_port
 from labkit.tracking import UI_RECORD
 
 if POSIX:
-    from forked import Forked
-
-# Argv after `python` that runs `python -m MODULE ARGS` with SIGINT ignored, as a background job of a
-# script (or a CI runner) starts it: [*SIGINT_IGNORED_MODULE, MODULE, *ARGS] (forked.SIGINT_IGNORED
-# runs a script's path).
-SIGINT_IGNORED_MODULE = ["-c", "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                               "sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', "
-                               "alter_sys=True)"]
+    from forked import Forked, as_main
 
 # Its module-scoped fixtures are built once: the whole module runs on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_ui_command")
@@ -141,7 +134,8 @@ class UICommand:
         if POSIX:
             output = folder / "ui.out"
             os.mkfifo(output)
-            self.process = Forked([*SIGINT_IGNORED_MODULE, *argv[1:]], lab_store.env(), lab_store.folder,
+            self.process = Forked([*as_main(argv[1], module=True, ignore_sigint=True), *argv[2:]],
+                                  lab_store.env(), lab_store.folder,
                                   output, output)
             self._output = lambda: open(output, encoding="utf-8")
         else:
