@@ -338,12 +338,10 @@ def test_a_student_serves_their_staged_model_in_class_mode(classroom):
     warm, test/forked.py: its start is not the subject; `mlflow models serve` is MLflow's own.)"""
     import signal
     import tempfile
-    import time
-    import urllib.request
 
     from forked import Forked
 
-    from classroom.postgres import free_port
+    from labkit.net import answers, free_port, request, wait_until
 
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="serve-model-"))
@@ -356,20 +354,13 @@ def test_a_student_serves_their_staged_model_in_class_mode(classroom):
 
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while server.poll() is None and time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url + "/ping", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert server.poll() is None, output()
+        started = wait_until(lambda: answers(url + "/ping"), 180, every=0.5, unless=lambda: server.poll() is not None)
+        assert started, output()
         row = {"cpu_usage_pct": 25.0, "memory_usage_pct": 60.0, "disk_io_mbps": 35.0,
                "network_latency_ms": 25.0, "concurrent_users": 400}
-        request = urllib.request.Request(url + "/invocations", data=json.dumps({"dataframe_records": [row]}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            predictions = json.loads(response.read())["predictions"]
+        response = request("POST", url + "/invocations", json={"dataframe_records": [row]}, timeout=30)
+        assert response.status_code == 200, response.text
+        predictions = response.json()["predictions"]
         assert len(predictions) == 1 and predictions[0] > 0
     finally:
         os.killpg(server.pid, signal.SIGINT)

@@ -10,7 +10,6 @@ stops: in that order, in one xdist group); a test that finds it stopped starts a
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,8 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,7 +25,7 @@ from conftest import run_python
 from english import assert_spanish
 from forked import Forked
 
-from labkit.net import free_port, server_gone, stop_tree
+from labkit.net import answers, free_port, request, server_gone, stop_tree, wait_until
 from labkit.paths import SOLUTIONS_DIR
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="pauses processes with SIGSTOP"),
@@ -62,27 +59,18 @@ class TrackingServer:
              "--artifacts-destination", str(folder / "artifacts"),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1", *extra],
             env, folder, self.log, self.errors)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError("the tracking server did not start:\n" + self.log.read_text()
-                                     + self.errors.read_text())
-            time.sleep(0.3)
+        if not wait_until(self._answers, START_TIMEOUT_S, every=0.3, unless=lambda: self.process.poll() is not None):
+            self.stop()
+            raise AssertionError("the tracking server did not start:\n" + self.log.read_text()
+                                 + self.errors.read_text())
 
     def _answers(self) -> bool:
-        try:
-            urllib.request.urlopen(self.url + "/health", timeout=2).close()
-            return True
-        except OSError:
-            return False
+        return answers(self.url + "/health")
 
     def api(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(self.url + "/api/2.0/mlflow/" + path,
-                                         data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return json.loads(reply.read())
+        reply = request("POST", self.url + "/api/2.0/mlflow/" + path, json=body)
+        reply.raise_for_status()
+        return reply.json()
 
     def runs(self) -> int:
         """How many runs the server holds (up to 1,000)."""
@@ -301,7 +289,7 @@ def test_a_database_that_goes_down_is_one_line_mid_run_and_at_the_next_start(tmp
                 script.kill()
             assert code != 0, script.output()
             assert "answers, but its database does not (HTTP 503" in one_line(stderr), stderr
-            assert urllib.request.urlopen(server.url + "/health", timeout=5).status == 200
+            assert answers(server.url + "/health", timeout=5)
 
             again = TaskScript(server.url, tmp_path / "again")
             try:
