@@ -6,7 +6,7 @@ leaves out every file that holds the solutions' code or needs it to work:
 - ``solutions/``: the solved scripts, the solution notebooks, and the scripts' Spanish catalog
   (``solutions/locale/es.po``: it quotes the comments and printed lines of the solved TODOs);
 - the test suite (``test/``, but for the serving bonus students run: ``serve_model.py``,
-  ``test_requests.py``, ``test_model_deployment.py`` and the ``procs.py`` it imports):
+  ``test_requests.py`` and ``test_model_deployment.py``, which import nothing else of it):
   its tests run the solutions and quote their lines;
 - ``bench/`` (it runs the solutions; ``bench_classroom.py`` logs what they log),
   ``tools/`` (the screenshots run the solutions), ``.ci/`` (it runs the suite) and
@@ -60,8 +60,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GONE_FOLDERS = ("solutions/", "bench/", "tools/", ".ci/")
 LANGUAGE_NAMES = {"es": N_("Spanish")}
 GONE_FILES = ("requirements-dev.txt",)
-SERVING_BONUS = ("test/serve_model.py", "test/test_requests.py", "test/test_model_deployment.py",
-                 "test/procs.py")  # what the guides tell students to run, and what it imports
+SERVING_BONUS = ("test/serve_model.py", "test/test_requests.py",  # what the guides tell students to run
+                 "test/test_model_deployment.py")
 
 
 class ReleaseError(Exception):

@@ -2,7 +2,7 @@
 
 For the tests whose subject is what a running script or command does (a server that dies under
 it, a report it prints, Ctrl+C), not its start: the same code as a fresh interpreter, without its
-seconds of imports. POSIX only, as test/zygote.py. (Not in the students' release: test/procs.py is.)
+seconds of imports. POSIX only, as test/zygote.py. (Not in the students' release.)
 """
 
 from __future__ import annotations

@@ -320,10 +320,11 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        where, *ran, graded, serving, helped, demo, generate, ui, english = student.run_warm(
+        where, *ran, graded, serving, helped, deployment, demo, generate, ui, english = student.run_warm(
             ["-c", WHERE], *[[f"code/{script}"] for _, script in others], ["grader/check.py", "all", "--json"],
             ["test/serve_model.py", "--port", str(free_port())], ["test/test_requests.py", "--help"],
-            ["-m", "labkit", "demo"], ["-m", "labkit", "generate"], ["-m", "labkit", "ui", "--port", str(port)],
+            ["test/test_model_deployment.py", "--help"], ["-m", "labkit", "demo"], ["-m", "labkit", "generate"],
+            ["-m", "labkit", "ui", "--port", str(port)],
             (["grader/check.py", "task9"], NO_LANGUAGE))  # an English release with no language set
     assert where.stdout.count(str(student.release)) == 2, (
         f"the release's own packages must be the ones imported: {where.stdout}{where.stderr}")
@@ -334,6 +335,7 @@ def test_the_release_installs_runs_and_grades_untouched_code_0_with_a_hint_on_ev
     # they are not for this copy.
     assert serving.returncode == 2 and "task 4" in serving.stdout.lower() + serving.stderr.lower(), serving
     assert helped.returncode == 0, helped
+    assert deployment.returncode == 0 and "--port" in deployment.stdout, deployment  # it imports what it needs
     for result in (demo, generate):
         assert result.returncode == 2 and "no solutions/" in result.stdout, result
         assert "Traceback" not in result.stderr, result.stderr
