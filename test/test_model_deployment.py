@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from labkit import lab as names
+from labkit.net import stop_tree
 from labkit.paths import ROOT
 from labkit.commands.serving import (
     DEFAULT_PORT, HOST, ModelServer, ServeError, free_port, port_is_free, server_gone,
@@ -177,8 +178,8 @@ class ServeModelProcess:
 
             output = folder / "serve_model.out"
             os.mkfifo(output)
-            self.process = Forked([*as_main(str(SERVE_SCRIPT), ignore_sigint=True), "--port", port], store.env(), ROOT,
-                                  output, output)
+            argv = [*as_main(str(SERVE_SCRIPT), ignore_sigint=True), "--port", port]
+            self.process = Forked(argv, store.env(), ROOT, output, output)
             self._output = lambda: open(output, encoding="utf-8")
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -212,17 +213,10 @@ class ServeModelProcess:
                                  + "\n".join(self.lines)) from None
 
     def kill(self) -> None:
-        """Kill the script and the model server's whole group, whatever state they are in."""
-        if sys.platform == "win32":
-            for pid in (self.process.pid, self.server_pid):
-                if pid is not None:
-                    subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)],
-                                   capture_output=True, check=False)
-        else:
-            for pgid in (self.process.pid, self.server_pid):
-                if pgid is not None:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(pgid, signal.SIGKILL)
+        """Kill the script and the model server with all they started, whatever state they are in."""
+        for pid in (self.process.pid, self.server_pid):
+            if pid is not None:
+                stop_tree(pid, grace=0)
         self.process.wait()
 
 
