@@ -12,12 +12,15 @@ from pathlib import Path
 import psutil
 import zygote
 
+from labkit.net import wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # In a forked child: start multiprocessing's fork server as classroom/isolation.py does (optionally
-# with a thread running), ask it for one child, and print what the server and the child are.
+# with a thread running), ask it for one child, print what the server and the child are, then wait
+# for the file argv[2] (the test has read the fork server's command line) before it ends.
 FORK_SERVER = """
-import json, multiprocessing, os, sys, threading
+import json, multiprocessing, os, sys, threading, time
 from multiprocessing import forkserver
 
 def report(sender):
@@ -35,12 +38,11 @@ if __name__ == "__main__":
     child.start()
     answer = receiver.recv()
     child.join(30)
-    print(json.dumps({"server": forkserver._forkserver._forkserver_pid, "me": os.getpid(), **answer}))
+    print(json.dumps({"server": forkserver._forkserver._forkserver_pid, "me": os.getpid(), **answer}), flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+        time.sleep(0.02)
 """
-
-
-def command_line(pid: int) -> str:
-    return " ".join(psutil.Process(pid).cmdline())
 
 
 def gone(pid: int, seconds: float = 10) -> bool:
@@ -64,26 +66,25 @@ def test_a_forked_script_starts_with_the_preloads_and_mlflows_map_of_installed_p
 
 def start_a_fork_server(tmp_path: Path, mode: str) -> tuple[dict, str]:
     """Run FORK_SERVER forked warm; what it printed, and its fork server's command line (read
-    while it runs)."""
-    script = tmp_path / "fork_server.py"
+    while the command waits for it)."""
+    script, out, read = tmp_path / "fork_server.py", tmp_path / "out", tmp_path / "read"
     script.write_text(FORK_SERVER, encoding="utf-8")
-    child = zygote.start([str(script), mode], {**os.environ}, tmp_path, tmp_path / "out", tmp_path / "err")
-    lines = {}
-    deadline = time.monotonic() + 120
-    while child.exitcode is None and time.monotonic() < deadline:
-        try:
-            for process in psutil.Process(child.pid).children():
-                lines.setdefault(process.pid, command_line(process.pid))
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.02)
-    child.join(120)
+    child = zygote.start([str(script), mode, str(read)], {**os.environ}, tmp_path, out, tmp_path / "err")
+    try:
+        printed = wait_until(lambda: out.exists() and out.read_text().strip(), 120,
+                             unless=lambda: child.exitcode is not None)
+        assert printed, (tmp_path / "err").read_text()
+        seen = json.loads(printed)
+        server = psutil.Process(seen["server"])
+        assert server.ppid() == child.pid, "the fork server was not the command's child"
+        line = " ".join(server.cmdline())
+    finally:
+        read.touch()
+        child.join(120)
     assert child.exitcode == 0, (tmp_path / "err").read_text()
-    seen = json.loads((tmp_path / "out").read_text())
     assert seen["pid"] != seen["server"], seen
-    assert seen["server"] in lines, "the fork server was not the command's child"
     assert gone(seen["server"]), "the fork server outlived the command that started it"
-    return seen, lines[seen["server"]]
+    return seen, line
 
 
 def test_a_fork_server_is_forked_warm_and_ends_with_the_command_that_started_it(tmp_path):
