@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import psutil
@@ -46,12 +45,14 @@ if __name__ == "__main__":
 
 
 def gone(pid: int, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+    """True once ``pid`` has exited (a zombie counts: nothing reaps orphans on some machines)."""
+    def exited() -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
             return True
-        time.sleep(0.1)
-    return False
+
+    return bool(wait_until(exited, seconds, every=0.1))
 
 
 def test_a_forked_script_starts_with_the_preloads_and_mlflows_map_of_installed_packages(tmp_path):
