@@ -6,6 +6,7 @@ POSIX signals (a terminal's Ctrl+C to a process group, SIGHUP) skip where there 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 
@@ -45,6 +46,16 @@ def kill_everything(process: subprocess.Popen, pids: list[int]) -> None:
         if family(pid):
             stop_tree(pid, grace=0)
     stop_tree(process, grace=0)
+
+
+def command_lines(processes) -> list[str]:
+    """The command lines of ``processes`` (psutil's), without those that exited between their
+    listing and the reading of their command line (a zombie's cannot be read)."""
+    lines = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):  # ZombieProcess too
+            lines.append(" ".join(process.cmdline()))
+    return lines
 
 
 def describe(pids: list[int]) -> str:

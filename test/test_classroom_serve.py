@@ -5,7 +5,6 @@ refused by its database. Real PostgreSQL (Debian's binaries), real `mlflow serve
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ import pytest
 import zygote
 
 from classroom_world import ROOT, clean_env
+from procs import command_lines
 
 from classroom.postgres import Cluster, free_port, pg_binary  # noqa: E402
 from classroom.server import health  # noqa: E402
@@ -149,10 +149,7 @@ def test_the_guides_commands_create_the_databases_and_serve_the_class(tmp_path, 
         assert "answering:  yes" in shown.stdout and "mlflow:***@" in shown.stdout
         assert db_password not in shown.stdout
         server_pid = status_file(tmp_path)["server_pid"]
-        commands = []
-        for process in process_group(server_pid):
-            with contextlib.suppress(psutil.NoSuchProcess):  # gone since the listing: not a member
-                commands.append(" ".join(process.cmdline()))
+        commands = command_lines(process_group(server_pid))
         assert commands and not any(db_password in c for c in commands)
     finally:
         out, err = ctrl_c(serve)
