@@ -29,7 +29,7 @@ setup-dev: $(VENV)/.installed-dev  ## the lab plus what the tests need
 demo: setup                        ## the instructor's end-to-end demo: all solutions, then the grader
 	$(PY) -m labkit demo
 
-test: setup-dev                    ## the whole suite, 670 tests (4:28-5:01 on a quiet 2-core AMD EPYC, 7:20-8:06 on a slower one; figures: README)
+test: setup-dev                    ## the whole suite, 670 tests (4:28-5:08 on a quiet 2-core AMD EPYC, 7:20-8:06 on a slower one; figures: README)
 	$(PY) -m pytest -n 2 --dist loadgroup test
 
 test-fast: setup-dev               ## the everyday tier, 500 tests (57-60 s, or 1:25-1:38 on the slower machine; figures: README): no slow, PostgreSQL, server or browser test
